@@ -1,0 +1,77 @@
+// Package scheduler is Paddock's pure decision logic: given a snapshot of
+// pools, instances and queued jobs at a moment, it returns what to do. It does
+// no I/O and reads no clock (Snapshot.Now is an input), so every rule is
+// covered by table and property tests.
+package scheduler
+
+import (
+	"time"
+
+	"github.com/paddock-ci/paddock/internal/core"
+)
+
+// Snapshot is the world as the controller sees it at Now.
+type Snapshot struct {
+	Now       time.Time
+	Pools     []core.Pool     // all pools, enabled or not
+	Instances []core.Instance // every non-deleted instance
+	Jobs      []core.Job      // queued jobs only
+	// IdleGrace: an idle runner beyond the pool's targets is removed only after
+	// it has been idle this long (avoids thrash on bursts). 0 = immediately.
+	IdleGrace time.Duration
+	// MaxCreateAttempts bounds create retries of an instance in error; past it the
+	// instance is deleted (and a fresh one made if still needed).
+	MaxCreateAttempts int
+}
+
+// Create asks for one new machine in a pool.
+type Create struct {
+	PoolID   string
+	Labels   []string // runner labels: the pool's labels plus Size if set
+	Size     string   // size label this machine is for ("" = pool default)
+	CPU      int      // from Size, or the pool flavor if it parses as a size, else 0
+	MemoryMB int
+	DiskGB   int
+	Reason   string // "job", "min_idle", "free_target"
+}
+
+// Delete asks to remove one instance.
+type Delete struct {
+	InstanceName string
+	Reason       string // "scale_down", "bootstrap_timeout", "max_job_runtime", "retries_exhausted", "pool_gone", "pool_disabled"
+}
+
+// Retry asks to move an instance in error back to pending_create.
+type Retry struct {
+	InstanceName string
+}
+
+// JobNote records the scheduler's view of a queued job: the pool it counts
+// against, or why none can serve it.
+type JobNote struct {
+	EntityID string
+	JobID    int64
+	PoolID   string // "" if no pool can serve the job
+	Note     string // "" when served; else e.g. `no enabled pool has labels [gpu]` or `pool "x" at max_runners (5)`
+}
+
+// Decision is everything the controller should do now. Applying it and
+// deciding again on the resulting snapshot yields no further creates or
+// deletes (the scheduler is idempotent).
+type Decision struct {
+	Creates []Create
+	Deletes []Delete
+	Retries []Retry
+	Jobs    []JobNote
+	// NextWake is the earliest future moment at which a decision could change
+	// with no new event (a timeout or retry falling due). Zero = none.
+	NextWake time.Time
+}
+
+// Size is a machine size parsed from a size label.
+type Size struct {
+	Label    string
+	CPU      int
+	MemoryMB int
+	DiskGB   int // 0 = provider default
+}

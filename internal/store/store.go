@@ -1,0 +1,90 @@
+// Package store defines Paddock's persistence interface. Backends (sqlite now,
+// postgres later) live in sub-packages and must pass the conformance suite in
+// store/storetest.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/paddock-ci/paddock/internal/core"
+)
+
+var (
+	// ErrNotFound: no object with that id or name.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: an object with that name (or key) already exists, or it is still referenced.
+	ErrConflict = errors.New("conflict")
+)
+
+// InstanceFilter selects instances. Zero fields match everything.
+type InstanceFilter struct {
+	PoolID string
+	States []core.InstanceState
+	// Live excludes deleted instances.
+	Live bool
+}
+
+// JobFilter selects jobs. Zero fields match everything.
+type JobFilter struct {
+	EntityID string
+	States   []core.JobState
+	Limit    int // 0 = no limit; newest first when set
+}
+
+// Store is everything Paddock persists. Every method is safe for concurrent use.
+// Lookups "by ref" accept an id or a name.
+type Store interface {
+	CreateForge(ctx context.Context, f *core.Forge) error // fills ID, timestamps
+	GetForge(ctx context.Context, ref string) (core.Forge, error)
+	ListForges(ctx context.Context) ([]core.Forge, error)
+	UpdateForge(ctx context.Context, f *core.Forge) error
+	DeleteForge(ctx context.Context, ref string) error // ErrConflict while entities use it
+
+	CreateEntity(ctx context.Context, e *core.Entity) error
+	GetEntity(ctx context.Context, ref string) (core.Entity, error)
+	ListEntities(ctx context.Context) ([]core.Entity, error)
+	UpdateEntity(ctx context.Context, e *core.Entity) error
+	DeleteEntity(ctx context.Context, ref string) error // ErrConflict while pools use it
+
+	CreatePool(ctx context.Context, p *core.Pool) error
+	GetPool(ctx context.Context, ref string) (core.Pool, error)
+	ListPools(ctx context.Context) ([]core.Pool, error)
+	UpdatePool(ctx context.Context, p *core.Pool) error
+	DeletePool(ctx context.Context, ref string) error // ErrConflict while live instances use it
+
+	// CreateInstance records intent; Name must be unique (ErrConflict otherwise).
+	CreateInstance(ctx context.Context, i *core.Instance) error
+	GetInstance(ctx context.Context, ref string) (core.Instance, error)
+	// GetInstanceByTokenHash finds the instance whose single-use token hashes to h.
+	GetInstanceByTokenHash(ctx context.Context, h string) (core.Instance, error)
+	ListInstances(ctx context.Context, f InstanceFilter) ([]core.Instance, error)
+	// UpdateInstance reads, applies fn and writes back in one transaction.
+	// It refuses (with *core.ErrTransition) a state or runner-state move the
+	// state machines forbid, and stamps UpdatedAt/StateSince/RunnerSince.
+	// If fn returns an error nothing is written and that error is returned.
+	UpdateInstance(ctx context.Context, ref string, fn func(*core.Instance) error) (core.Instance, error)
+	// PurgeInstances removes deleted instances last updated before t (history retention).
+	PurgeInstances(ctx context.Context, before time.Time) (int, error)
+
+	// UpsertJob inserts the job or applies a forward state change; a backward
+	// move (e.g. a late "queued" after "completed") is ignored and reported as
+	// changed=false. Fields known only later (runner name, timestamps) are merged.
+	UpsertJob(ctx context.Context, j *core.Job) (changed bool, err error)
+	GetJob(ctx context.Context, entityID string, id int64) (core.Job, error)
+	ListJobs(ctx context.Context, f JobFilter) ([]core.Job, error)
+	// UpdateJob reads, applies fn and writes back in one transaction (scheduler notes, pool binding).
+	UpdateJob(ctx context.Context, entityID string, id int64, fn func(*core.Job) error) (core.Job, error)
+
+	// RecordDelivery remembers a webhook delivery id; fresh=false means it was seen before.
+	RecordDelivery(ctx context.Context, source, deliveryID string, at time.Time) (fresh bool, err error)
+	// PurgeDeliveries forgets delivery ids recorded before t.
+	PurgeDeliveries(ctx context.Context, before time.Time) (int, error)
+
+	// Meta is a small key/value table for the controller id and similar.
+	GetMeta(ctx context.Context, key string) (string, error) // ErrNotFound if unset
+	SetMeta(ctx context.Context, key, value string) error
+
+	Close() error
+}
