@@ -34,9 +34,11 @@ var InstanceStates = []InstanceState{
 var instanceTransitions = map[InstanceState][]InstanceState{
 	InstancePendingCreate: {InstanceCreating, InstancePendingDelete},
 	// creating → pending_create happens when a restart finds a create that never answered.
-	InstanceCreating:      {InstanceRunning, InstanceError, InstancePendingDelete, InstancePendingCreate},
-	InstanceRunning:       {InstancePendingDelete, InstanceUnknown, InstanceError},
-	InstancePendingDelete: {InstanceDeleting},
+	InstanceCreating: {InstanceRunning, InstanceError, InstancePendingDelete, InstancePendingCreate},
+	InstanceRunning:  {InstancePendingDelete, InstanceUnknown, InstanceError},
+	// pending_delete → running: scale-down cancelled because the forge reported
+	// the runner busy (it picked up a job just before removal).
+	InstancePendingDelete: {InstanceDeleting, InstanceRunning},
 	// deleting → pending_delete: a delete that failed or was interrupted is retried.
 	InstanceDeleting: {InstanceDeleted, InstancePendingDelete},
 	InstanceDeleted:  {},

@@ -50,8 +50,8 @@ type Forge struct {
 	ID            string     `json:"id"`
 	Name          string     `json:"name"`
 	Kind          ForgeKind  `json:"kind"`
-	APIURL        string     `json:"api_url"`  // e.g. https://api.github.com/ or https://ghes/api/v3/
-	WebURL        string     `json:"web_url"`  // e.g. https://github.com/
+	APIURL        string     `json:"api_url"` // e.g. https://api.github.com/ or https://ghes/api/v3/
+	WebURL        string     `json:"web_url"` // e.g. https://github.com/
 	WebhookSecret string     `json:"webhook_secret,omitempty"`
 	Credential    Credential `json:"credential"`
 	CreatedAt     time.Time  `json:"created_at"`
@@ -152,8 +152,10 @@ type Instance struct {
 	Attempts      int       `json:"attempts"`
 	NextAttemptAt time.Time `json:"next_attempt_at,omitempty"`
 	Fault         string    `json:"fault,omitempty"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	// DeleteReason says why the instance is being removed (scale_down, job_completed, …).
+	DeleteReason string    `json:"delete_reason,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
 	// StateSince is when State or Runner last changed: timeouts are measured from it.
 	StateSince time.Time `json:"state_since"`
 	// RunnerSince is when the runner state last changed.
@@ -162,22 +164,22 @@ type Instance struct {
 
 // Job is one forge workflow job, keyed by (EntityID, ID).
 type Job struct {
-	ID           int64     `json:"id"`
-	EntityID     string    `json:"entity_id"`
-	RunID        int64     `json:"run_id"`
-	RunAttempt   int64     `json:"run_attempt"`
-	Repository   string    `json:"repository"`
-	Name         string    `json:"name"`
-	Workflow     string    `json:"workflow"`
-	Labels       []string  `json:"labels"`
-	State        JobState  `json:"state"`
-	Conclusion   string    `json:"conclusion,omitempty"`
-	RunnerName   string    `json:"runner_name,omitempty"`
-	PoolID       string    `json:"pool_id,omitempty"` // pool chosen by the scheduler, if any
-	Note         string    `json:"note,omitempty"`    // why the job waits (e.g. no pool matches its labels)
-	QueuedAt     time.Time `json:"queued_at"`         // forge's created_at
-	ReceivedAt   time.Time `json:"received_at"`       // when Paddock first learnt of it
-	StartedAt    time.Time `json:"started_at,omitempty"`
-	CompletedAt  time.Time `json:"completed_at,omitempty"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	ID          int64     `json:"id"`
+	EntityID    string    `json:"entity_id"`
+	RunID       int64     `json:"run_id"`
+	RunAttempt  int64     `json:"run_attempt"`
+	Repository  string    `json:"repository"`
+	Name        string    `json:"name"`
+	Workflow    string    `json:"workflow"`
+	Labels      []string  `json:"labels"`
+	State       JobState  `json:"state"`
+	Conclusion  string    `json:"conclusion,omitempty"`
+	RunnerName  string    `json:"runner_name,omitempty"`
+	PoolID      string    `json:"pool_id,omitempty"` // pool chosen by the scheduler, if any
+	Note        string    `json:"note,omitempty"`    // why the job waits (e.g. no pool matches its labels)
+	QueuedAt    time.Time `json:"queued_at"`         // forge's created_at
+	ReceivedAt  time.Time `json:"received_at"`       // when Paddock first learnt of it
+	StartedAt   time.Time `json:"started_at,omitempty"`
+	CompletedAt time.Time `json:"completed_at,omitempty"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }

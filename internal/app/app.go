@@ -1,0 +1,215 @@
+// Package app assembles a running Paddock manager from a config: store,
+// providers, forge clients, controller and HTTP endpoints. `paddock serve`
+// and `paddock demo` both use it, so the demo runs the production wiring.
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/paddock-ci/paddock/internal/api"
+	"github.com/paddock-ci/paddock/internal/config"
+	"github.com/paddock-ci/paddock/internal/controller"
+	"github.com/paddock-ci/paddock/internal/intake"
+	"github.com/paddock-ci/paddock/internal/metadata"
+	"github.com/paddock-ci/paddock/internal/metrics"
+	"github.com/paddock-ci/paddock/internal/provider"
+	"github.com/paddock-ci/paddock/internal/provider/process"
+	"github.com/paddock-ci/paddock/internal/secretbox"
+	"github.com/paddock-ci/paddock/internal/store"
+	"github.com/paddock-ci/paddock/internal/store/sqlite"
+)
+
+// Options adjust how the manager is assembled.
+type Options struct {
+	Logger *slog.Logger
+	// Listener, if set, is used instead of listening on cfg.Server.Listen
+	// (the demo binds first so the simulator knows where to send webhooks).
+	Listener net.Listener
+	// BootCommand starts a process machine's bootstrap; default: this binary's `machine-boot`.
+	BootCommand []string
+	// OnDispatch receives each job-event → provider-Create latency.
+	OnDispatch func(time.Duration)
+}
+
+// App is one assembled manager.
+type App struct {
+	Store      store.Store
+	Controller *controller.Controller
+	Providers  map[string]provider.Provider
+	Metrics    *metrics.Metrics
+	Handler    http.Handler
+	Logger     *slog.Logger
+	// ControllerID identifies this manager's machines at providers.
+	ControllerID string
+
+	cfg      *config.Config
+	listener net.Listener
+}
+
+// New opens the store, applies the config's seeds and wires every component.
+func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	for _, path := range cfg.LiteralSecrets {
+		log.Warn("config: secret written inline; prefer env:NAME or file:PATH", "key", path)
+	}
+	if cfg.Store.Driver != "sqlite" {
+		return nil, fmt.Errorf("store driver %q is not supported by this build (use sqlite)", cfg.Store.Driver)
+	}
+	key := cfg.Store.Key()
+	box, err := secretbox.New(key)
+	if err != nil {
+		return nil, fmt.Errorf("store.encryption_key: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.Store.Path), 0o700); err != nil {
+		return nil, err
+	}
+	st, err := sqlite.Open(ctx, cfg.Store.Path, box)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", cfg.Store.Path, err)
+	}
+	a := &App{Store: st, Metrics: metrics.New(), Logger: log, cfg: cfg, listener: o.Listener}
+	fail := func(err error) (*App, error) { st.Close(); return nil, err }
+	if a.ControllerID, err = controllerID(ctx, st); err != nil {
+		return fail(err)
+	}
+	if err := seed(ctx, st, cfg); err != nil {
+		return fail(fmt.Errorf("apply config seeds: %w", err))
+	}
+	provs, err := buildProviders(cfg, a.ControllerID, o.BootCommand)
+	if err != nil {
+		return fail(err)
+	}
+	a.Providers = provs
+	names := make([]string, 0, len(provs))
+	for n := range provs {
+		names = append(names, n)
+	}
+	public := cfg.Server.PublicURL
+	if o.Listener != nil && public == "" {
+		public = "http://" + o.Listener.Addr().String()
+	}
+	tokenKey := sha256.Sum256(append([]byte("paddock instance tokens\x00"), key...))
+	maxPar := 0
+	for _, p := range cfg.Providers {
+		maxPar = max(maxPar, p.MaxParallel)
+	}
+	a.Controller = controller.New(controller.Options{
+		Store: st, Providers: provs, Forges: newForgeClients(st, a.Metrics), Metrics: a.Metrics, Logger: log,
+		ControllerID: a.ControllerID, TokenKey: tokenKey[:],
+		MetadataURL: public + "/api/v1/metadata", CallbackURL: public + "/api/v1/callbacks",
+		IdleGrace: cfg.Controller.IdleGrace, ReconcileInterval: cfg.Controller.ReconcileInterval,
+		PollInterval: cfg.Controller.PollInterval, MaxCreateAttempts: cfg.Controller.MaxCreateAttempts,
+		MaxParallel: maxPar, OnDispatch: o.OnDispatch,
+	})
+	machineMux := http.NewServeMux()
+	(&intake.Handler{Store: st, Events: a.Controller, Metrics: a.Metrics, Logger: log}).Routes(machineMux)
+	(&metadata.Handler{Machines: a.Controller, Logger: log}).Routes(machineMux)
+	a.Handler = api.New(api.Options{
+		Store: st, Metrics: a.Metrics, AdminToken: string(cfg.Server.AdminToken),
+		Mount: map[string]http.Handler{
+			"/webhooks/": machineMux, "/api/v1/metadata/": machineMux, "/api/v1/callbacks/": machineMux,
+		},
+		Notify: a.Controller.Notify, DeleteInstance: a.Controller.DeleteInstance,
+		Providers: names, Logger: log,
+	})
+	return a, nil
+}
+
+func controllerID(ctx context.Context, st store.Store) (string, error) {
+	id, err := st.GetMeta(ctx, "controller_id")
+	if errors.Is(err, store.ErrNotFound) {
+		id = uuid.NewString()
+		err = st.SetMeta(ctx, "controller_id", id)
+	}
+	return id, err
+}
+
+func buildProviders(cfg *config.Config, controllerID string, boot []string) (map[string]provider.Provider, error) {
+	if len(boot) == 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		boot = []string{exe, "machine-boot"}
+	}
+	out := map[string]provider.Provider{}
+	for _, pc := range cfg.Providers {
+		switch pc.Type {
+		case "process":
+			dir := filepath.Join(cfg.StateDir, "machines", pc.Name)
+			cmd := boot
+			if pc.Process != nil {
+				if pc.Process.WorkDir != "" {
+					dir = pc.Process.WorkDir
+				}
+				if len(pc.Process.RunnerCommand) > 0 {
+					cmd = pc.Process.RunnerCommand
+				}
+			}
+			p, err := process.New(process.Options{StateDir: dir, ControllerID: controllerID, Command: cmd})
+			if err != nil {
+				return nil, err
+			}
+			out[pc.Name] = p
+		default:
+			return nil, fmt.Errorf("provider %q: type %q is not available in this build", pc.Name, pc.Type)
+		}
+	}
+	return out, nil
+}
+
+// URL is where the manager listens (after Run has started listening, or with a preset Listener).
+func (a *App) URL() string {
+	if a.listener != nil {
+		return "http://" + a.listener.Addr().String()
+	}
+	return "http://" + a.cfg.Server.Listen
+}
+
+// Run serves HTTP and runs the controller until ctx ends, then shuts down
+// gracefully: in-flight requests and provider calls finish, state is kept.
+func (a *App) Run(ctx context.Context) error {
+	defer a.Store.Close()
+	if a.listener == nil {
+		l, err := net.Listen("tcp", a.cfg.Server.Listen)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w (is another paddock running? change server.listen)", a.cfg.Server.Listen, err)
+		}
+		a.listener = l
+	}
+	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(a.listener) }()
+	a.Logger.Info("paddock serving", "url", a.URL(), "controller_id", a.ControllerID)
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { a.Controller.Run(cctx); close(done) }()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	cancel()
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer scancel()
+	_ = srv.Shutdown(sctx)
+	<-done
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}

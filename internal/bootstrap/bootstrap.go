@@ -1,0 +1,160 @@
+// Package bootstrap is what runs first on a machine: it fetches the machine's
+// single-use runner config from Paddock's metadata endpoint, downloads the
+// runner tools (checking their sha256), starts `run.sh --jitconfig …` and
+// reports progress through the callback endpoint. The same code runs in a
+// process machine and inside a microVM.
+package bootstrap
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/paddock-ci/paddock/internal/controller"
+)
+
+// Options say where the manager is and who this machine is.
+type Options struct {
+	MetadataURL string // e.g. http://paddock:8080/api/v1/metadata
+	CallbackURL string // e.g. http://paddock:8080/api/v1/callbacks
+	Token       string // single-use instance token
+	Dir         string // working directory for the runner
+	HTTPClient  *http.Client
+	Log         io.Writer
+	// Patience bounds retries of a manager that is unreachable or answers 5xx.
+	Patience time.Duration
+}
+
+// errFatal marks answers that retrying cannot fix (bad token, instance gone).
+type errFatal struct{ error }
+
+// Run boots the runner and returns when the runner exits.
+func Run(ctx context.Context, o Options) error {
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.Patience == 0 {
+		o.Patience = 2 * time.Minute
+	}
+	if o.MetadataURL == "" || o.CallbackURL == "" || o.Token == "" {
+		return errors.New("bootstrap: metadata URL, callback URL and instance token are required")
+	}
+	logf := func(format string, a ...any) { fmt.Fprintf(o.Log, "bootstrap: "+format+"\n", a...) }
+	if err := report(ctx, o, "installing", ""); err != nil {
+		return fmt.Errorf("report installing: %w", err)
+	}
+	var cfg controller.RunnerConfig
+	if err := o.call(ctx, http.MethodGet, strings.TrimRight(o.MetadataURL, "/")+"/runner", nil, &cfg); err != nil {
+		return failed(ctx, o, fmt.Errorf("fetch runner config: %w", err))
+	}
+	logf("runner %s, tools %s", cfg.Name, cfg.Tool.Filename)
+	runDir := filepath.Join(o.Dir, "runner")
+	if err := fetchTools(ctx, o.HTTPClient, cfg.Tool.DownloadURL, cfg.Tool.SHA256, runDir); err != nil {
+		return failed(ctx, o, err)
+	}
+	cmd := exec.CommandContext(ctx, filepath.Join(runDir, "run.sh"), "--jitconfig", cfg.JITConfig)
+	cmd.Dir = runDir
+	cmd.Stdout, cmd.Stderr = o.Log, o.Log
+	if err := cmd.Start(); err != nil {
+		return failed(ctx, o, fmt.Errorf("start runner: %w", err))
+	}
+	// From here on the token is dead: idle is the last thing a machine reports.
+	if err := report(ctx, o, "idle", ""); err != nil {
+		logf("report idle: %v", err)
+	}
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("runner exited: %w", err)
+	}
+	logf("runner finished")
+	return nil
+}
+
+func failed(ctx context.Context, o Options, cause error) error {
+	if err := report(ctx, o, "failed", cause.Error()); err != nil {
+		fmt.Fprintf(o.Log, "bootstrap: report failure: %v\n", err)
+	}
+	return cause
+}
+
+func report(ctx context.Context, o Options, status, msg string) error {
+	body, _ := json.Marshal(map[string]string{"status": status, "message": msg})
+	return o.call(ctx, http.MethodPost, strings.TrimRight(o.CallbackURL, "/")+"/status", body, nil)
+}
+
+// call does one request with the instance token, retrying transport errors and
+// 5xx answers with backoff until Patience runs out.
+func (o Options) call(ctx context.Context, method, url string, body []byte, out any) error {
+	deadline := time.Now().Add(o.Patience)
+	wait := 200 * time.Millisecond
+	for {
+		err := o.once(ctx, method, url, body, out)
+		var fatal errFatal
+		if err == nil || errors.As(err, &fatal) || time.Now().After(deadline) {
+			return err
+		}
+		fmt.Fprintf(o.Log, "bootstrap: %v; retrying in %s\n", err, wait)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 5*time.Second)
+	}
+}
+
+func (o Options) once(ctx context.Context, method, url string, body []byte, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	if err != nil {
+		return errFatal{err}
+	}
+	req.Header.Set("Authorization", "Bearer "+o.Token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := o.HTTPClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode >= 500 {
+		return fmt.Errorf("%s %s: %s: %s", method, url, resp.Status, bytes.TrimSpace(data))
+	}
+	if resp.StatusCode >= 300 {
+		return errFatal{fmt.Errorf("%s %s: %s: %s", method, url, resp.Status, bytes.TrimSpace(data))}
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return errFatal{fmt.Errorf("%s %s: bad answer: %w", method, url, err)}
+		}
+	}
+	return nil
+}
+
+// Main is the machine-side entry point: settings come from the environment
+// (PADDOCK_METADATA_URL, PADDOCK_CALLBACK_URL, PADDOCK_INSTANCE_TOKEN).
+func Main(ctx context.Context, log io.Writer) error {
+	dir, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	return Run(ctx, Options{
+		MetadataURL: os.Getenv("PADDOCK_METADATA_URL"),
+		CallbackURL: os.Getenv("PADDOCK_CALLBACK_URL"),
+		Token:       os.Getenv("PADDOCK_INSTANCE_TOKEN"),
+		Dir:         dir,
+		Log:         log,
+	})
+}

@@ -1,0 +1,376 @@
+package controller
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/paddock-ci/paddock/internal/core"
+	"github.com/paddock-ci/paddock/internal/forge"
+	"github.com/paddock-ci/paddock/internal/provider"
+	"github.com/paddock-ci/paddock/internal/scheduler"
+	"github.com/paddock-ci/paddock/internal/store"
+)
+
+// errSkip aborts an UpdateInstance whose precondition no longer holds.
+var errSkip = errors.New("instance changed meanwhile")
+
+// keepIfBusy lists delete reasons that must not interrupt a running job: for
+// these a forge "runner busy" answer cancels the delete.
+var keepIfBusy = map[string]bool{"scale_down": true, "pool_disabled": true, "pool_gone": true, "operator": true}
+
+const nameAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+func newName(prefix string) string {
+	if prefix == "" {
+		prefix = "paddock"
+	}
+	b := make([]byte, 10)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = nameAlphabet[int(b[i])%len(nameAlphabet)]
+	}
+	return prefix + "-" + string(b)
+}
+
+// planCreate records the intent to create one machine. The provider is called
+// by launchPending, right after, in the same step.
+func (c *Controller) planCreate(ctx context.Context, cr scheduler.Create, pool core.Pool, arrival time.Time) {
+	name := newName(pool.RunnerPrefix)
+	inst := core.Instance{
+		Name: name, PoolID: cr.PoolID, State: core.InstancePendingCreate, Runner: core.RunnerPending,
+		Labels: cr.Labels, Size: cr.Size, CPU: cr.CPU, MemoryMB: cr.MemoryMB, DiskGB: cr.DiskGB,
+		TokenHash: hashToken(c.instanceToken(name)),
+	}
+	if err := c.o.Store.CreateInstance(ctx, &inst); err != nil {
+		c.log.Error("record create intent", "pool", pool.Name, "err", err)
+		return
+	}
+	c.log.Info("instance planned", "instance", name, "pool", pool.Name, "reason", cr.Reason, "labels", cr.Labels)
+	if !arrival.IsZero() {
+		c.mu.Lock()
+		c.dispatch[name] = arrival
+		c.mu.Unlock()
+	}
+}
+
+// planDelete records the intent to remove an instance.
+func (c *Controller) planDelete(ctx context.Context, name, reason string) {
+	_, err := c.o.Store.UpdateInstance(ctx, name, func(i *core.Instance) error {
+		if i.State == core.InstancePendingDelete || i.State == core.InstanceDeleting || i.State == core.InstanceDeleted {
+			return errSkip
+		}
+		i.State, i.DeleteReason, i.Attempts = core.InstancePendingDelete, reason, 0
+		i.NextAttemptAt = time.Time{}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errSkip) {
+		c.log.Error("record delete intent", "instance", name, "err", err)
+		return
+	}
+	if err == nil {
+		c.log.Info("instance to delete", "instance", name, "reason", reason)
+	}
+}
+
+// launchPending starts a provider/forge operation for every instance whose
+// recorded intent is not being carried out yet: this is both the hot path and
+// crash recovery. It returns the earliest delayed retry, if any.
+func (c *Controller) launchPending(ctx context.Context, now time.Time) time.Time {
+	insts, err := c.o.Store.ListInstances(ctx, store.InstanceFilter{States: []core.InstanceState{
+		core.InstancePendingCreate, core.InstanceCreating, core.InstancePendingDelete, core.InstanceDeleting}})
+	if err != nil {
+		c.log.Error("list pending instances", "err", err)
+		return now.Add(time.Second)
+	}
+	var next time.Time
+	for _, inst := range insts {
+		if inst.NextAttemptAt.After(now) {
+			if next.IsZero() || inst.NextAttemptAt.Before(next) {
+				next = inst.NextAttemptAt
+			}
+			continue
+		}
+		if !c.claim(inst.Name) {
+			continue
+		}
+		c.wg.Add(1)
+		go func(inst core.Instance) {
+			defer c.wg.Done()
+			defer c.release(inst.Name)
+			switch inst.State {
+			case core.InstancePendingCreate, core.InstanceCreating:
+				c.create(ctx, inst)
+			default:
+				c.remove(ctx, inst)
+			}
+			c.Notify()
+		}(inst)
+	}
+	return next
+}
+
+func (c *Controller) claim(name string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.inflight[name] {
+		return false
+	}
+	c.inflight[name] = true
+	return true
+}
+
+func (c *Controller) release(name string) {
+	c.mu.Lock()
+	delete(c.inflight, name)
+	c.mu.Unlock()
+}
+
+func backoff(attempts int) time.Duration {
+	d := time.Second << min(attempts, 9)
+	return min(d, 5*time.Minute)
+}
+
+func (c *Controller) provider(ctx context.Context, inst core.Instance) (provider.Provider, core.Pool, error) {
+	pool, err := c.o.Store.GetPool(ctx, inst.PoolID)
+	if err != nil {
+		return nil, pool, fmt.Errorf("pool %s: %w", inst.PoolID, err)
+	}
+	p, ok := c.o.Providers[pool.Provider]
+	if !ok {
+		return nil, pool, fmt.Errorf("provider %q is not configured on this manager", pool.Provider)
+	}
+	return p, pool, nil
+}
+
+// create carries out a create intent.
+func (c *Controller) create(ctx context.Context, inst core.Instance) {
+	p, pool, err := c.provider(ctx, inst)
+	if err != nil {
+		c.failCreate(ctx, inst.Name, err)
+		return
+	}
+	if _, err := c.o.Store.UpdateInstance(ctx, inst.Name, func(i *core.Instance) error {
+		if i.State != core.InstancePendingCreate && i.State != core.InstanceCreating {
+			return errSkip
+		}
+		i.State = core.InstanceCreating
+		return nil
+	}); err != nil {
+		if !errors.Is(err, errSkip) {
+			c.log.Error("mark creating", "instance", inst.Name, "err", err)
+		}
+		return
+	}
+	sem := c.sem[pool.Provider]
+	select {
+	case sem <- struct{}{}:
+	case <-ctx.Done():
+		return
+	}
+	defer func() { <-sem }()
+	spec := provider.Spec{
+		Name: inst.Name, ControllerID: c.o.ControllerID, PoolID: pool.ID, Image: pool.Image, Flavor: pool.Flavor,
+		OSType: pool.OSType, Arch: pool.Arch, Labels: inst.Labels, CPU: inst.CPU, MemoryMB: inst.MemoryMB,
+		DiskGB: inst.DiskGB, MetadataURL: c.o.MetadataURL, CallbackURL: c.o.CallbackURL,
+		Token: c.instanceToken(inst.Name),
+	}
+	c.mu.Lock()
+	arrival, ok := c.dispatch[inst.Name]
+	delete(c.dispatch, inst.Name)
+	c.mu.Unlock()
+	if ok {
+		d := c.o.Now().Sub(arrival)
+		c.o.Metrics.DispatchLatency.Observe(d.Seconds())
+		if c.o.OnDispatch != nil {
+			c.o.OnDispatch(d)
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, c.o.CallTimeout)
+	start := time.Now()
+	m, err := p.Create(cctx, spec)
+	cancel()
+	c.observeOp(pool.Provider, "create", start, err)
+	if err != nil {
+		if ctx.Err() != nil {
+			return // shutting down: the intent stays, the next start carries it out
+		}
+		// A failed create may leave a half-made machine: remove it now so the
+		// retry starts clean and nothing leaks.
+		dctx, cancel := context.WithTimeout(ctx, c.o.CallTimeout)
+		if derr := p.Delete(dctx, inst.Name); derr != nil {
+			c.log.Warn("clean up failed create", "instance", inst.Name, "err", derr)
+		}
+		cancel()
+		c.failCreate(ctx, inst.Name, err)
+		return
+	}
+	if _, err := c.o.Store.UpdateInstance(ctx, inst.Name, func(i *core.Instance) error {
+		if i.State != core.InstanceCreating {
+			return errSkip // deleted meanwhile: the delete intent wins
+		}
+		i.State, i.ProviderID, i.Fault = core.InstanceRunning, m.ProviderID, ""
+		return nil
+	}); err != nil && !errors.Is(err, errSkip) {
+		c.log.Error("mark running", "instance", inst.Name, "err", err)
+	}
+	c.log.Info("instance created", "instance", inst.Name, "provider_id", m.ProviderID)
+}
+
+func (c *Controller) failCreate(ctx context.Context, name string, cause error) {
+	c.log.Warn("create failed", "instance", name, "err", cause)
+	now := c.o.Now()
+	if _, err := c.o.Store.UpdateInstance(ctx, name, func(i *core.Instance) error {
+		if i.State != core.InstanceCreating && i.State != core.InstancePendingCreate {
+			return errSkip
+		}
+		if i.State == core.InstancePendingCreate {
+			i.State = core.InstancePendingDelete // never started: nothing to retry
+			i.DeleteReason = "create_failed"
+		} else {
+			i.State = core.InstanceError
+			i.Attempts++
+			i.NextAttemptAt = now.Add(backoff(i.Attempts))
+		}
+		i.Fault = truncate(cause.Error(), 2000)
+		return nil
+	}); err != nil && !errors.Is(err, errSkip) {
+		c.log.Error("record create failure", "instance", name, "err", err)
+	}
+}
+
+// remove carries out a delete intent: forge registration first (so a busy
+// runner is never cut off by scale-down), then the machine.
+func (c *Controller) remove(ctx context.Context, inst core.Instance) {
+	if inst.State == core.InstancePendingDelete && inst.RunnerID != 0 && inst.Runner != core.RunnerDone {
+		err := c.removeRunner(ctx, inst)
+		switch {
+		case errors.Is(err, forge.ErrRunnerBusy) && keepIfBusy[inst.DeleteReason]:
+			c.log.Info("runner busy: delete cancelled", "instance", inst.Name, "reason", inst.DeleteReason)
+			_, uerr := c.o.Store.UpdateInstance(ctx, inst.Name, func(i *core.Instance) error {
+				if i.State != core.InstancePendingDelete {
+					return errSkip
+				}
+				i.State, i.Runner, i.DeleteReason = core.InstanceRunning, core.RunnerActive, ""
+				return nil
+			})
+			if uerr != nil && !errors.Is(uerr, errSkip) {
+				c.log.Error("cancel delete", "instance", inst.Name, "err", uerr)
+			}
+			return
+		case errors.Is(err, forge.ErrRunnerBusy):
+			// Forced removal (max runtime, timeouts): destroying the machine ends the job;
+			// reconcile removes the then-offline registration.
+		case err != nil:
+			c.retryDelete(ctx, inst.Name, fmt.Errorf("remove runner from forge: %w", err))
+			return
+		}
+	}
+	if _, err := c.o.Store.UpdateInstance(ctx, inst.Name, func(i *core.Instance) error {
+		if i.State != core.InstancePendingDelete && i.State != core.InstanceDeleting {
+			return errSkip
+		}
+		i.State = core.InstanceDeleting
+		return nil
+	}); err != nil {
+		if !errors.Is(err, errSkip) {
+			c.log.Error("mark deleting", "instance", inst.Name, "err", err)
+		}
+		return
+	}
+	p, pool, err := c.provider(ctx, inst)
+	if err != nil && errors.Is(err, store.ErrNotFound) {
+		err = fmt.Errorf("pool of instance is gone; cannot tell which provider holds it: %w", err)
+	}
+	if err != nil {
+		c.retryDelete(ctx, inst.Name, err)
+		return
+	}
+	sem := c.sem[pool.Provider]
+	select {
+	case sem <- struct{}{}:
+	case <-ctx.Done():
+		return
+	}
+	cctx, cancel := context.WithTimeout(ctx, c.o.CallTimeout)
+	start := time.Now()
+	err = p.Delete(cctx, inst.Name)
+	cancel()
+	<-sem
+	c.observeOp(pool.Provider, "delete", start, err)
+	if err != nil {
+		c.retryDelete(ctx, inst.Name, err)
+		return
+	}
+	if _, err := c.o.Store.UpdateInstance(ctx, inst.Name, func(i *core.Instance) error {
+		i.State = core.InstanceDeleted
+		return nil
+	}); err != nil {
+		c.log.Error("mark deleted", "instance", inst.Name, "err", err)
+	}
+	c.log.Info("instance deleted", "instance", inst.Name, "reason", inst.DeleteReason)
+}
+
+func (c *Controller) retryDelete(ctx context.Context, name string, cause error) {
+	if ctx.Err() != nil {
+		return
+	}
+	c.log.Warn("delete failed; will retry", "instance", name, "err", cause)
+	now := c.o.Now()
+	var rl *forge.RateLimitError
+	if _, err := c.o.Store.UpdateInstance(ctx, name, func(i *core.Instance) error {
+		i.State = core.InstancePendingDelete
+		i.Attempts++
+		i.NextAttemptAt = now.Add(backoff(i.Attempts))
+		if errors.As(cause, &rl) && rl.RetryAfter > 0 {
+			i.NextAttemptAt = now.Add(rl.RetryAfter)
+		}
+		i.Fault = truncate(cause.Error(), 2000)
+		return nil
+	}); err != nil {
+		c.log.Error("record delete failure", "instance", name, "err", err)
+	}
+}
+
+func (c *Controller) removeRunner(ctx context.Context, inst core.Instance) error {
+	client, ent, err := c.forgeFor(ctx, inst.PoolID)
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, c.o.CallTimeout)
+	defer cancel()
+	return client.DeleteRunner(cctx, ent, inst.RunnerID)
+}
+
+// forgeFor resolves a pool's entity and a client for its forge.
+func (c *Controller) forgeFor(ctx context.Context, poolID string) (forge.Client, core.Entity, error) {
+	pool, err := c.o.Store.GetPool(ctx, poolID)
+	if err != nil {
+		return nil, core.Entity{}, err
+	}
+	ent, err := c.o.Store.GetEntity(ctx, pool.EntityID)
+	if err != nil {
+		return nil, ent, err
+	}
+	client, err := c.o.Forges.Client(ctx, ent.ForgeID)
+	return client, ent, err
+}
+
+func (c *Controller) observeOp(prov, op string, start time.Time, err error) {
+	res := "ok"
+	if err != nil {
+		res = "error"
+	}
+	c.o.Metrics.ProviderOps.WithLabelValues(prov, op, res).Observe(time.Since(start).Seconds())
+}
+
+func truncate(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}

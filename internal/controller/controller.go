@@ -1,0 +1,279 @@
+// Package controller is Paddock's one event loop. Events (a job queued, a
+// runner reporting in, a machine created) wake it; it reads a snapshot from the
+// store, asks the pure scheduler what to do, writes that intent to the store,
+// and only then calls providers and forges. Every call is keyed by instance
+// name, so after a crash the same intent can be carried out again safely.
+package controller
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/paddock-ci/paddock/internal/core"
+	"github.com/paddock-ci/paddock/internal/forge"
+	"github.com/paddock-ci/paddock/internal/metrics"
+	"github.com/paddock-ci/paddock/internal/provider"
+	"github.com/paddock-ci/paddock/internal/scheduler"
+	"github.com/paddock-ci/paddock/internal/store"
+)
+
+// Forges hands out an API client for a forge (by forge id).
+type Forges interface {
+	Client(ctx context.Context, forgeID string) (forge.Client, error)
+}
+
+// Options configure a Controller.
+type Options struct {
+	Store     store.Store
+	Providers map[string]provider.Provider
+	Forges    Forges
+	Metrics   *metrics.Metrics
+	Logger    *slog.Logger
+	// ControllerID tags this manager's machines at providers.
+	ControllerID string
+	// TokenKey derives per-instance tokens (never stored).
+	TokenKey []byte
+	// MetadataURL and CallbackURL are the base URLs machines call back to.
+	MetadataURL string
+	CallbackURL string
+
+	IdleGrace         time.Duration
+	ReconcileInterval time.Duration
+	// PollInterval: how often the safety-net poll lists queued jobs of webhook entities.
+	PollInterval      time.Duration
+	MaxCreateAttempts int
+	// MaxParallel bounds concurrent provider calls per provider.
+	MaxParallel int
+	// CallTimeout bounds one provider or forge call.
+	CallTimeout time.Duration
+	Now         func() time.Time
+	// OnDispatch, if set, receives every job-event → provider-Create latency
+	// (benchmarks and the demo report exact percentiles from it).
+	OnDispatch func(time.Duration)
+}
+
+// Controller runs the loop. Create it with New, start it with Run.
+type Controller struct {
+	o     Options
+	log   *slog.Logger
+	kick  chan struct{}
+	sem   map[string]chan struct{}
+	tools *toolCache
+
+	mu       sync.Mutex
+	inflight map[string]bool      // instance name → a provider/forge op runs for it
+	arrivals map[jobKey]time.Time // queued job → when its event arrived, until a machine is planned for it
+	dispatch map[string]time.Time // instance name → job event arrival it serves
+	lastPoll map[string]time.Time // entity id → last queued-job poll
+	backoff  map[string]time.Time // forge id → rate limited until
+
+	wg sync.WaitGroup
+}
+
+// New fills defaults and returns a Controller.
+func New(o Options) *Controller {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Metrics == nil {
+		o.Metrics = metrics.New()
+	}
+	if o.IdleGrace == 0 {
+		o.IdleGrace = 30 * time.Second
+	}
+	if o.ReconcileInterval == 0 {
+		o.ReconcileInterval = time.Minute
+	}
+	if o.PollInterval == 0 {
+		o.PollInterval = 5 * time.Minute
+	}
+	if o.MaxCreateAttempts == 0 {
+		o.MaxCreateAttempts = 5
+	}
+	if o.MaxParallel == 0 {
+		o.MaxParallel = 8
+	}
+	if o.CallTimeout == 0 {
+		o.CallTimeout = 5 * time.Minute
+	}
+	c := &Controller{
+		o: o, log: o.Logger, kick: make(chan struct{}, 1),
+		sem:      map[string]chan struct{}{},
+		tools:    newToolCache(),
+		inflight: map[string]bool{}, arrivals: map[jobKey]time.Time{},
+		dispatch: map[string]time.Time{}, lastPoll: map[string]time.Time{}, backoff: map[string]time.Time{},
+	}
+	for name := range o.Providers {
+		c.sem[name] = make(chan struct{}, o.MaxParallel)
+	}
+	return c
+}
+
+// Notify wakes the loop. Many notifications before the loop runs coalesce
+// into one decision, which is what keeps a 200-job burst cheap.
+func (c *Controller) Notify() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run reconciles once, then decides on every event until ctx ends. It waits
+// for in-flight provider calls before returning.
+func (c *Controller) Run(ctx context.Context) error {
+	defer c.wg.Wait()
+	c.reconcile(ctx)
+	var wake *time.Timer
+	wakeC := func() <-chan time.Time {
+		if wake == nil {
+			return nil
+		}
+		return wake.C
+	}
+	tick := time.NewTicker(c.o.ReconcileInterval)
+	defer tick.Stop()
+	c.Notify()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-c.kick:
+		case <-wakeC():
+		case <-tick.C:
+			c.reconcile(ctx)
+		}
+		next := c.step(ctx)
+		if wake != nil {
+			wake.Stop()
+			wake = nil
+		}
+		if !next.IsZero() {
+			wake = time.NewTimer(max(next.Sub(c.o.Now()), time.Millisecond))
+		}
+	}
+}
+
+// step makes one decision and starts carrying it out. It returns when the
+// loop should next wake with no event.
+func (c *Controller) step(ctx context.Context) time.Time {
+	now := c.o.Now()
+	snap, err := c.snapshot(ctx, now)
+	if err != nil {
+		c.log.Error("read snapshot", "err", err)
+		return now.Add(time.Second)
+	}
+	d := scheduler.Decide(snap)
+	c.recordJobNotes(ctx, snap.Jobs, d.Jobs)
+	pools := make(map[string]core.Pool, len(snap.Pools))
+	for _, p := range snap.Pools {
+		pools[p.ID] = p
+	}
+	arrivals := c.takeArrivals(d.Jobs)
+	for _, cr := range d.Creates {
+		var at time.Time
+		if cr.Reason == "job" && len(arrivals[cr.PoolID]) > 0 {
+			at, arrivals[cr.PoolID] = arrivals[cr.PoolID][0], arrivals[cr.PoolID][1:]
+		}
+		c.planCreate(ctx, cr, pools[cr.PoolID], at)
+	}
+	for _, del := range d.Deletes {
+		c.planDelete(ctx, del.InstanceName, del.Reason)
+	}
+	for _, r := range d.Retries {
+		if _, err := c.o.Store.UpdateInstance(ctx, r.InstanceName, func(i *core.Instance) error {
+			i.State = core.InstancePendingCreate
+			return nil
+		}); err != nil {
+			c.log.Error("retry instance", "instance", r.InstanceName, "err", err)
+		}
+	}
+	next := c.launchPending(ctx, now)
+	c.observeInstances(snap)
+	if next.IsZero() || (!d.NextWake.IsZero() && d.NextWake.Before(next)) {
+		next = d.NextWake
+	}
+	return next
+}
+
+func (c *Controller) snapshot(ctx context.Context, now time.Time) (scheduler.Snapshot, error) {
+	pools, err := c.o.Store.ListPools(ctx)
+	if err != nil {
+		return scheduler.Snapshot{}, err
+	}
+	insts, err := c.o.Store.ListInstances(ctx, store.InstanceFilter{Live: true})
+	if err != nil {
+		return scheduler.Snapshot{}, err
+	}
+	jobs, err := c.o.Store.ListJobs(ctx, store.JobFilter{States: []core.JobState{core.JobQueued}})
+	if err != nil {
+		return scheduler.Snapshot{}, err
+	}
+	return scheduler.Snapshot{Now: now, Pools: pools, Instances: insts, Jobs: jobs,
+		IdleGrace: c.o.IdleGrace, MaxCreateAttempts: c.o.MaxCreateAttempts}, nil
+}
+
+// recordJobNotes stores the scheduler's pool choice and waiting reason on each
+// queued job that changed, so `paddock job list` shows why a job waits.
+func (c *Controller) recordJobNotes(ctx context.Context, jobs []core.Job, notes []scheduler.JobNote) {
+	cur := make(map[jobKey]core.Job, len(jobs))
+	for _, j := range jobs {
+		cur[jobKey{j.EntityID, j.ID}] = j
+	}
+	for _, n := range notes {
+		j, ok := cur[jobKey{n.EntityID, n.JobID}]
+		if !ok || (j.PoolID == n.PoolID && j.Note == n.Note) {
+			continue
+		}
+		if n.Note != "" && n.Note != j.Note {
+			c.log.Warn("job waits", "job", n.JobID, "labels", j.Labels, "reason", n.Note)
+		}
+		if _, err := c.o.Store.UpdateJob(ctx, n.EntityID, n.JobID, func(j *core.Job) error {
+			j.PoolID, j.Note = n.PoolID, n.Note
+			return nil
+		}); err != nil {
+			c.log.Error("record job note", "job", n.JobID, "err", err)
+		}
+	}
+}
+
+func (c *Controller) observeInstances(s scheduler.Snapshot) {
+	names := map[string]string{}
+	for _, p := range s.Pools {
+		names[p.ID] = p.Name
+	}
+	c.o.Metrics.Instances.Reset()
+	for _, i := range s.Instances {
+		c.o.Metrics.Instances.WithLabelValues(names[i.PoolID], string(i.State)).Inc()
+	}
+}
+
+type jobKey struct {
+	entity string
+	id     int64
+}
+
+// takeArrivals hands out, per pool, the arrival times of queued jobs that the
+// scheduler placed in a pool, oldest first, so each machine made for a job
+// records the latency from that job's event to its provider call.
+func (c *Controller) takeArrivals(notes []scheduler.JobNote) map[string][]time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string][]time.Time{}
+	for _, n := range notes {
+		k := jobKey{n.EntityID, n.JobID}
+		if at, ok := c.arrivals[k]; ok && n.PoolID != "" && n.Note == "" {
+			out[n.PoolID] = append(out[n.PoolID], at)
+			delete(c.arrivals, k)
+		}
+	}
+	for _, ts := range out {
+		sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) })
+	}
+	return out
+}

@@ -1,0 +1,196 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/paddock-ci/paddock/internal/core"
+	"github.com/paddock-ci/paddock/internal/forge"
+	"github.com/paddock-ci/paddock/internal/scheduler"
+	"github.com/paddock-ci/paddock/internal/store"
+)
+
+// ErrNotManaged: the event is for a repository/organization Paddock does not manage.
+var ErrNotManaged = errors.New("no managed entity for this event")
+
+// Outcome says what HandleJobEvent did, for the webhook's answer.
+type Outcome string
+
+const (
+	OutcomeStored    Outcome = "stored"
+	OutcomeUnchanged Outcome = "unchanged" // stale or repeated state
+	OutcomeIgnored   Outcome = "ignored"   // an action Paddock does not act on
+)
+
+// HandleJobEvent records a workflow_job event from a forge and wakes the loop.
+// receivedAt is when the event reached Paddock (the start of the hot path).
+func (c *Controller) HandleJobEvent(ctx context.Context, forgeID string, ev forge.JobEvent, receivedAt time.Time) (Outcome, error) {
+	switch ev.Action {
+	case "queued", "in_progress", "completed":
+	default:
+		return OutcomeIgnored, nil
+	}
+	ent, err := c.resolveEntity(ctx, forgeID, ev)
+	if err != nil {
+		return "", err
+	}
+	job := ev.Job
+	job.EntityID = ent.ID
+	if job.ReceivedAt.IsZero() {
+		job.ReceivedAt = receivedAt
+	}
+	changed, err := c.o.Store.UpsertJob(ctx, &job)
+	if err != nil {
+		return "", fmt.Errorf("store job: %w", err)
+	}
+	if !changed {
+		return OutcomeUnchanged, nil
+	}
+	switch ev.Action {
+	case "queued":
+		c.mu.Lock()
+		c.arrivals[jobKey{ent.ID, job.ID}] = receivedAt
+		c.mu.Unlock()
+	case "in_progress":
+		c.forgetArrival(ent.ID, job.ID)
+		c.runnerTookJob(ctx, job)
+	case "completed":
+		c.forgetArrival(ent.ID, job.ID)
+		c.runnerFinished(ctx, job)
+	}
+	c.Notify()
+	return OutcomeStored, nil
+}
+
+func (c *Controller) forgetArrival(entityID string, id int64) {
+	c.mu.Lock()
+	delete(c.arrivals, jobKey{entityID, id})
+	c.mu.Unlock()
+}
+
+// resolveEntity picks the managed entity an event belongs to: the most
+// specific one (repository, then organization, then enterprise) that has a
+// pool for the job's labels, else the most specific managed one.
+func (c *Controller) resolveEntity(ctx context.Context, forgeID string, ev forge.JobEvent) (core.Entity, error) {
+	ents, err := c.o.Store.ListEntities(ctx)
+	if err != nil {
+		return core.Entity{}, err
+	}
+	want := []struct {
+		kind core.EntityKind
+		name string
+	}{
+		{core.EntityRepository, ev.Entity.Repository},
+		{core.EntityOrganization, ev.Entity.Organization},
+		{core.EntityEnterprise, ev.Entity.Enterprise},
+	}
+	var cands []core.Entity
+	for _, w := range want {
+		if w.name == "" {
+			continue
+		}
+		for _, e := range ents {
+			if e.ForgeID == forgeID && e.Kind == w.kind && equalFold(e.Name, w.name) {
+				cands = append(cands, e)
+			}
+		}
+	}
+	if len(cands) == 0 {
+		return core.Entity{}, ErrNotManaged
+	}
+	if len(cands) > 1 {
+		pools, err := c.o.Store.ListPools(ctx)
+		if err != nil {
+			return core.Entity{}, err
+		}
+		for _, e := range cands {
+			if len(scheduler.MatchPools(pools, e.ID, ev.Job.Labels)) > 0 {
+				return e, nil
+			}
+		}
+	}
+	return cands[0], nil
+}
+
+func equalFold(a, b string) bool {
+	return len(a) == len(b) && (a == b || lower(a) == lower(b))
+}
+
+func lower(s string) string {
+	b := []byte(s)
+	for i, ch := range b {
+		if 'A' <= ch && ch <= 'Z' {
+			b[i] = ch + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// runnerTookJob marks the instance whose runner started the job as busy.
+func (c *Controller) runnerTookJob(ctx context.Context, job core.Job) {
+	if job.RunnerName == "" {
+		return
+	}
+	inst, err := c.o.Store.UpdateInstance(ctx, job.RunnerName, func(i *core.Instance) error {
+		if !i.Runner.CanTransition(core.RunnerActive) {
+			return errSkip
+		}
+		i.Runner, i.JobID = core.RunnerActive, job.ID
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return // a runner Paddock does not manage
+	}
+	if err != nil {
+		if !errors.Is(err, errSkip) {
+			c.log.Error("mark runner active", "instance", job.RunnerName, "err", err)
+		}
+		return
+	}
+	if !job.StartedAt.IsZero() && !job.QueuedAt.IsZero() {
+		pool := inst.PoolID
+		if p, err := c.o.Store.GetPool(ctx, inst.PoolID); err == nil {
+			pool = p.Name
+		}
+		c.o.Metrics.JobWait.WithLabelValues(pool).Observe(job.StartedAt.Sub(job.QueuedAt).Seconds())
+	}
+}
+
+// runnerFinished records that the instance's one job is over: the machine is
+// spent and goes to deletion at once.
+func (c *Controller) runnerFinished(ctx context.Context, job core.Job) {
+	if job.RunnerName == "" {
+		return
+	}
+	_, err := c.o.Store.UpdateInstance(ctx, job.RunnerName, func(i *core.Instance) error {
+		if i.Runner.CanTransition(core.RunnerDone) {
+			i.Runner = core.RunnerDone
+		}
+		if i.JobID == 0 {
+			i.JobID = job.ID
+		}
+		if i.State.CanTransition(core.InstancePendingDelete) && i.State != core.InstancePendingDelete {
+			i.State, i.DeleteReason, i.Attempts = core.InstancePendingDelete, "job_completed", 0
+			i.NextAttemptAt = time.Time{}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		c.log.Error("mark runner done", "instance", job.RunnerName, "err", err)
+	}
+}
+
+// DeleteInstance removes an instance on an operator's request. A runner that
+// is running a job is kept (the forge refuses to remove it); use max_job_runtime
+// to bound jobs.
+func (c *Controller) DeleteInstance(ctx context.Context, name string) error {
+	inst, err := c.o.Store.GetInstance(ctx, name)
+	if err != nil {
+		return err
+	}
+	c.planDelete(ctx, inst.Name, "operator")
+	c.Notify()
+	return nil
+}

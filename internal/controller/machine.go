@@ -1,0 +1,193 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/paddock-ci/paddock/internal/core"
+	"github.com/paddock-ci/paddock/internal/forge"
+	"github.com/paddock-ci/paddock/internal/store"
+)
+
+var (
+	// ErrBadToken: no instance has this token, or it is no longer accepted.
+	ErrBadToken = errors.New("instance token not valid")
+	// ErrTokenUsed: the single-use runner config was already handed out.
+	ErrTokenUsed = errors.New("runner config already fetched: instance tokens work once")
+	// ErrInstanceGone: the instance is being removed; the machine should stop.
+	ErrInstanceGone = errors.New("instance is being removed")
+	// ErrBadStatus: a callback named a status machines may not report.
+	ErrBadStatus = errors.New("machines report installing, idle or failed")
+)
+
+// RunnerConfig is what a booting machine receives, once.
+type RunnerConfig struct {
+	Name      string           `json:"name"`
+	Labels    []string         `json:"labels"`
+	JITConfig string           `json:"jit_config"`
+	Tool      forge.RunnerTool `json:"tool"`
+	// WorkFolder is relative to the runner directory.
+	WorkFolder string `json:"work_folder"`
+}
+
+// RunnerConfigFor mints the machine's single-use runner config. The token is
+// marked used before the forge is asked (intent first); a failed mint gives it
+// back so the machine can retry.
+func (c *Controller) RunnerConfigFor(ctx context.Context, token string) (RunnerConfig, error) {
+	inst, err := c.o.Store.GetInstanceByTokenHash(ctx, hashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return RunnerConfig{}, ErrBadToken
+	}
+	if err != nil {
+		return RunnerConfig{}, err
+	}
+	if _, err := c.o.Store.UpdateInstance(ctx, inst.Name, func(i *core.Instance) error {
+		switch {
+		case i.TokenUsed:
+			return ErrTokenUsed
+		case i.State != core.InstanceCreating && i.State != core.InstanceRunning:
+			return ErrInstanceGone
+		}
+		i.TokenUsed = true
+		return nil
+	}); err != nil {
+		return RunnerConfig{}, err
+	}
+	cfg, runnerID, err := c.mint(ctx, inst)
+	if err != nil {
+		if _, uerr := c.o.Store.UpdateInstance(ctx, inst.Name, func(i *core.Instance) error {
+			i.TokenUsed = false
+			i.Fault = truncate("mint runner config: "+err.Error(), 2000)
+			return nil
+		}); uerr != nil {
+			c.log.Error("release token", "instance", inst.Name, "err", uerr)
+		}
+		return RunnerConfig{}, err
+	}
+	if _, err := c.o.Store.UpdateInstance(ctx, inst.Name, func(i *core.Instance) error {
+		if i.State != core.InstanceCreating && i.State != core.InstanceRunning {
+			return ErrInstanceGone
+		}
+		i.RunnerID = runnerID
+		if i.Runner.CanTransition(core.RunnerInstalling) {
+			i.Runner = core.RunnerInstalling
+		}
+		return nil
+	}); err != nil {
+		// Removed while minting: the fresh registration must not linger.
+		if client, ent, ferr := c.forgeFor(ctx, inst.PoolID); ferr == nil {
+			_ = client.DeleteRunner(ctx, ent, runnerID)
+		}
+		return RunnerConfig{}, err
+	}
+	c.Notify()
+	return cfg, nil
+}
+
+func (c *Controller) mint(ctx context.Context, inst core.Instance) (RunnerConfig, int64, error) {
+	pool, err := c.o.Store.GetPool(ctx, inst.PoolID)
+	if err != nil {
+		return RunnerConfig{}, 0, err
+	}
+	client, ent, err := c.forgeFor(ctx, inst.PoolID)
+	if err != nil {
+		return RunnerConfig{}, 0, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, c.o.CallTimeout)
+	defer cancel()
+	tool, err := c.tools.pick(cctx, client, ent, pool.OSType, pool.Arch)
+	if err != nil {
+		return RunnerConfig{}, 0, err
+	}
+	group, err := client.RunnerGroupID(cctx, ent, pool.RunnerGroup)
+	if err != nil {
+		return RunnerConfig{}, 0, fmt.Errorf("runner group %q: %w", pool.RunnerGroup, err)
+	}
+	jit, err := client.JITConfig(cctx, ent, forge.JITRequest{Name: inst.Name, Labels: inst.Labels,
+		RunnerGroupID: group, WorkFolder: "_work"})
+	if err != nil {
+		return RunnerConfig{}, 0, err
+	}
+	return RunnerConfig{Name: inst.Name, Labels: inst.Labels, JITConfig: jit.Encoded, Tool: tool,
+		WorkFolder: "_work"}, jit.RunnerID, nil
+}
+
+// Report takes a machine's status callback. Callbacks are accepted only while
+// the runner is being installed; once it is idle the token is dead.
+func (c *Controller) Report(ctx context.Context, token string, status core.RunnerState, message string) error {
+	inst, err := c.o.Store.GetInstanceByTokenHash(ctx, hashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrBadToken
+	}
+	if err != nil {
+		return err
+	}
+	switch status {
+	case core.RunnerInstalling, core.RunnerIdle, core.RunnerFailed:
+	default:
+		return fmt.Errorf("status %q: %w", status, ErrBadStatus)
+	}
+	_, err = c.o.Store.UpdateInstance(ctx, inst.Name, func(i *core.Instance) error {
+		if i.Runner != core.RunnerPending && i.Runner != core.RunnerInstalling {
+			return ErrBadToken
+		}
+		i.Runner = status
+		if status == core.RunnerFailed {
+			i.Fault = truncate("bootstrap failed: "+message, 2000)
+			if i.State.CanTransition(core.InstancePendingDelete) {
+				i.State, i.DeleteReason = core.InstancePendingDelete, "bootstrap_failed"
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		c.Notify()
+	}
+	return err
+}
+
+// toolCache keeps each entity's runner download list for an hour: it changes
+// rarely and every machine boot needs it.
+type toolCache struct {
+	mu    sync.Mutex
+	items map[string]toolEntry
+}
+
+type toolEntry struct {
+	tools []forge.RunnerTool
+	at    time.Time
+}
+
+func newToolCache() *toolCache { return &toolCache{items: map[string]toolEntry{}} }
+
+func (t *toolCache) pick(ctx context.Context, client forge.Client, ent core.Entity, osType, arch string) (forge.RunnerTool, error) {
+	t.mu.Lock()
+	e, ok := t.items[ent.ID]
+	t.mu.Unlock()
+	if !ok || time.Since(e.at) > time.Hour {
+		tools, err := client.RunnerDownloads(ctx, ent)
+		if err != nil {
+			return forge.RunnerTool{}, fmt.Errorf("runner downloads: %w", err)
+		}
+		e = toolEntry{tools: tools, at: time.Now()}
+		t.mu.Lock()
+		t.items[ent.ID] = e
+		t.mu.Unlock()
+	}
+	if osType == "" {
+		osType = "linux"
+	}
+	if arch == "" || arch == "amd64" {
+		arch = "x64"
+	}
+	for _, tool := range e.tools {
+		if strings.EqualFold(tool.OS, osType) && strings.EqualFold(tool.Architecture, arch) {
+			return tool, nil
+		}
+	}
+	return forge.RunnerTool{}, fmt.Errorf("forge offers no runner for %s/%s", osType, arch)
+}

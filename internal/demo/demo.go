@@ -1,0 +1,253 @@
+// Package demo runs Paddock end to end on one machine: the GitHub simulator,
+// a manager with the production wiring (SQLite in a temp dir) and a local
+// provider. It queues jobs with a mix of labels, shows progress, and checks
+// that every job completed and nothing leaked.
+package demo
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/paddock-ci/paddock/internal/app"
+	"github.com/paddock-ci/paddock/internal/config"
+	"github.com/paddock-ci/paddock/internal/core"
+	"github.com/paddock-ci/paddock/internal/forgesim"
+	"github.com/paddock-ci/paddock/internal/store"
+)
+
+// Options configure a demo run.
+type Options struct {
+	Jobs     int
+	Provider string // only "process" in this build
+	Timeout  time.Duration
+	// JobDuration is how long each simulated job works.
+	JobDuration time.Duration
+	// Self is the paddock binary (machines run `Self machine-boot`, runners `Self agent`).
+	Self string
+	// Dir keeps state; "" = a temp dir removed afterwards.
+	Dir string
+	Out io.Writer
+	// Log receives the manager's log; nil discards it.
+	Log io.Writer
+}
+
+const repo = "paddock-demo/app"
+
+// jobMix cycles through label sets that exercise pool choice: plain labels,
+// a higher-priority pool, and a size label.
+var jobMix = [][]string{
+	{"self-hosted", "linux"},
+	{"self-hosted", "linux", "x64", "docker"},
+	{"self-hosted", "Linux", "X64"},
+	{"self-hosted", "linux", "4cpu-16gb"},
+}
+
+func secret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Run executes the demo and returns its summary. The error is non-nil when
+// any job failed to complete or anything leaked.
+func Run(ctx context.Context, o Options) (*Summary, error) {
+	if o.Jobs <= 0 {
+		return nil, errors.New("--jobs must be at least 1")
+	}
+	if o.Provider == "" {
+		o.Provider = "process"
+	}
+	if o.Provider != "process" {
+		return nil, fmt.Errorf("provider %q is not available in this build (use process)", o.Provider)
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 5 * time.Minute
+	}
+	if o.JobDuration == 0 {
+		o.JobDuration = time.Second
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.Self == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		o.Self = exe
+	}
+	dir := o.Dir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "paddock-demo-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	hookSecret := secret()
+	sim := forgesim.New(forgesim.Options{
+		WebhookURL: "http://" + l.Addr().String() + "/webhooks/github", WebhookSecret: hookSecret,
+		RunnerCommand: []string{o.Self, "agent"}, Seed: 1,
+	})
+	if err := sim.Start("127.0.0.1:0"); err != nil {
+		l.Close()
+		return nil, err
+	}
+	defer sim.Close()
+
+	cfg, err := demoConfig(dir, l.Addr().String(), sim.URL(), hookSecret)
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	logger := slog.New(slog.NewTextHandler(o.Log, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	disp := &latencies{}
+	a, err := app.New(ctx, cfg, app.Options{Logger: logger, Listener: l, BootCommand: []string{o.Self, "machine-boot"},
+		OnDispatch: disp.add})
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(runCtx) }()
+	defer func() { stop(); <-done }()
+
+	fmt.Fprintf(o.Out, "Paddock demo: simulator %s, manager %s, provider %s, state in %s\n", sim.URL(), a.URL(), o.Provider, dir)
+	fmt.Fprintf(o.Out, "queueing %d jobs on %s with labels:", o.Jobs, repo)
+	for _, m := range jobMix {
+		fmt.Fprintf(o.Out, " %v", m)
+	}
+	fmt.Fprintln(o.Out)
+	start := time.Now()
+	for i := 0; i < o.Jobs; i++ {
+		labels := jobMix[i%len(jobMix)]
+		if _, err := sim.QueueJob(forgesim.JobSpec{Repo: repo, Labels: labels, Name: fmt.Sprintf("job-%02d", i+1),
+			Duration: o.JobDuration}); err != nil {
+			return nil, fmt.Errorf("queue job: %w", err)
+		}
+	}
+	err = watch(ctx, o.Out, sim, a.Store, o.Jobs, start)
+	sum := summarize(ctx, sim, a, o.Jobs, time.Since(start), disp)
+	sum.Print(o.Out)
+	if err != nil {
+		return sum, err
+	}
+	if !sum.OK() {
+		return sum, errors.New("demo failed: not every job completed or something leaked")
+	}
+	return sum, nil
+}
+
+func demoConfig(dir, listen, simURL, hookSecret string) (*config.Config, error) {
+	doc := fmt.Sprintf(`
+server:
+  listen: %s
+  admin_token: %s
+store:
+  path: %s
+  encryption_key: %s
+state_dir: %s
+controller:
+  reconcile_interval: 10s
+  idle_grace: 5s
+providers:
+  - name: local
+    type: process
+    max_parallel: 8
+forges:
+  - name: sim
+    kind: github
+    api_url: %s
+    web_url: %s
+    webhook_secret: %s
+    credential: {kind: pat, token: demo-token-not-a-real-pat}
+entities:
+  - {forge: sim, kind: repository, name: %s, intake: webhook}
+pools:
+  - name: standard
+    entity: %s
+    provider: local
+    labels: [linux, x64]
+    max_runners: 6
+    min_idle: 1
+    bootstrap_timeout: 2m
+    max_job_runtime: 10m
+    sizes: {max_cpu: 8, max_memory_gb: 32}
+  - name: docker
+    entity: %s
+    provider: local
+    labels: [linux, x64, docker]
+    priority: 10
+    max_runners: 3
+    bootstrap_timeout: 2m
+    max_job_runtime: 10m
+`, listen, secret(), filepath.Join(dir, "paddock.db"), secret(), dir, simURL, simURL, hookSecret, repo, repo, repo)
+	return config.Parse([]byte(doc), "demo.yaml", dir)
+}
+
+// watch prints progress until every job completed and every machine is gone.
+func watch(ctx context.Context, out io.Writer, sim *forgesim.Sim, st store.Store, n int, start time.Time) error {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	last := ""
+	for {
+		jobs := sim.Jobs()
+		var queued, running, done int
+		for _, j := range jobs {
+			switch j.Status {
+			case forgesim.StatusQueued:
+				queued++
+			case forgesim.StatusInProgress:
+				running++
+			case forgesim.StatusCompleted:
+				done++
+			}
+		}
+		live, _ := st.ListInstances(ctx, store.InstanceFilter{Live: true})
+		line := fmt.Sprintf("[%5.1fs] jobs: %2d queued %2d running %2d/%d done | machines: %2d live",
+			time.Since(start).Seconds(), queued, running, done, n, len(live))
+		if line[9:] != last {
+			fmt.Fprintln(out, line)
+			last = line[9:]
+		}
+		if done == n && idleOnly(live) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("timed out: %d of %d jobs completed", done, n)
+		case <-tick.C:
+		}
+	}
+}
+
+// idleOnly: what remains is only the warm idle capacity pools keep on purpose.
+func idleOnly(live []core.Instance) bool {
+	for _, i := range live {
+		if i.Runner != core.RunnerIdle || i.State != core.InstanceRunning {
+			return false
+		}
+	}
+	return true
+}

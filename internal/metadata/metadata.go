@@ -1,0 +1,106 @@
+// Package metadata serves the endpoints a booting machine calls with its
+// single-use instance token: its runner config (once) and status callbacks
+// (until its runner is idle). Nothing here accepts an admin token, and nothing
+// here ever returns a forge credential.
+package metadata
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/paddock-ci/paddock/internal/controller"
+	"github.com/paddock-ci/paddock/internal/core"
+)
+
+// Machines is the part of the controller machines talk to.
+type Machines interface {
+	RunnerConfigFor(ctx context.Context, token string) (controller.RunnerConfig, error)
+	Report(ctx context.Context, token string, status core.RunnerState, message string) error
+}
+
+// Handler serves /api/v1/metadata/ and /api/v1/callbacks/.
+type Handler struct {
+	Machines Machines
+	Logger   *slog.Logger
+}
+
+// Routes registers the machine-facing endpoints on mux.
+func (h *Handler) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/v1/metadata/runner", h.runner)
+	mux.HandleFunc("POST /api/v1/callbacks/status", h.status)
+}
+
+// StatusReport is the body of a status callback.
+type StatusReport struct {
+	Status  string `json:"status"`
+	Message string `json:"message,omitempty"`
+}
+
+func bearer(r *http.Request) string {
+	a := r.Header.Get("Authorization")
+	if t, ok := strings.CutPrefix(a, "Bearer "); ok {
+		return strings.TrimSpace(t)
+	}
+	return ""
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (h *Handler) fail(w http.ResponseWriter, err error) {
+	code := http.StatusServiceUnavailable // forge trouble: the machine retries
+	switch {
+	case errors.Is(err, controller.ErrBadToken), errors.Is(err, controller.ErrTokenUsed):
+		code = http.StatusUnauthorized
+	case errors.Is(err, controller.ErrInstanceGone):
+		code = http.StatusGone
+	default:
+		h.Logger.Warn("machine request failed", "err", err)
+	}
+	writeJSON(w, code, map[string]string{"error": err.Error()})
+}
+
+func (h *Handler) runner(w http.ResponseWriter, r *http.Request) {
+	tok := bearer(r)
+	if tok == "" {
+		h.fail(w, controller.ErrBadToken)
+		return
+	}
+	cfg, err := h.Machines.RunnerConfigFor(r.Context(), tok)
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, cfg)
+}
+
+func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
+	tok := bearer(r)
+	if tok == "" {
+		h.fail(w, controller.ErrBadToken)
+		return
+	}
+	var rep StatusReport
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&rep); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be JSON {\"status\": …, \"message\": …}"})
+		return
+	}
+	err := h.Machines.Report(r.Context(), tok, core.RunnerState(rep.Status), rep.Message)
+	if errors.Is(err, controller.ErrBadStatus) {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"result": "ok"})
+}
