@@ -129,8 +129,9 @@ func (c *Controller) release(name string) {
 	c.mu.Unlock()
 }
 
+// backoff is the wait before retry number attempts (1, 2, 4 … s, at most 5 min).
 func backoff(attempts int) time.Duration {
-	d := time.Second << min(attempts, 9)
+	d := time.Second << min(max(attempts-1, 0), 9)
 	return min(d, 5*time.Minute)
 }
 

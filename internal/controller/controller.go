@@ -267,9 +267,15 @@ func (c *Controller) takeArrivals(notes []scheduler.JobNote) map[string][]time.T
 	out := map[string][]time.Time{}
 	for _, n := range notes {
 		k := jobKey{n.EntityID, n.JobID}
-		if at, ok := c.arrivals[k]; ok && n.PoolID != "" && n.Note == "" {
+		at, ok := c.arrivals[k]
+		if !ok {
+			continue
+		}
+		delete(c.arrivals, k)
+		// A job that must wait for capacity measures the pool's size, not
+		// dispatch speed: it is left out of the dispatch latency.
+		if n.PoolID != "" && n.Note == "" {
 			out[n.PoolID] = append(out[n.PoolID], at)
-			delete(c.arrivals, k)
 		}
 	}
 	for _, ts := range out {

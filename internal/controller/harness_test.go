@@ -1,0 +1,232 @@
+package controller_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/paddock-ci/paddock/internal/controller"
+	"github.com/paddock-ci/paddock/internal/core"
+	"github.com/paddock-ci/paddock/internal/forge"
+	"github.com/paddock-ci/paddock/internal/forge/github"
+	"github.com/paddock-ci/paddock/internal/forgesim"
+	"github.com/paddock-ci/paddock/internal/provider"
+	"github.com/paddock-ci/paddock/internal/secretbox"
+	"github.com/paddock-ci/paddock/internal/store"
+	"github.com/paddock-ci/paddock/internal/store/sqlite"
+)
+
+// memProvider is an in-memory provider that keeps the provider contract
+// (idempotent by name, Delete of a missing machine succeeds) and records calls.
+type memProvider struct {
+	mu       sync.Mutex
+	machines map[string]provider.Spec
+	creates  []string
+	deletes  []string
+	// failCreate decides whether a Create call fails.
+	failCreate func(name string, attempt int) error
+	attempts   map[string]int
+}
+
+func newMemProvider() *memProvider {
+	return &memProvider{machines: map[string]provider.Spec{}, attempts: map[string]int{}}
+}
+
+func (p *memProvider) Create(_ context.Context, s provider.Spec) (provider.Machine, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.creates = append(p.creates, s.Name)
+	p.attempts[s.Name]++
+	if p.failCreate != nil {
+		if err := p.failCreate(s.Name, p.attempts[s.Name]); err != nil {
+			// A crash mid-create leaves a half-made machine behind.
+			p.machines[s.Name] = s
+			return provider.Machine{}, err
+		}
+	}
+	p.machines[s.Name] = s
+	return provider.Machine{ProviderID: "mem-" + s.Name, Name: s.Name, Status: provider.StatusRunning}, nil
+}
+
+func (p *memProvider) Delete(_ context.Context, name string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.deletes = append(p.deletes, name)
+	delete(p.machines, name)
+	return nil
+}
+
+func (p *memProvider) Get(_ context.Context, name string) (provider.Machine, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.machines[name]; !ok {
+		return provider.Machine{}, provider.ErrNotFound
+	}
+	return provider.Machine{Name: name, Status: provider.StatusRunning}, nil
+}
+
+func (p *memProvider) List(context.Context) ([]provider.Machine, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []provider.Machine
+	for n := range p.machines {
+		out = append(out, provider.Machine{Name: n, Status: provider.StatusRunning})
+	}
+	return out, nil
+}
+
+func (p *memProvider) spec(name string) (provider.Spec, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s, ok := p.machines[name]
+	return s, ok
+}
+
+// locked reads test state that failCreate (called under the lock) writes.
+func (p *memProvider) locked(f func() string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return f()
+}
+
+func (p *memProvider) counts() (creates, deletes int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.creates), len(p.deletes)
+}
+
+type simForges struct{ c forge.Client }
+
+func (f simForges) Client(context.Context, string) (forge.Client, error) { return f.c, nil }
+
+type harness struct {
+	t      *testing.T
+	st     store.Store
+	sim    *forgesim.Sim
+	prov   *memProvider
+	ctl    *controller.Controller
+	forge  core.Forge
+	entity core.Entity
+	ctx    context.Context
+	o      controller.Options
+	halt   func() // stops the running controller
+}
+
+// start runs a fresh controller (as after a restart) on the same store and provider.
+func (h *harness) start() {
+	rctx, cancel := context.WithCancel(h.ctx)
+	h.ctl = controller.New(h.o)
+	done := make(chan struct{})
+	go func() { h.ctl.Run(rctx); close(done) }()
+	h.halt = func() { cancel(); <-done }
+}
+
+type harnessOpt func(*controller.Options)
+
+// newHarness wires a controller to a real SQLite store, the GitHub simulator
+// over real HTTP (through the real GitHub client) and an in-memory provider.
+func newHarness(t *testing.T, pools []core.Pool, opts ...harnessOpt) *harness {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	box, _ := secretbox.New(make([]byte, 32))
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "p.db"), box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := forgesim.New(forgesim.Options{})
+	if err := sim.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, st: st, sim: sim, prov: newMemProvider(), ctx: ctx}
+	h.forge = core.Forge{Name: "sim", Kind: core.ForgeGitHub, APIURL: sim.URL(), WebhookSecret: "s",
+		Credential: core.Credential{Kind: core.CredentialPAT, Token: "t"}}
+	if err := st.CreateForge(ctx, &h.forge); err != nil {
+		t.Fatal(err)
+	}
+	h.entity = core.Entity{ForgeID: h.forge.ID, Kind: core.EntityRepository, Name: "o/r", Intake: core.IntakeWebhook}
+	if err := st.CreateEntity(ctx, &h.entity); err != nil {
+		t.Fatal(err)
+	}
+	for i := range pools {
+		p := pools[i]
+		p.EntityID, p.Provider, p.Enabled = h.entity.ID, "mem", true
+		if err := st.CreatePool(ctx, &p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	client, err := github.New(h.forge, github.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := controller.Options{
+		Store: st, Providers: map[string]provider.Provider{"mem": h.prov}, Forges: simForges{client},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ControllerID: "test", TokenKey: []byte("k"),
+		MetadataURL: "http://meta", CallbackURL: "http://cb", IdleGrace: time.Millisecond,
+		ReconcileInterval: time.Hour, MaxCreateAttempts: 5,
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	h.o = o
+	h.start()
+	t.Cleanup(func() { h.halt(); cancel(); st.Close(); sim.Close() })
+	return h
+}
+
+func pool(name string, labels ...string) core.Pool {
+	return core.Pool{Name: name, Labels: labels, MaxRunners: 5, OSType: "linux", Arch: "x64", RunnerPrefix: "t"}
+}
+
+func (h *harness) event(action string, id int64, labels []string, runner string) {
+	h.t.Helper()
+	j := core.Job{ID: id, RunID: id, Repository: "o/r", Labels: labels, State: core.JobState(action),
+		QueuedAt: time.Now(), RunnerName: runner}
+	if action == "in_progress" {
+		j.StartedAt = time.Now()
+	}
+	if action == "completed" {
+		j.CompletedAt, j.Conclusion = time.Now(), "success"
+	}
+	_, err := h.ctl.HandleJobEvent(h.ctx, h.forge.ID, forge.JobEvent{Action: action, Job: j,
+		Entity: forge.EntityRef{Repository: "o/r"}}, time.Now())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// eventually polls cond until it holds or 10 s pass.
+func (h *harness) eventually(what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	h.t.Fatalf("timed out waiting for: %s", what)
+}
+
+func (h *harness) instances(states ...core.InstanceState) []core.Instance {
+	h.t.Helper()
+	is, err := h.st.ListInstances(h.ctx, store.InstanceFilter{States: states})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return is
+}
+
+func (h *harness) live() []core.Instance {
+	is, err := h.st.ListInstances(h.ctx, store.InstanceFilter{Live: true})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return is
+}
+
+var errBoom = errors.New("boom: provider crashed mid-create")
