@@ -40,6 +40,9 @@ type Options struct {
 	BootCommand []string
 	// OnDispatch receives each job-event → provider-Create latency.
 	OnDispatch func(time.Duration)
+	// ProviderOverrides replaces configured providers by name (benchmarks
+	// isolate the manager's own hot path with an in-memory provider).
+	ProviderOverrides map[string]provider.Provider
 }
 
 // App is one assembled manager.
@@ -92,6 +95,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	provs, err := buildProviders(cfg, a.ControllerID, o.BootCommand)
 	if err != nil {
 		return fail(err)
+	}
+	for name, p := range o.ProviderOverrides {
+		provs[name] = p
 	}
 	a.Providers = provs
 	names := make([]string, 0, len(provs))

@@ -36,8 +36,8 @@ func newName(prefix string) string {
 	return prefix + "-" + string(b)
 }
 
-// planCreate records the intent to create one machine. The provider is called
-// by launchPending, right after, in the same step.
+// planCreate records the intent to create one machine, then starts the
+// provider call at once: this is the hot path, no tick in between.
 func (c *Controller) planCreate(ctx context.Context, cr scheduler.Create, pool core.Pool, arrival time.Time) {
 	name := newName(pool.RunnerPrefix)
 	inst := core.Instance{
@@ -55,6 +55,7 @@ func (c *Controller) planCreate(ctx context.Context, cr scheduler.Create, pool c
 		c.dispatch[name] = arrival
 		c.mu.Unlock()
 	}
+	c.launch(ctx, inst, &pool)
 }
 
 // planDelete records the intent to remove an instance.
@@ -94,23 +95,29 @@ func (c *Controller) launchPending(ctx context.Context, now time.Time) time.Time
 			}
 			continue
 		}
-		if !c.claim(inst.Name) {
-			continue
-		}
-		c.wg.Add(1)
-		go func(inst core.Instance) {
-			defer c.wg.Done()
-			defer c.release(inst.Name)
-			switch inst.State {
-			case core.InstancePendingCreate, core.InstanceCreating:
-				c.create(ctx, inst)
-			default:
-				c.remove(ctx, inst)
-			}
-			c.Notify()
-		}(inst)
+		c.launch(ctx, inst, nil)
 	}
 	return next
+}
+
+// launch starts the operation an instance's state calls for, unless one is
+// already running for it. pool may be nil (it is then read from the store).
+func (c *Controller) launch(ctx context.Context, inst core.Instance, pool *core.Pool) {
+	if !c.claim(inst.Name) {
+		return
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer c.release(inst.Name)
+		switch inst.State {
+		case core.InstancePendingCreate, core.InstanceCreating:
+			c.create(ctx, inst, pool)
+		default:
+			c.remove(ctx, inst)
+		}
+		c.Notify()
+	}()
 }
 
 func (c *Controller) claim(name string) bool {
@@ -148,22 +155,23 @@ func (c *Controller) provider(ctx context.Context, inst core.Instance) (provider
 }
 
 // create carries out a create intent.
-func (c *Controller) create(ctx context.Context, inst core.Instance) {
-	p, pool, err := c.provider(ctx, inst)
+func (c *Controller) create(ctx context.Context, inst core.Instance, known *core.Pool) {
+	var (
+		p    provider.Provider
+		pool core.Pool
+		err  error
+	)
+	if known != nil {
+		pool = *known
+		var ok bool
+		if p, ok = c.o.Providers[pool.Provider]; !ok {
+			err = fmt.Errorf("provider %q is not configured on this manager", pool.Provider)
+		}
+	} else {
+		p, pool, err = c.provider(ctx, inst)
+	}
 	if err != nil {
 		c.failCreate(ctx, inst.Name, err)
-		return
-	}
-	if _, err := c.o.Store.UpdateInstance(ctx, inst.Name, func(i *core.Instance) error {
-		if i.State != core.InstancePendingCreate && i.State != core.InstanceCreating {
-			return errSkip
-		}
-		i.State = core.InstanceCreating
-		return nil
-	}); err != nil {
-		if !errors.Is(err, errSkip) {
-			c.log.Error("mark creating", "instance", inst.Name, "err", err)
-		}
 		return
 	}
 	sem := c.sem[pool.Provider]
@@ -210,7 +218,7 @@ func (c *Controller) create(ctx context.Context, inst core.Instance) {
 		return
 	}
 	if _, err := c.o.Store.UpdateInstance(ctx, inst.Name, func(i *core.Instance) error {
-		if i.State != core.InstanceCreating {
+		if i.State != core.InstancePendingCreate && i.State != core.InstanceCreating {
 			return errSkip // deleted meanwhile: the delete intent wins
 		}
 		i.State, i.ProviderID, i.Fault = core.InstanceRunning, m.ProviderID, ""
@@ -228,14 +236,9 @@ func (c *Controller) failCreate(ctx context.Context, name string, cause error) {
 		if i.State != core.InstanceCreating && i.State != core.InstancePendingCreate {
 			return errSkip
 		}
-		if i.State == core.InstancePendingCreate {
-			i.State = core.InstancePendingDelete // never started: nothing to retry
-			i.DeleteReason = "create_failed"
-		} else {
-			i.State = core.InstanceError
-			i.Attempts++
-			i.NextAttemptAt = now.Add(backoff(i.Attempts))
-		}
+		i.State = core.InstanceError
+		i.Attempts++
+		i.NextAttemptAt = now.Add(backoff(i.Attempts))
 		i.Fault = truncate(cause.Error(), 2000)
 		return nil
 	}); err != nil && !errors.Is(err, errSkip) {

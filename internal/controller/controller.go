@@ -169,7 +169,6 @@ func (c *Controller) step(ctx context.Context) time.Time {
 		return now.Add(time.Second)
 	}
 	d := scheduler.Decide(snap)
-	c.recordJobNotes(ctx, snap.Jobs, d.Jobs)
 	pools := make(map[string]core.Pool, len(snap.Pools))
 	for _, p := range snap.Pools {
 		pools[p.ID] = p
@@ -194,6 +193,8 @@ func (c *Controller) step(ctx context.Context) time.Time {
 		}
 	}
 	next := c.launchPending(ctx, now)
+	// Bookkeeping last: machines are already on their way.
+	c.recordJobNotes(ctx, snap.Jobs, d.Jobs)
 	c.observeInstances(snap)
 	if next.IsZero() || (!d.NextWake.IsZero() && d.NextWake.Before(next)) {
 		next = d.NextWake

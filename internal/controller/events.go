@@ -41,18 +41,28 @@ func (c *Controller) HandleJobEvent(ctx context.Context, forgeID string, ev forg
 	if job.ReceivedAt.IsZero() {
 		job.ReceivedAt = receivedAt
 	}
-	changed, err := c.o.Store.UpsertJob(ctx, &job)
-	if err != nil {
-		return "", fmt.Errorf("store job: %w", err)
+	key := jobKey{ent.ID, job.ID}
+	added := false
+	if ev.Action == "queued" {
+		// Noted before the job is stored: a step running in between must
+		// already see when the job arrived.
+		c.mu.Lock()
+		if _, seen := c.arrivals[key]; !seen {
+			c.arrivals[key], added = receivedAt, true
+		}
+		c.mu.Unlock()
 	}
-	if !changed {
+	changed, err := c.o.Store.UpsertJob(ctx, &job)
+	if err != nil || !changed {
+		if added {
+			c.forgetArrival(ent.ID, job.ID)
+		}
+		if err != nil {
+			return "", fmt.Errorf("store job: %w", err)
+		}
 		return OutcomeUnchanged, nil
 	}
 	switch ev.Action {
-	case "queued":
-		c.mu.Lock()
-		c.arrivals[jobKey{ent.ID, job.ID}] = receivedAt
-		c.mu.Unlock()
 	case "in_progress":
 		c.forgetArrival(ent.ID, job.ID)
 		c.runnerTookJob(ctx, job)

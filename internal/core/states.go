@@ -32,7 +32,11 @@ var InstanceStates = []InstanceState{
 
 // instanceTransitions is the whole instance state machine, as data.
 var instanceTransitions = map[InstanceState][]InstanceState{
-	InstancePendingCreate: {InstanceCreating, InstancePendingDelete},
+	// pending_create → running/error: the controller calls the provider straight
+	// from pending_create (Create is idempotent by name, so the intent row alone
+	// makes a retry after a crash safe; a separate "creating" write would only
+	// slow the hot path). creating remains for providers with long async creates.
+	InstancePendingCreate: {InstanceCreating, InstancePendingDelete, InstanceRunning, InstanceError},
 	// creating → pending_create happens when a restart finds a create that never answered.
 	InstanceCreating: {InstanceRunning, InstanceError, InstancePendingDelete, InstancePendingCreate},
 	InstanceRunning:  {InstancePendingDelete, InstanceUnknown, InstanceError},
