@@ -144,7 +144,7 @@ func newHarness(t *testing.T, pools []core.Pool, opts ...harnessOpt) *harness {
 	}
 	h := &harness{t: t, st: st, sim: sim, prov: newMemProvider(), ctx: ctx}
 	h.forge = core.Forge{Name: "sim", Kind: core.ForgeGitHub, APIURL: sim.URL(), WebhookSecret: "s",
-		Credential: core.Credential{Kind: core.CredentialPAT, Token: "t"}}
+		Credential: core.Credential{Kind: core.CredentialPAT, Token: harnessPAT}}
 	if err := st.CreateForge(ctx, &h.forge); err != nil {
 		t.Fatal(err)
 	}
@@ -230,3 +230,6 @@ func (h *harness) live() []core.Instance {
 }
 
 var errBoom = errors.New("boom: provider crashed mid-create")
+
+// harnessPAT is distinctive so tests can prove it never reaches a machine.
+const harnessPAT = "ghp_HARNESS_PAT_must_never_reach_a_machine"

@@ -1,0 +1,209 @@
+package scheduler
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/paddock-ci/paddock/internal/core"
+)
+
+// Decide returns what to do now for snapshot s. It is pure and deterministic:
+// creates come out by pool (Name, then ID) and size label, deletes and retries
+// in instance order (CreatedAt, then Name), job notes in queue order (QueuedAt,
+// then ID, then EntityID).
+//
+// Counting, per pool: every instance passed in holds a max_runners slot
+// ("live"), including ones in error or being deleted. "Available" means a
+// machine that is or will become an idle runner (pending_create, creating or
+// running with runner pending, installing or idle). An instance in error
+// awaiting its retry is not available, so demand creates a replacement; a
+// retry that then comes up may be surplus and is scaled down once idle. An
+// instance retried by this very Decision counts as available, as it will be
+// once the retry is applied.
+//
+// Contract with the applier: Attempts counts failed creates, so a retried
+// instance has Attempts > 0 and its bootstrap clock restarts at its StateSince
+// (stamped by the store when the retry moves it to pending_create).
+func Decide(s Snapshot) Decision {
+	d := newDecider(s)
+	d.classify()
+	d.assignJobs(s.Jobs)
+	for _, ps := range d.states {
+		if ps.pool.Enabled {
+			d.plan(ps)
+		}
+	}
+	d.finishDeletes()
+	return d.out
+}
+
+// assignJobs maps each queued job to a pool and size group: the best matching
+// pool that has an available machine of the job's size or room for a new one
+// (spill-over past full pools); failing that, the best pool, with a note
+// saying why the job waits.
+//
+// A lower-priority pool's idle machine does not pull a job away from a better
+// pool with room. Doing so looks thriftier but breaks idempotence: the
+// better pool's idle-target creates would claim the job on the next decision.
+// The forge may still hand the job to that idle runner; the better pool's new
+// machine is then surplus and scaled down once idle.
+func (d *decider) assignJobs(jobs []core.Job) {
+	m := newMatcher(d.pools)
+	for _, ps := range d.states {
+		for _, g := range ps.groups {
+			g.freeAvail = g.avail
+		}
+		ps.room = max(0, ps.pool.MaxRunners-ps.live)
+	}
+	queue := slices.Clone(jobs)
+	slices.SortFunc(queue, func(a, b core.Job) int {
+		if c := a.QueuedAt.Compare(b.QueuedAt); c != 0 {
+			return c
+		}
+		if a.ID != b.ID {
+			if a.ID < b.ID {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.EntityID, b.EntityID)
+	})
+	d.out.Jobs = make([]JobNote, 0, len(queue))
+	for _, j := range queue {
+		d.out.Jobs = append(d.out.Jobs, d.assignJob(m, j))
+	}
+}
+
+func (d *decider) assignJob(m *matcher, j core.Job) JobNote {
+	note := JobNote{EntityID: j.EntityID, JobID: j.ID}
+	labels := normalizeLabels(j.Labels)
+	matches := m.match(j.EntityID, labels)
+	if len(matches) == 0 {
+		note.Note = fmt.Sprintf("no enabled pool of this entity matches labels %v", labels)
+		return note
+	}
+	var chosen *group
+	var chosenPool *poolState
+	for _, pm := range matches {
+		ps := d.states[pm.pool]
+		g := ps.group(pm.size.Label)
+		g.size = pm.size
+		if g.freeAvail > 0 {
+			g.freeAvail--
+			chosen, chosenPool = g, ps
+			break
+		}
+		if ps.room > 0 {
+			ps.room--
+			g.jobCreates++
+			chosen, chosenPool = g, ps
+			break
+		}
+	}
+	if chosen == nil {
+		chosenPool = d.states[matches[0].pool]
+		chosen = chosenPool.group(matches[0].size.Label)
+		note.Note = fmt.Sprintf("pool %q at max_runners (%d)", chosenPool.pool.Name, chosenPool.pool.MaxRunners)
+	}
+	chosen.waiting++
+	note.PoolID = chosenPool.pool.ID
+	return note
+}
+
+// plan emits an enabled pool's creates and scale-down deletes. Job creates
+// were already bounded by the pool's room while assigning jobs; idle targets
+// get what room is left.
+func (d *decider) plan(ps *poolState) {
+	p := ps.pool
+	freeTarget := 0
+	if p.FreeTargetPercent > 0 {
+		freeTarget = (ps.busy*p.FreeTargetPercent + 99) / 100
+	}
+	targetIdle := max(p.MinIdle, freeTarget, 0)
+	idleReason := ReasonMinIdle
+	if freeTarget > p.MinIdle {
+		idleReason = ReasonFreeTarget
+	}
+	keys := make([]string, 0, len(ps.groups))
+	for k := range ps.groups {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // "" (the default group) first
+	for _, k := range keys {
+		g := ps.groups[k]
+		d.creates(ps, g, g.jobCreates, ReasonJob)
+		want := g.waiting
+		if k == "" {
+			want += targetIdle
+			if deficit := want - g.avail - g.jobCreates; deficit > 0 {
+				n := min(deficit, ps.room)
+				ps.room -= n
+				d.creates(ps, g, n, idleReason)
+			}
+		}
+		d.scaleDown(g, g.avail-want)
+	}
+}
+
+func (d *decider) creates(ps *poolState, g *group, n int, reason string) {
+	p := ps.pool
+	size := g.size
+	if g.key == "" {
+		size = Size{}
+		if fs, ok := ParseSize(p.Flavor); ok {
+			size = fs
+			size.Label = "" // the flavor sets resources; the machine still serves unsized jobs
+		}
+	}
+	for range n {
+		labels := slices.Clone(p.Labels)
+		if size.Label != "" {
+			labels = append(labels, size.Label)
+		}
+		d.out.Creates = append(d.out.Creates, Create{
+			PoolID: p.ID, Labels: labels, Size: size.Label,
+			CPU: size.CPU, MemoryMB: size.MemoryMB, DiskGB: size.DiskGB,
+			Reason: reason,
+		})
+	}
+}
+
+// scaleDown deletes up to surplus idle runners that have been idle for the
+// grace period, oldest machine first. If surplus remains only because of the
+// grace period, the earliest expiry becomes a wake-up.
+func (d *decider) scaleDown(g *group, surplus int) {
+	for _, idx := range g.idle {
+		if surplus <= 0 {
+			return
+		}
+		if d.now.Sub(d.instances[idx].RunnerSince) >= d.idleGrace {
+			d.del(idx, ReasonScaleDown)
+			surplus--
+		}
+	}
+	if surplus <= 0 {
+		return
+	}
+	for _, idx := range g.idle {
+		in := &d.instances[idx]
+		if d.now.Sub(in.RunnerSince) < d.idleGrace {
+			d.wakeAt(in.RunnerSince.Add(d.idleGrace))
+		}
+	}
+}
+
+// finishDeletes puts deletes in instance order, whichever rule produced them.
+func (d *decider) finishDeletes() {
+	order := make([]int, len(d.deletes))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return d.deletes[a] - d.deletes[b] })
+	for _, i := range order {
+		d.out.Deletes = append(d.out.Deletes, Delete{
+			InstanceName: d.instances[d.deletes[i]].Name,
+			Reason:       d.reasons[i],
+		})
+	}
+}

@@ -1,0 +1,237 @@
+package scheduler
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/paddock-ci/paddock/internal/core"
+)
+
+// Delete reasons, as written into Delete.Reason. RunnerDone and RunnerFailed
+// are additions to the reasons listed on Delete: a machine whose runner has
+// finished or failed can never take a job, so leaving it would hold a
+// max_runners slot forever.
+const (
+	ReasonScaleDown        = "scale_down"
+	ReasonBootstrapTimeout = "bootstrap_timeout"
+	ReasonMaxJobRuntime    = "max_job_runtime"
+	ReasonRetriesExhausted = "retries_exhausted"
+	ReasonPoolGone         = "pool_gone"
+	ReasonPoolDisabled     = "pool_disabled"
+	ReasonRunnerDone       = "runner_done"
+	ReasonRunnerFailed     = "runner_failed"
+)
+
+// Create reasons, as written into Create.Reason.
+const (
+	ReasonJob        = "job"
+	ReasonMinIdle    = "min_idle"
+	ReasonFreeTarget = "free_target"
+)
+
+// group is one (pool, size label) bucket: a job that asked for a size can only
+// be taken by a runner registered with that size label, so sizes are counted
+// apart. The default group has key "".
+type group struct {
+	key  string
+	size Size // parsed size of the jobs in the group; set once a job lands here
+
+	avail int   // machines that are or will become idle runners
+	idle  []int // indexes (instance order) of running+idle machines, oldest first
+
+	// Filled while assigning jobs.
+	freeAvail  int // avail not yet claimed by a job
+	waiting    int // jobs counted against this group
+	jobCreates int // jobs that claimed a new machine
+}
+
+// poolState is Decide's bookkeeping for one pool.
+type poolState struct {
+	pool   *core.Pool
+	live   int
+	busy   int
+	room   int // max_runners − live − creates planned so far, never negative
+	groups map[string]*group
+}
+
+func (ps *poolState) group(key string) *group {
+	g := ps.groups[key]
+	if g == nil {
+		g = &group{key: key}
+		ps.groups[key] = g
+	}
+	return g
+}
+
+// decider carries one Decide call's working state.
+type decider struct {
+	now         time.Time
+	idleGrace   time.Duration
+	maxAttempts int
+
+	pools     []core.Pool // sorted by Name, then ID: the order creates come out in
+	states    []*poolState
+	byID      map[string]*poolState
+	instances []core.Instance // sorted by CreatedAt, then Name
+
+	deletes []int // instance indexes, parallel to reasons
+	reasons []string
+	out     Decision
+}
+
+func newDecider(s Snapshot) *decider {
+	d := &decider{
+		now:         s.Now,
+		idleGrace:   s.IdleGrace,
+		maxAttempts: s.MaxCreateAttempts,
+		pools:       slices.Clone(s.Pools),
+		instances:   slices.Clone(s.Instances),
+		byID:        map[string]*poolState{},
+	}
+	slices.SortStableFunc(d.pools, func(a, b core.Pool) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	slices.SortFunc(d.instances, func(a, b core.Instance) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	d.states = make([]*poolState, len(d.pools))
+	for i := range d.pools {
+		ps := &poolState{pool: &d.pools[i], groups: map[string]*group{}}
+		ps.group("") // min_idle needs the default group even with no machines or jobs
+		d.states[i] = ps
+		if _, dup := d.byID[ps.pool.ID]; !dup {
+			d.byID[ps.pool.ID] = ps
+		}
+	}
+	return d
+}
+
+func (d *decider) del(idx int, reason string) {
+	d.deletes = append(d.deletes, idx)
+	d.reasons = append(d.reasons, reason)
+}
+
+// wakeAt records t as a candidate NextWake; only future moments count.
+func (d *decider) wakeAt(t time.Time) {
+	if !t.After(d.now) {
+		return
+	}
+	if d.out.NextWake.IsZero() || t.Before(d.out.NextWake) {
+		d.out.NextWake = t
+	}
+}
+
+// managed reports whether the scheduler may still act on a machine in state
+// st. Machines already being deleted, or lost by the provider (reconcile's
+// business), only hold capacity.
+func managed(st core.InstanceState) bool {
+	switch st {
+	case core.InstancePendingCreate, core.InstanceCreating, core.InstanceRunning, core.InstanceError:
+		return true
+	}
+	return false
+}
+
+// bootstrapStart is when an instance's bootstrap clock started: its creation,
+// or for a machine that has been retried (Attempts > 0) the later StateSince,
+// so a retry gets a full bootstrap window instead of timing out at once.
+func bootstrapStart(in *core.Instance) time.Time {
+	if in.Attempts > 0 && in.StateSince.After(in.CreatedAt) {
+		return in.StateSince
+	}
+	return in.CreatedAt
+}
+
+// classify applies the per-instance rules (pool gone or disabled, errors,
+// timeouts, finished runners) and counts what remains into its pool's groups.
+func (d *decider) classify() {
+	for idx := range d.instances {
+		in := &d.instances[idx]
+		if in.State == core.InstanceDeleted {
+			continue // gone: holds no capacity
+		}
+		ps := d.byID[in.PoolID]
+		if ps == nil {
+			if managed(in.State) && !in.Runner.Busy() {
+				d.del(idx, ReasonPoolGone)
+			}
+			continue
+		}
+		ps.live++
+		if managed(in.State) {
+			d.classifyManaged(idx, in, ps)
+		}
+	}
+}
+
+func (d *decider) classifyManaged(idx int, in *core.Instance, ps *poolState) {
+	p := ps.pool
+	// A busy runner is checked first whatever its state: only the runtime
+	// limit may take a machine away from a running job.
+	if in.Runner.Busy() {
+		if p.MaxJobRuntime > 0 {
+			deadline := in.RunnerSince.Add(p.MaxJobRuntime)
+			if d.now.After(deadline) {
+				d.del(idx, ReasonMaxJobRuntime)
+				return
+			}
+			d.wakeAt(deadline.Add(time.Nanosecond)) // first instant "longer than" holds
+		}
+		ps.busy++
+		return
+	}
+	if in.State == core.InstanceError {
+		switch {
+		case !p.Enabled:
+			d.del(idx, ReasonPoolDisabled)
+		case in.Attempts >= d.maxAttempts:
+			d.del(idx, ReasonRetriesExhausted)
+		case !in.NextAttemptAt.After(d.now):
+			d.out.Retries = append(d.out.Retries, Retry{InstanceName: in.Name})
+			// Retried, it is a pending_create machine: counting it now keeps the
+			// next decision from seeing it as new surplus or new supply.
+			ps.group(strings.ToLower(in.Size)).avail++
+		default:
+			d.wakeAt(in.NextAttemptAt)
+		}
+		return
+	}
+	g := ps.group(strings.ToLower(in.Size))
+	switch in.Runner {
+	case core.RunnerDone:
+		d.del(idx, ReasonRunnerDone)
+	case core.RunnerFailed:
+		d.del(idx, ReasonRunnerFailed)
+	case core.RunnerPending, core.RunnerInstalling:
+		if p.BootstrapTimeout > 0 {
+			deadline := bootstrapStart(in).Add(p.BootstrapTimeout)
+			if d.now.After(deadline) {
+				d.del(idx, ReasonBootstrapTimeout)
+				return
+			}
+			d.wakeAt(deadline.Add(time.Nanosecond))
+		}
+		g.avail++
+	case core.RunnerIdle:
+		if in.State != core.InstanceRunning {
+			g.avail++ // a webhook overtook the provider: idle soon, not deletable yet
+			return
+		}
+		if !p.Enabled {
+			d.del(idx, ReasonPoolDisabled)
+			return
+		}
+		g.avail++
+		g.idle = append(g.idle, idx)
+	}
+}
