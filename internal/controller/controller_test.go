@@ -165,4 +165,3 @@ func TestRetriesExhaustedInstanceIsDeleted(t *testing.T) {
 	})
 	h.eventually("job served by a replacement", func() bool { return len(h.instances(core.InstanceRunning)) == 1 })
 }
-
