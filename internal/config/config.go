@@ -1,0 +1,205 @@
+// Package config loads Paddock's YAML configuration file.
+//
+// Decoding is strict: an unknown key, a value of the wrong type or a broken
+// reference is an error naming the key path and line, and every problem in the
+// file is reported at once (see Error). Secrets are given by reference
+// ("env:NAME", "file:PATH") so the file itself can be shared and versioned;
+// inline literals still work, and are listed in Config.LiteralSecrets so the
+// caller can warn about them.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strconv"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/paddock-ci/paddock/internal/core"
+)
+
+// Config is a whole paddock.yaml after validation, with defaults applied.
+type Config struct {
+	Server     ServerConfig     `yaml:"server"`
+	Store      StoreConfig      `yaml:"store"`
+	StateDir   string           `yaml:"state_dir"`
+	Controller ControllerConfig `yaml:"controller"`
+	Providers  []ProviderConfig `yaml:"providers"`
+	Forges     []ForgeConfig    `yaml:"forges"`
+	Entities   []EntityConfig   `yaml:"entities"`
+	Pools      []PoolConfig     `yaml:"pools"`
+
+	// LiteralSecrets lists the key paths (such as "server.admin_token") whose
+	// secret was written inline rather than as env: or file:.
+	LiteralSecrets []string `yaml:"-"`
+}
+
+// ServerConfig is the HTTP listener.
+type ServerConfig struct {
+	Listen     string `yaml:"listen"`
+	PublicURL  string `yaml:"public_url"` // what machines and forges dial; no trailing slash
+	AdminToken Secret `yaml:"admin_token"`
+}
+
+// StoreConfig says where state lives.
+type StoreConfig struct {
+	Driver        string `yaml:"driver"`
+	Path          string `yaml:"path"`
+	EncryptionKey Secret `yaml:"encryption_key"` // 32 bytes as hex or base64; see Key
+}
+
+// ControllerConfig tunes the control loop.
+type ControllerConfig struct {
+	ReconcileInterval time.Duration `yaml:"reconcile_interval"`
+	IdleGrace         time.Duration `yaml:"idle_grace"`
+	MaxCreateAttempts int           `yaml:"max_create_attempts"`
+	PollInterval      time.Duration `yaml:"poll_interval"`
+}
+
+// ProviderConfig names one provider instance and its type-specific settings.
+type ProviderConfig struct {
+	Name        string         `yaml:"name"`
+	Type        string         `yaml:"type"`
+	MaxParallel int            `yaml:"max_parallel"`
+	Process     *ProcessConfig `yaml:"process"`
+}
+
+// ProcessConfig configures the process provider (local, no isolation).
+type ProcessConfig struct {
+	WorkDir       string   `yaml:"work_dir"` // relative paths are relative to the config file
+	RunnerCommand []string `yaml:"runner_command"`
+}
+
+// ForgeConfig seeds a core.Forge.
+type ForgeConfig struct {
+	Name          string           `yaml:"name"`
+	Kind          core.ForgeKind   `yaml:"kind"`
+	APIURL        string           `yaml:"api_url"`
+	WebURL        string           `yaml:"web_url"`
+	WebhookSecret Secret           `yaml:"webhook_secret"`
+	Credential    CredentialConfig `yaml:"credential"`
+}
+
+// CredentialConfig seeds a core.Credential.
+type CredentialConfig struct {
+	Kind           core.CredentialKind `yaml:"kind"`
+	Token          Secret              `yaml:"token"`
+	AppID          int64               `yaml:"app_id"`
+	InstallationID int64               `yaml:"installation_id"`
+	PrivateKey     Secret              `yaml:"private_key"` // PEM
+}
+
+// EntityConfig seeds a core.Entity.
+type EntityConfig struct {
+	Forge  string          `yaml:"forge"` // forge name
+	Kind   core.EntityKind `yaml:"kind"`
+	Name   string          `yaml:"name"`
+	Intake core.Intake     `yaml:"intake"`
+}
+
+// PoolConfig seeds a core.Pool.
+type PoolConfig struct {
+	Name string `yaml:"name"`
+	// Entity is the entity's name; Forge is only needed when that name is
+	// declared under more than one forge.
+	Entity            string        `yaml:"entity"`
+	Forge             string        `yaml:"forge"`
+	Provider          string        `yaml:"provider"`
+	Labels            []string      `yaml:"labels"`
+	Image             string        `yaml:"image"`
+	Flavor            string        `yaml:"flavor"`
+	OSType            string        `yaml:"os_type"`
+	Arch              string        `yaml:"arch"`
+	MinIdle           int           `yaml:"min_idle"`
+	MaxRunners        int           `yaml:"max_runners"`
+	FreeTargetPercent int           `yaml:"free_target_percent"`
+	Priority          int           `yaml:"priority"`
+	BootstrapTimeout  time.Duration `yaml:"bootstrap_timeout"`
+	MaxJobRuntime     time.Duration `yaml:"max_job_runtime"` // 0 = no limit
+	RunnerGroup       string        `yaml:"runner_group"`
+	RunnerPrefix      string        `yaml:"runner_prefix"`
+	Sizes             *SizesConfig  `yaml:"sizes"`
+	Enabled           bool          `yaml:"enabled"`
+}
+
+// SizesConfig bounds the size labels a pool accepts (core.SizeLimits).
+type SizesConfig struct {
+	MaxCPU      int `yaml:"max_cpu"`
+	MaxMemoryGB int `yaml:"max_memory_gb"`
+	MaxDiskGB   int `yaml:"max_disk_gb"`
+}
+
+// Secret is a resolved secret value. It prints as *** so that logging a
+// config struct cannot leak it; convert with string(s) to use it.
+type Secret string
+
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "***"
+}
+
+// GoString keeps %#v from printing the value either.
+func (s Secret) GoString() string { return fmt.Sprintf("config.Secret(%q)", s.String()) }
+
+// Load reads and parses the config file at path. Relative file: references
+// and paths in it are resolved against the file's directory.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(data, path, filepath.Dir(path))
+}
+
+// Parse parses config data. name is used in error messages; dir is the
+// directory relative paths are resolved against ("" leaves them as written).
+// A non-nil error is always a *Error.
+func Parse(data []byte, name, dir string) (*Config, error) {
+	p := newProblems(name)
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		line, msg := syntaxError(err)
+		p.add(line, "", "%s", msg)
+		return nil, p.err()
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		p.add(0, "", "config is empty")
+		return nil, p.err()
+	}
+	cfg := &Config{}
+	d := &decoder{dir: dir, p: p}
+	d.value(doc.Content[0], "", reflect.ValueOf(cfg).Elem())
+	cfg.LiteralSecrets = d.literals
+	validate(cfg, p)
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	applyDefaults(cfg, p.set, dir)
+	return cfg, nil
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// syntaxError moves yaml.v3's "yaml: line N: msg" into the same file:line:
+// form as every other problem.
+func syntaxError(err error) (line int, msg string) {
+	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		return line, m[2]
+	}
+	return 0, err.Error()
+}
+
+// AsError unwraps err into the *Error carrying each problem, if it is one.
+func AsError(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}

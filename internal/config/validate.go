@@ -1,0 +1,161 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/paddock-ci/paddock/internal/core"
+)
+
+// validate checks cfg as decoded (before defaults), adding to p. A zero value
+// means "not given" unless p.set says the key was written.
+func validate(c *Config, p *problems) {
+	v := &validator{c: c, p: p}
+	v.server()
+	v.store()
+	v.controller()
+	v.providers()
+	v.forges()
+	v.entities()
+	v.pools()
+}
+
+type validator struct {
+	c *Config
+	p *problems
+}
+
+// nameRE is what provider, forge and pool names must look like: they appear
+// in URLs (/webhooks/{forge}), metrics labels and log lines.
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+
+// prefixRE keeps runner names valid on every forge and as host names.
+var prefixRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+
+// Provider types Paddock knows; only those in builtProviders exist in this build.
+var (
+	knownProviders = []string{"process", "qemu", "external", "kubernetes"}
+	builtProviders = map[string]bool{"process": true}
+	builtForges    = map[core.ForgeKind]bool{core.ForgeGitHub: true}
+)
+
+const minInterval = 5 * time.Second
+
+func (v *validator) server() {
+	s := v.c.Server
+	if s.Listen != "" {
+		checkListen(v.p, "server.listen", s.Listen)
+	}
+	if s.PublicURL != "" {
+		v.url("server.public_url", s.PublicURL)
+	}
+	if s.AdminToken == "" {
+		v.p.at("server.admin_token", "required (e.g. env:PADDOCK_ADMIN_TOKEN)")
+	}
+}
+
+func checkListen(p *problems, path, listen string) {
+	_, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		p.at(path, "must be host:port such as 127.0.0.1:8080, got %q", listen)
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		p.at(path, "port %q must be a number from 0 to 65535", port)
+	}
+}
+
+func (v *validator) store() {
+	s := v.c.Store
+	switch s.Driver {
+	case "", "sqlite":
+	case "postgres":
+		v.p.at("store.driver", "postgres is not supported yet (use sqlite)")
+	default:
+		v.p.at("store.driver", "unknown driver %q (want sqlite)", s.Driver)
+	}
+	if s.EncryptionKey == "" {
+		v.p.at("store.encryption_key", "required (e.g. env:PADDOCK_ENCRYPTION_KEY; generate with: openssl rand -hex 32)")
+	} else if _, err := decodeKey(string(s.EncryptionKey)); err != nil {
+		v.p.at("store.encryption_key", "%v", err)
+	}
+}
+
+func (v *validator) controller() {
+	c := v.c.Controller
+	v.minDuration("controller.reconcile_interval", c.ReconcileInterval, minInterval)
+	v.minDuration("controller.idle_grace", c.IdleGrace, 0)
+	v.minDuration("controller.poll_interval", c.PollInterval, minInterval)
+	v.minInt("controller.max_create_attempts", c.MaxCreateAttempts, 1)
+}
+
+func (v *validator) providers() {
+	if len(v.c.Providers) == 0 {
+		v.p.at("providers", "at least one provider is required")
+	}
+	names := map[string]string{}
+	for i, pr := range v.c.Providers {
+		path := fmt.Sprintf("providers[%d]", i)
+		v.name(path, pr.Name, names)
+		switch {
+		case pr.Type == "":
+			v.p.at(path+".type", "required (one of %s)", strings.Join(knownProviders, ", "))
+		case !slices.Contains(knownProviders, pr.Type):
+			v.p.at(path+".type", "unknown provider type %q (want one of %s)", pr.Type, strings.Join(knownProviders, ", "))
+		case !builtProviders[pr.Type]:
+			v.p.at(path+".type", "provider type %s is not available in this build", pr.Type)
+		}
+		v.minInt(path+".max_parallel", pr.MaxParallel, 1)
+		if pr.Process != nil && pr.Type != "process" {
+			v.p.at(path+".process", "only valid for type process")
+		}
+	}
+}
+
+// name checks a list item's name is present, well-formed and unique; seen
+// maps names to the path that first used them.
+func (v *validator) name(path, name string, seen map[string]string) {
+	path += ".name"
+	switch {
+	case name == "":
+		v.p.at(path, "required")
+	case !nameRE.MatchString(name):
+		v.p.at(path, "%q must be letters, digits, '.', '_' or '-' (at most 63, starting with a letter or digit)", name)
+	case seen[name] != "":
+		v.p.at(path, "duplicate name %q (first used at %s, line %d)", name, seen[name], v.p.lineOf(seen[name]))
+	default:
+		seen[name] = path
+	}
+}
+
+func (v *validator) url(path, raw string) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.p.at(path, "must be an http:// or https:// URL with a host, got %q", raw)
+	}
+}
+
+// minDuration checks a duration key that was written is at least lo.
+func (v *validator) minDuration(path string, d, lo time.Duration) {
+	if !v.p.set[path] || d >= lo {
+		return
+	}
+	if lo == 0 {
+		v.p.at(path, "must not be negative")
+		return
+	}
+	v.p.at(path, "must be at least %s", lo)
+}
+
+// minInt checks an integer key that was written is at least lo.
+func (v *validator) minInt(path string, n, lo int) {
+	if v.p.set[path] && n < lo {
+		v.p.at(path, "must be ≥ %d", lo)
+	}
+}
