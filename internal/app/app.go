@@ -24,7 +24,6 @@ import (
 	"github.com/paddock-ci/paddock/internal/metadata"
 	"github.com/paddock-ci/paddock/internal/metrics"
 	"github.com/paddock-ci/paddock/internal/provider"
-	"github.com/paddock-ci/paddock/internal/provider/process"
 	"github.com/paddock-ci/paddock/internal/secretbox"
 	"github.com/paddock-ci/paddock/internal/store"
 	"github.com/paddock-ci/paddock/internal/store/sqlite"
@@ -142,40 +141,6 @@ func controllerID(ctx context.Context, st store.Store) (string, error) {
 		err = st.SetMeta(ctx, "controller_id", id)
 	}
 	return id, err
-}
-
-func buildProviders(cfg *config.Config, controllerID string, boot []string) (map[string]provider.Provider, error) {
-	if len(boot) == 0 {
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, err
-		}
-		boot = []string{exe, "machine-boot"}
-	}
-	out := map[string]provider.Provider{}
-	for _, pc := range cfg.Providers {
-		switch pc.Type {
-		case "process":
-			dir := filepath.Join(cfg.StateDir, "machines", pc.Name)
-			cmd := boot
-			if pc.Process != nil {
-				if pc.Process.WorkDir != "" {
-					dir = pc.Process.WorkDir
-				}
-				if len(pc.Process.RunnerCommand) > 0 {
-					cmd = pc.Process.RunnerCommand
-				}
-			}
-			p, err := process.New(process.Options{StateDir: dir, ControllerID: controllerID, Command: cmd})
-			if err != nil {
-				return nil, err
-			}
-			out[pc.Name] = p
-		default:
-			return nil, fmt.Errorf("provider %q: type %q is not available in this build", pc.Name, pc.Type)
-		}
-	}
-	return out, nil
 }
 
 // URL is where the manager listens (after Run has started listening, or with a preset Listener).
