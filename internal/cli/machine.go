@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/signal"
 	"syscall"
@@ -46,7 +47,11 @@ exactly one job and exits, like an ephemeral GitHub Actions runner.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return agent.Run(ctx, jit, cmd.OutOrStdout())
+			err = agent.Run(ctx, jit, cmd.OutOrStdout())
+			if errors.Is(err, agent.ErrRemoved) {
+				return nil // removed while idle: a normal scale-down, not a failure
+			}
+			return err
 		},
 	}
 }
