@@ -1,0 +1,189 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/paddock-ci/paddock/internal/core"
+	"github.com/paddock-ci/paddock/internal/store"
+)
+
+// forgeSecrets is the part of a Forge that is only ever stored sealed.
+type forgeSecrets struct {
+	WebhookSecret string          `json:"webhook_secret"`
+	Credential    core.Credential `json:"credential"`
+}
+
+const forgeCols = "data, secrets"
+
+func validateForge(f *core.Forge) error {
+	if f.Name == "" {
+		return errors.New("forge: name is required")
+	}
+	if f.Kind == "" {
+		return errors.New("forge: kind is required")
+	}
+	return nil
+}
+
+// encodeForge splits f into its plain JSON (secrets blanked) and the sealed secrets.
+func (s *Store) encodeForge(f *core.Forge) (data, sealed string, err error) {
+	plain := *f
+	plain.WebhookSecret = ""
+	plain.Credential = core.Credential{}
+	d, err := json.Marshal(plain)
+	if err != nil {
+		return "", "", err
+	}
+	sec, err := json.Marshal(forgeSecrets{WebhookSecret: f.WebhookSecret, Credential: f.Credential})
+	if err != nil {
+		return "", "", err
+	}
+	sealed, err = s.box.Seal(sec)
+	if err != nil {
+		return "", "", err
+	}
+	return string(d), sealed, nil
+}
+
+func (s *Store) decodeForge(data, sealed string) (core.Forge, error) {
+	var f core.Forge
+	if err := json.Unmarshal([]byte(data), &f); err != nil {
+		return f, fmt.Errorf("sqlite store: decode forge: %w", err)
+	}
+	pt, err := s.box.Open(sealed)
+	if err != nil {
+		return f, fmt.Errorf("sqlite store: forge %q secrets: %w", f.Name, err)
+	}
+	var sec forgeSecrets
+	if err := json.Unmarshal(pt, &sec); err != nil {
+		return f, fmt.Errorf("sqlite store: decode forge %q secrets: %w", f.Name, err)
+	}
+	f.WebhookSecret, f.Credential = sec.WebhookSecret, sec.Credential
+	return f, nil
+}
+
+func (s *Store) scanForge(row interface{ Scan(...any) error }) (core.Forge, error) {
+	var data, sealed string
+	if err := row.Scan(&data, &sealed); err != nil {
+		return core.Forge{}, err
+	}
+	return s.decodeForge(data, sealed)
+}
+
+// CreateForge stores f, filling its ID (if empty) and timestamps.
+func (s *Store) CreateForge(ctx context.Context, f *core.Forge) error {
+	if err := validateForge(f); err != nil {
+		return err
+	}
+	rec := *f
+	if rec.ID == "" {
+		rec.ID = newID()
+	}
+	rec.CreatedAt = now()
+	rec.UpdatedAt = rec.CreatedAt
+	data, sealed, err := s.encodeForge(&rec)
+	if err != nil {
+		return err
+	}
+	_, err = s.w.ExecContext(ctx,
+		"INSERT INTO forges (id, name, kind, secrets, created_at, updated_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		rec.ID, rec.Name, string(rec.Kind), sealed, nanos(rec.CreatedAt), nanos(rec.UpdatedAt), data)
+	if err != nil {
+		return mapWriteErr(fmt.Sprintf("forge %q", rec.Name), err)
+	}
+	*f = rec
+	return nil
+}
+
+func (s *Store) getForge(ctx context.Context, q queryer, ref string) (core.Forge, error) {
+	for _, col := range []string{"id", "name"} {
+		f, err := s.scanForge(q.QueryRowContext(ctx, "SELECT "+forgeCols+" FROM forges WHERE "+col+" = ?", ref))
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		return f, err
+	}
+	return core.Forge{}, notFound("forge", ref)
+}
+
+// GetForge returns the forge with that id or name, secrets included.
+func (s *Store) GetForge(ctx context.Context, ref string) (core.Forge, error) {
+	return s.getForge(ctx, s.r, ref)
+}
+
+// ListForges returns every forge ordered by name.
+func (s *Store) ListForges(ctx context.Context) ([]core.Forge, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT "+forgeCols+" FROM forges ORDER BY name")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store: list forges: %w", err)
+	}
+	defer rows.Close()
+	out := []core.Forge{}
+	for rows.Next() {
+		f, err := s.scanForge(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// UpdateForge replaces the forge with f.ID. CreatedAt is kept; UpdatedAt is stamped.
+func (s *Store) UpdateForge(ctx context.Context, f *core.Forge) error {
+	if err := validateForge(f); err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		old, err := s.getForgeByID(ctx, tx, f.ID)
+		if err != nil {
+			return err
+		}
+		rec := *f
+		rec.CreatedAt = old.CreatedAt
+		rec.UpdatedAt = now()
+		data, sealed, err := s.encodeForge(&rec)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx,
+			"UPDATE forges SET name = ?, kind = ?, secrets = ?, updated_at = ?, data = ? WHERE id = ?",
+			rec.Name, string(rec.Kind), sealed, nanos(rec.UpdatedAt), data, rec.ID)
+		if err != nil {
+			return mapWriteErr(fmt.Sprintf("forge %q", rec.Name), err)
+		}
+		*f = rec
+		return nil
+	})
+}
+
+func (s *Store) getForgeByID(ctx context.Context, q queryer, id string) (core.Forge, error) {
+	f, err := s.scanForge(q.QueryRowContext(ctx, "SELECT "+forgeCols+" FROM forges WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return f, notFound("forge", id)
+	}
+	return f, err
+}
+
+// DeleteForge removes a forge no entity uses.
+func (s *Store) DeleteForge(ctx context.Context, ref string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		f, err := s.getForge(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		used, err := exists(ctx, tx, "entities", "forge_id = ?", f.ID)
+		if err != nil {
+			return err
+		}
+		if used {
+			return fmt.Errorf("forge %q is used by entities: %w", f.Name, store.ErrConflict)
+		}
+		_, err = tx.ExecContext(ctx, "DELETE FROM forges WHERE id = ?", f.ID)
+		return mapWriteErr(fmt.Sprintf("delete forge %q", f.Name), err)
+	})
+}

@@ -1,0 +1,234 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/paddock-ci/paddock/internal/core"
+	"github.com/paddock-ci/paddock/internal/store"
+)
+
+// TokenHash and TokenUsed are hidden from JSON (json:"-") so they never leak
+// through the API; the store keeps them in their own columns instead.
+const instanceCols = "data, token_hash, token_used"
+
+func scanInstance(row interface{ Scan(...any) error }) (core.Instance, error) {
+	var (
+		i    core.Instance
+		data string
+		used int
+	)
+	if err := row.Scan(&data, &i.TokenHash, &used); err != nil {
+		return i, err
+	}
+	hash := i.TokenHash
+	if err := fromJSON(data, &i); err != nil {
+		return i, err
+	}
+	i.TokenHash, i.TokenUsed = hash, used != 0
+	return i, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func validateInstance(i *core.Instance) error {
+	switch {
+	case i.Name == "":
+		return errors.New("instance: name is required")
+	case i.PoolID == "":
+		return errors.New("instance: pool_id is required")
+	case !i.State.Valid():
+		return fmt.Errorf("instance %q: unknown state %q", i.Name, i.State)
+	case !i.Runner.Valid():
+		return fmt.Errorf("instance %q: unknown runner state %q", i.Name, i.Runner)
+	}
+	return nil
+}
+
+// CreateInstance records a new instance. ID is filled if empty, State defaults
+// to pending_create and Runner to pending; all timestamps are stamped now.
+// The pool must exist; a taken name gives store.ErrConflict.
+func (s *Store) CreateInstance(ctx context.Context, i *core.Instance) error {
+	rec := *i
+	if rec.State == "" {
+		rec.State = core.InstancePendingCreate
+	}
+	if rec.Runner == "" {
+		rec.Runner = core.RunnerPending
+	}
+	if err := validateInstance(&rec); err != nil {
+		return err
+	}
+	if rec.ID == "" {
+		rec.ID = newID()
+	}
+	t := now()
+	rec.CreatedAt, rec.UpdatedAt, rec.StateSince, rec.RunnerSince = t, t, t, t
+	data, err := toJSON(rec)
+	if err != nil {
+		return err
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		ok, err := exists(ctx, tx, "pools", "id = ?", rec.PoolID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return notFound("pool", rec.PoolID)
+		}
+		_, err = tx.ExecContext(ctx,
+			`INSERT INTO instances (id, name, pool_id, state, token_hash, token_used, created_at, updated_at, data)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			rec.ID, rec.Name, rec.PoolID, string(rec.State), rec.TokenHash, boolInt(rec.TokenUsed),
+			nanos(rec.CreatedAt), nanos(rec.UpdatedAt), data)
+		return mapWriteErr(fmt.Sprintf("instance %q", rec.Name), err)
+	})
+	if err != nil {
+		return err
+	}
+	*i = rec
+	return nil
+}
+
+func getInstance(ctx context.Context, q queryer, ref string) (core.Instance, error) {
+	for _, col := range []string{"id", "name"} {
+		i, err := scanInstance(q.QueryRowContext(ctx, "SELECT "+instanceCols+" FROM instances WHERE "+col+" = ?", ref))
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		return i, err
+	}
+	return core.Instance{}, notFound("instance", ref)
+}
+
+// GetInstance returns the instance with that id or name.
+func (s *Store) GetInstance(ctx context.Context, ref string) (core.Instance, error) {
+	return getInstance(ctx, s.r, ref)
+}
+
+// GetInstanceByTokenHash returns the instance whose token hashes to h.
+func (s *Store) GetInstanceByTokenHash(ctx context.Context, h string) (core.Instance, error) {
+	if h == "" {
+		// Instances without a token have an empty hash; never match them.
+		return core.Instance{}, notFound("instance with token hash", h)
+	}
+	i, err := scanInstance(s.r.QueryRowContext(ctx,
+		"SELECT "+instanceCols+" FROM instances WHERE token_hash = ? LIMIT 1", h))
+	if errors.Is(err, sql.ErrNoRows) {
+		return i, fmt.Errorf("instance with that token hash: %w", store.ErrNotFound)
+	}
+	return i, err
+}
+
+// ListInstances returns the instances matching f, oldest first.
+func (s *Store) ListInstances(ctx context.Context, f store.InstanceFilter) ([]core.Instance, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if f.PoolID != "" {
+		where = append(where, "pool_id = ?")
+		args = append(args, f.PoolID)
+	}
+	if len(f.States) > 0 {
+		where = append(where, "state IN (?"+strings.Repeat(", ?", len(f.States)-1)+")")
+		for _, st := range f.States {
+			args = append(args, string(st))
+		}
+	}
+	if f.Live {
+		where = append(where, "state <> ?")
+		args = append(args, string(core.InstanceDeleted))
+	}
+	q := "SELECT " + instanceCols + " FROM instances"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY created_at, name"
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store: list instances: %w", err)
+	}
+	defer rows.Close()
+	out := []core.Instance{}
+	for rows.Next() {
+		i, err := scanInstance(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, i)
+	}
+	return out, rows.Err()
+}
+
+// UpdateInstance applies fn to the instance inside one write transaction.
+// A refused transition or an fn error rolls back, so nothing is written.
+// StateSince moves when State or Runner changes (timeouts are measured from
+// the last change of either, as core.Instance documents); RunnerSince moves
+// when Runner changes.
+func (s *Store) UpdateInstance(ctx context.Context, ref string, fn func(*core.Instance) error) (core.Instance, error) {
+	var out core.Instance
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		old, err := getInstance(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		cur := old
+		cur.Labels = append([]string(nil), old.Labels...)
+		if err := fn(&cur); err != nil {
+			return err
+		}
+		if cur.ID != old.ID || cur.Name != old.Name {
+			return fmt.Errorf("instance %q: id and name cannot change", old.Name)
+		}
+		if err := core.CheckInstanceTransition(old.State, cur.State); err != nil {
+			return err
+		}
+		if err := core.CheckRunnerTransition(old.Runner, cur.Runner); err != nil {
+			return err
+		}
+		if cur.PoolID == "" {
+			return fmt.Errorf("instance %q: pool_id is required", old.Name)
+		}
+		t := now()
+		cur.CreatedAt, cur.UpdatedAt = old.CreatedAt, t
+		if cur.State != old.State || cur.Runner != old.Runner {
+			cur.StateSince = t
+		}
+		if cur.Runner != old.Runner {
+			cur.RunnerSince = t
+		}
+		data, err := toJSON(cur)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx,
+			`UPDATE instances SET pool_id = ?, state = ?, token_hash = ?, token_used = ?, updated_at = ?, data = ?
+			 WHERE id = ?`,
+			cur.PoolID, string(cur.State), cur.TokenHash, boolInt(cur.TokenUsed), nanos(cur.UpdatedAt), data, cur.ID)
+		if err != nil {
+			return mapWriteErr(fmt.Sprintf("instance %q", cur.Name), err)
+		}
+		out = cur
+		return nil
+	})
+	if err != nil {
+		return core.Instance{}, err
+	}
+	return out, nil
+}
+
+// PurgeInstances deletes deleted instances last updated before t.
+func (s *Store) PurgeInstances(ctx context.Context, before time.Time) (int, error) {
+	return affected(s.w.ExecContext(ctx, "DELETE FROM instances WHERE state = ? AND updated_at < ?",
+		string(core.InstanceDeleted), nanos(before)))
+}
