@@ -29,7 +29,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "paddock")
-	out, err := exec.Command("go", "build", "-o", binary, "../../cmd/devtmp").CombinedOutput()
+	out, err := exec.Command("go", "build", "-o", binary, "../../cmd/paddock").CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "build paddock: %v\n%s", err, out)
 		os.Exit(1)

@@ -1,0 +1,139 @@
+// Package api serves Paddock's admin REST API (/api/v1), /healthz and
+// /metrics, and mounts the subtrees other components own (webhooks, instance
+// metadata and callbacks), which authenticate on their own terms.
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/paddock-ci/paddock/internal/metrics"
+	"github.com/paddock-ci/paddock/internal/store"
+)
+
+// Options configures the API handler.
+type Options struct {
+	Store   store.Store
+	Metrics *metrics.Metrics
+	// AdminToken guards /api/v1. Empty means every admin request is refused:
+	// an unauthenticated admin API must never happen by accident.
+	AdminToken string
+	// Mount adds subtrees (pattern → handler), e.g. "/webhooks/". They bypass
+	// admin auth because forges and machines authenticate differently.
+	Mount map[string]http.Handler
+	// Notify is called after a forge, entity or pool changes so the controller
+	// reconsiders at once instead of at its next tick. May be nil.
+	Notify func()
+	// DeleteInstance asks the controller to remove an instance. Nil → 501.
+	DeleteInstance func(ctx context.Context, name string) error
+	// Ready reports readiness for /healthz. Nil means always ready.
+	Ready func() error
+	// Providers lists configured provider names; pools naming another are
+	// refused. Nil skips the check.
+	Providers []string
+	Logger    *slog.Logger
+}
+
+type server struct {
+	opts Options
+	log  *slog.Logger
+}
+
+// New returns the HTTP handler for the whole manager surface.
+func New(opts Options) http.Handler {
+	s := &server{opts: opts, log: opts.Logger}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	if opts.Metrics != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Metrics.Registry,
+			promhttp.HandlerOpts{Registry: opts.Metrics.Registry}))
+	}
+	for pattern, h := range opts.Mount {
+		mux.Handle(pattern, h)
+	}
+	mux.Handle("/api/v1/", s.auth(s.routes()))
+	return mux
+}
+
+func (s *server) routes() http.Handler {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /api/v1/forges", s.listForges)
+	m.HandleFunc("POST /api/v1/forges", s.createForge)
+	m.HandleFunc("GET /api/v1/forges/{ref}", s.getForge)
+	m.HandleFunc("PATCH /api/v1/forges/{ref}", s.updateForge)
+	m.HandleFunc("DELETE /api/v1/forges/{ref}", s.deleteForge)
+
+	// Entity names contain a slash (owner/repo); {ref...} accepts it escaped
+	// as %2F or not.
+	m.HandleFunc("GET /api/v1/entities", s.listEntities)
+	m.HandleFunc("POST /api/v1/entities", s.createEntity)
+	m.HandleFunc("GET /api/v1/entities/{ref...}", s.getEntity)
+	m.HandleFunc("PATCH /api/v1/entities/{ref...}", s.updateEntity)
+	m.HandleFunc("DELETE /api/v1/entities/{ref...}", s.deleteEntity)
+
+	m.HandleFunc("GET /api/v1/pools", s.listPools)
+	m.HandleFunc("POST /api/v1/pools", s.createPool)
+	m.HandleFunc("GET /api/v1/pools/{ref}", s.getPool)
+	m.HandleFunc("PATCH /api/v1/pools/{ref}", s.updatePool)
+	m.HandleFunc("DELETE /api/v1/pools/{ref}", s.deletePool)
+
+	m.HandleFunc("GET /api/v1/instances", s.listInstances)
+	m.HandleFunc("GET /api/v1/instances/{ref}", s.getInstance)
+	m.HandleFunc("DELETE /api/v1/instances/{ref}", s.deleteInstance)
+
+	m.HandleFunc("GET /api/v1/jobs", s.listJobs)
+	m.HandleFunc("GET /api/v1/jobs/{id}", s.getJob)
+
+	m.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
+	return m
+}
+
+func (s *server) auth(next http.Handler) http.Handler {
+	want := []byte(s.opts.AdminToken)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(want) == 0 {
+			writeError(w, http.StatusUnauthorized, "the server has no admin token configured; admin API disabled")
+			return
+		}
+		scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="paddock"`)
+			writeError(w, http.StatusUnauthorized, "missing bearer token (Authorization: Bearer <admin token>)")
+			return
+		}
+		if subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="paddock", error="invalid_token"`)
+			writeError(w, http.StatusUnauthorized, "invalid admin token")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Ready != nil {
+		if err := s.opts.Ready(); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// changed tells the controller that configuration moved.
+func (s *server) changed() {
+	if s.opts.Notify != nil {
+		s.opts.Notify()
+	}
+}
