@@ -42,7 +42,9 @@ Exits 0 only if every job completed and nothing leaked.`,
 		},
 	}
 	cmd.Flags().IntVar(&o.Jobs, "jobs", 20, "number of jobs to queue")
-	cmd.Flags().StringVar(&o.Provider, "provider", "process", "provider for the machines (process)")
+	cmd.Flags().StringVar(&o.Provider, "provider", "process", "provider for the machines (process or external)")
+	cmd.Flags().StringVar(&o.ProviderExec, "provider-exec", "", "provider executable for --provider external (GARM's protocol)")
+	cmd.Flags().StringVar(&o.ProviderConfig, "provider-config", "", "its config file (default: a generated one with a state_dir)")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", 5*time.Minute, "give up after this long")
 	cmd.Flags().DurationVar(&o.JobDuration, "job-duration", time.Second, "how long each job works")
 	cmd.Flags().StringVar(&o.Dir, "state-dir", "", "keep state here instead of a temp dir")

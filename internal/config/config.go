@@ -63,16 +63,29 @@ type ControllerConfig struct {
 
 // ProviderConfig names one provider instance and its type-specific settings.
 type ProviderConfig struct {
-	Name        string         `yaml:"name"`
-	Type        string         `yaml:"type"`
-	MaxParallel int            `yaml:"max_parallel"`
-	Process     *ProcessConfig `yaml:"process"`
+	Name        string          `yaml:"name"`
+	Type        string          `yaml:"type"`
+	MaxParallel int             `yaml:"max_parallel"`
+	Process     *ProcessConfig  `yaml:"process"`
+	External    *ExternalConfig `yaml:"external"`
 }
 
 // ProcessConfig configures the process provider (local, no isolation).
 type ProcessConfig struct {
 	WorkDir       string   `yaml:"work_dir"` // relative paths are relative to the config file
 	RunnerCommand []string `yaml:"runner_command"`
+}
+
+// ExternalConfig configures the external provider: an executable speaking
+// GARM's provider protocol (the providers published for GARM work unchanged).
+type ExternalConfig struct {
+	ProviderExecutable string `yaml:"provider_executable"` // relative paths are relative to the config file
+	ConfigFile         string `yaml:"config_file"`         // passed as GARM_PROVIDER_CONFIG_FILE
+	InterfaceVersion   string `yaml:"interface_version"`   // v0.1.0 or v0.1.1 (default)
+	// EnvironmentVariables are name prefixes: the manager's variables that
+	// match are passed to the executable (its environment is otherwise empty).
+	EnvironmentVariables []string      `yaml:"environment_variables"`
+	ExecTimeout          time.Duration `yaml:"exec_timeout"` // per call; default 2m
 }
 
 // ForgeConfig seeds a core.Forge.

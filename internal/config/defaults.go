@@ -26,6 +26,8 @@ const (
 	DefaultRunnerPrefix      = "paddock"
 	DefaultGitHubAPIURL      = "https://api.github.com/"
 	DefaultGitHubWebURL      = "https://github.com/"
+	DefaultInterfaceVersion  = "v0.1.1"
+	DefaultExecTimeout       = 2 * time.Minute
 )
 
 // applyDefaults fills what the file left out. It runs after validation, so it
@@ -56,6 +58,12 @@ func applyDefaults(c *Config, set map[string]bool, dir string) {
 		p.MaxParallel = cmp.Or(p.MaxParallel, DefaultMaxParallel)
 		if p.Process != nil {
 			p.Process.WorkDir = resolvePath(p.Process.WorkDir, dir)
+		}
+		if e := p.External; e != nil {
+			e.ProviderExecutable = resolvePath(e.ProviderExecutable, dir)
+			e.ConfigFile = resolvePath(e.ConfigFile, dir)
+			e.InterfaceVersion = cmp.Or(e.InterfaceVersion, DefaultInterfaceVersion)
+			e.ExecTimeout = cmp.Or(e.ExecTimeout, DefaultExecTimeout)
 		}
 	}
 	for i := range c.Forges {

@@ -41,7 +41,7 @@ var prefixRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
 // Provider types Paddock knows; only those in builtProviders exist in this build.
 var (
 	knownProviders = []string{"process", "qemu", "external", "kubernetes"}
-	builtProviders = map[string]bool{"process": true}
+	builtProviders = map[string]bool{"process": true, "external": true}
 	builtForges    = map[core.ForgeKind]bool{core.ForgeGitHub: true}
 )
 
@@ -115,6 +115,7 @@ func (v *validator) providers() {
 		if pr.Process != nil && pr.Type != "process" {
 			v.p.at(path+".process", "only valid for type process")
 		}
+		v.external(path, pr)
 	}
 }
 

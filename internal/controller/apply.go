@@ -36,26 +36,39 @@ func newName(prefix string) string {
 	return prefix + "-" + string(b)
 }
 
-// planCreate records the intent to create one machine, then starts the
-// provider call at once: this is the hot path, no tick in between.
-func (c *Controller) planCreate(ctx context.Context, cr scheduler.Create, pool core.Pool, arrival time.Time) {
-	name := newName(pool.RunnerPrefix)
-	inst := core.Instance{
-		Name: name, PoolID: cr.PoolID, State: core.InstancePendingCreate, Runner: core.RunnerPending,
-		Labels: cr.Labels, Size: cr.Size, CPU: cr.CPU, MemoryMB: cr.MemoryMB, DiskGB: cr.DiskGB,
-		TokenHash: hashToken(c.instanceToken(name)),
-	}
-	if err := c.o.Store.CreateInstance(ctx, &inst); err != nil {
-		c.log.Error("record create intent", "pool", pool.Name, "err", err)
+// planCreates records the intent to create machines (one transaction for the
+// whole burst), then starts each provider call at once: this is the hot path,
+// no tick in between. arrival gives, per create, when its job's event arrived
+// (zero if it was not made for a job).
+func (c *Controller) planCreates(ctx context.Context, creates []scheduler.Create, pools map[string]core.Pool, arrival []time.Time) {
+	if len(creates) == 0 {
 		return
 	}
-	c.log.Info("instance planned", "instance", name, "pool", pool.Name, "reason", cr.Reason, "labels", cr.Labels)
-	if !arrival.IsZero() {
-		c.mu.Lock()
-		c.dispatch[name] = arrival
-		c.mu.Unlock()
+	insts := make([]*core.Instance, len(creates))
+	for n, cr := range creates {
+		name := newName(pools[cr.PoolID].RunnerPrefix)
+		insts[n] = &core.Instance{
+			Name: name, PoolID: cr.PoolID, State: core.InstancePendingCreate, Runner: core.RunnerPending,
+			Labels: cr.Labels, Size: cr.Size, CPU: cr.CPU, MemoryMB: cr.MemoryMB, DiskGB: cr.DiskGB,
+			TokenHash: hashToken(c.instanceToken(name)),
+		}
 	}
-	c.launch(ctx, inst, &pool)
+	if err := c.o.Store.CreateInstances(ctx, insts); err != nil {
+		c.log.Error("record create intent", "machines", len(insts), "err", err)
+		return
+	}
+	c.mu.Lock()
+	for n, inst := range insts {
+		if !arrival[n].IsZero() {
+			c.dispatch[inst.Name] = arrival[n]
+		}
+	}
+	c.mu.Unlock()
+	for n, inst := range insts {
+		pool := pools[inst.PoolID]
+		c.log.Info("instance planned", "instance", inst.Name, "pool", pool.Name, "reason", creates[n].Reason, "labels", inst.Labels)
+		c.launch(ctx, *inst, &pool)
+	}
 }
 
 // planDelete records the intent to remove an instance.

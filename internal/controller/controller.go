@@ -174,13 +174,13 @@ func (c *Controller) step(ctx context.Context) time.Time {
 		pools[p.ID] = p
 	}
 	arrivals := c.takeArrivals(d.Jobs)
-	for _, cr := range d.Creates {
-		var at time.Time
-		if cr.Reason == "job" && len(arrivals[cr.PoolID]) > 0 {
-			at, arrivals[cr.PoolID] = arrivals[cr.PoolID][0], arrivals[cr.PoolID][1:]
+	at := make([]time.Time, len(d.Creates))
+	for n, cr := range d.Creates {
+		if cr.Reason == scheduler.ReasonJob && len(arrivals[cr.PoolID]) > 0 {
+			at[n], arrivals[cr.PoolID] = arrivals[cr.PoolID][0], arrivals[cr.PoolID][1:]
 		}
-		c.planCreate(ctx, cr, pools[cr.PoolID], at)
 	}
+	c.planCreates(ctx, d.Creates, pools, at)
 	for _, del := range d.Deletes {
 		c.planDelete(ctx, del.InstanceName, del.Reason)
 	}

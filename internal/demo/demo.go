@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -27,8 +28,13 @@ import (
 // Options configure a demo run.
 type Options struct {
 	Jobs     int
-	Provider string // only "process" in this build
-	Timeout  time.Duration
+	Provider string // "process" or "external"
+	// ProviderExec is the provider executable for Provider "external" (GARM's
+	// protocol); ProviderConfig its config file ("" = a generated one naming
+	// a state_dir, which the reference provider and `paddock provider-exec
+	// process` both read).
+	ProviderExec, ProviderConfig string
+	Timeout                      time.Duration
 	// JobDuration is how long each simulated job works.
 	JobDuration time.Duration
 	// Self is the paddock binary (machines run `Self machine-boot`, runners `Self agent`).
@@ -66,8 +72,13 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if o.Provider == "" {
 		o.Provider = "process"
 	}
-	if o.Provider != "process" {
-		return nil, fmt.Errorf("provider %q is not available in this build (use process)", o.Provider)
+	switch {
+	case o.Provider == "external" && o.ProviderExec == "":
+		return nil, errors.New("--provider external needs --provider-exec PATH (a program speaking GARM's provider protocol)")
+	case o.Provider != "process" && o.Provider != "external":
+		return nil, fmt.Errorf("provider %q is not available in this build (use process or external)", o.Provider)
+	case o.Provider != "external" && (o.ProviderExec != "" || o.ProviderConfig != ""):
+		return nil, errors.New("--provider-exec and --provider-config need --provider external")
 	}
 	if o.Timeout == 0 {
 		o.Timeout = 5 * time.Minute
@@ -115,7 +126,12 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	}
 	defer sim.Close()
 
-	cfg, err := demoConfig(dir, l.Addr().String(), sim.URL(), hookSecret)
+	provBlock, err := providerBlock(o, dir)
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	cfg, err := demoConfig(dir, l.Addr().String(), sim.URL(), hookSecret, provBlock)
 	if err != nil {
 		l.Close()
 		return nil, err
@@ -159,7 +175,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	return sum, nil
 }
 
-func demoConfig(dir, listen, simURL, hookSecret string) (*config.Config, error) {
+func demoConfig(dir, listen, simURL, hookSecret, provBlock string) (*config.Config, error) {
 	doc := fmt.Sprintf(`
 server:
   listen: %s
@@ -173,8 +189,8 @@ controller:
   idle_grace: 5s
 providers:
   - name: local
-    type: process
     max_parallel: 8
+%s
 forges:
   - name: sim
     kind: github
@@ -202,7 +218,7 @@ pools:
     max_runners: 3
     bootstrap_timeout: 2m
     max_job_runtime: 10m
-`, listen, secret(), filepath.Join(dir, "paddock.db"), secret(), dir, simURL, simURL, hookSecret, repo, repo, repo)
+`, listen, secret(), filepath.Join(dir, "paddock.db"), secret(), dir, provBlock, simURL, simURL, hookSecret, repo, repo, repo)
 	return config.Parse([]byte(doc), "demo.yaml", dir)
 }
 
@@ -250,4 +266,30 @@ func idleOnly(live []core.Instance) bool {
 		}
 	}
 	return true
+}
+
+// providerBlock is the demo provider's type and settings (YAML, indented for
+// the providers list).
+func providerBlock(o Options, dir string) (string, error) {
+	if o.Provider != "external" {
+		return "    type: process", nil
+	}
+	exe, err := filepath.Abs(o.ProviderExec)
+	if err != nil {
+		return "", err
+	}
+	cfgFile := o.ProviderConfig
+	if cfgFile == "" {
+		cfgFile = filepath.Join(dir, "provider.json")
+		b, _ := json.Marshal(map[string]string{"state_dir": filepath.Join(dir, "provider")})
+		if err := os.WriteFile(cfgFile, b, 0o600); err != nil {
+			return "", err
+		}
+	}
+	if cfgFile, err = filepath.Abs(cfgFile); err != nil {
+		return "", err
+	}
+	q := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+	return fmt.Sprintf("    type: external\n    external:\n      provider_executable: %s\n      config_file: %s\n      exec_timeout: 1m",
+		q(exe), q(cfgFile)), nil
 }

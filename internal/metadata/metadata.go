@@ -32,6 +32,7 @@ type Handler struct {
 func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/metadata/runner", h.runner)
 	mux.HandleFunc("POST /api/v1/callbacks/status", h.status)
+	h.garmRoutes(mux)
 }
 
 // StatusReport is the body of a status callback.

@@ -8,6 +8,7 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 )
 
@@ -42,6 +43,9 @@ type Spec struct {
 	MetadataURL  string   `json:"metadata_url"`
 	CallbackURL  string   `json:"callback_url"`
 	Token        string   `json:"-"` // single-use instance token; never logged
+	// ExtraSpecs is the pool's provider-specific settings (a JSON object),
+	// passed through untouched to providers that understand them (external).
+	ExtraSpecs json.RawMessage `json:"extra_specs,omitempty"`
 }
 
 // Machine is a provider's view of one machine.

@@ -56,6 +56,8 @@ type Store interface {
 
 	// CreateInstance records intent; Name must be unique (ErrConflict otherwise).
 	CreateInstance(ctx context.Context, i *core.Instance) error
+	// CreateInstances records several in one transaction: all or none.
+	CreateInstances(ctx context.Context, is []*core.Instance) error
 	GetInstance(ctx context.Context, ref string) (core.Instance, error)
 	// GetInstanceByTokenHash finds the instance whose single-use token hashes to h.
 	GetInstanceByTokenHash(ctx context.Context, h string) (core.Instance, error)

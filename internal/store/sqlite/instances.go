@@ -58,44 +58,67 @@ func validateInstance(i *core.Instance) error {
 // to pending_create and Runner to pending; all timestamps are stamped now.
 // The pool must exist; a taken name gives store.ErrConflict.
 func (s *Store) CreateInstance(ctx context.Context, i *core.Instance) error {
-	rec := *i
-	if rec.State == "" {
-		rec.State = core.InstancePendingCreate
-	}
-	if rec.Runner == "" {
-		rec.Runner = core.RunnerPending
-	}
-	if err := validateInstance(&rec); err != nil {
-		return err
-	}
-	if rec.ID == "" {
-		rec.ID = newID()
-	}
+	return s.CreateInstances(ctx, []*core.Instance{i})
+}
+
+// CreateInstances records several instances in one transaction: all or none.
+// The controller plans a burst's machines with it, so a 200-job burst costs
+// one commit instead of 200.
+func (s *Store) CreateInstances(ctx context.Context, is []*core.Instance) error {
+	recs := make([]core.Instance, len(is))
+	datas := make([]string, len(is))
 	t := now()
-	rec.CreatedAt, rec.UpdatedAt, rec.StateSince, rec.RunnerSince = t, t, t, t
-	data, err := toJSON(rec)
-	if err != nil {
-		return err
-	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		ok, err := exists(ctx, tx, "pools", "id = ?", rec.PoolID)
+	for n, i := range is {
+		rec := *i
+		if rec.State == "" {
+			rec.State = core.InstancePendingCreate
+		}
+		if rec.Runner == "" {
+			rec.Runner = core.RunnerPending
+		}
+		if err := validateInstance(&rec); err != nil {
+			return err
+		}
+		if rec.ID == "" {
+			rec.ID = newID()
+		}
+		rec.CreatedAt, rec.UpdatedAt, rec.StateSince, rec.RunnerSince = t, t, t, t
+		data, err := toJSON(rec)
 		if err != nil {
 			return err
 		}
-		if !ok {
-			return notFound("pool", rec.PoolID)
+		recs[n], datas[n] = rec, data
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		pools := map[string]bool{}
+		for n, rec := range recs {
+			if !pools[rec.PoolID] {
+				ok, err := exists(ctx, tx, "pools", "id = ?", rec.PoolID)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					return notFound("pool", rec.PoolID)
+				}
+				pools[rec.PoolID] = true
+			}
+			_, err := tx.ExecContext(ctx,
+				`INSERT INTO instances (id, name, pool_id, state, token_hash, token_used, created_at, updated_at, data)
+				 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				rec.ID, rec.Name, rec.PoolID, string(rec.State), rec.TokenHash, boolInt(rec.TokenUsed),
+				nanos(rec.CreatedAt), nanos(rec.UpdatedAt), datas[n])
+			if err := mapWriteErr(fmt.Sprintf("instance %q", rec.Name), err); err != nil {
+				return err
+			}
 		}
-		_, err = tx.ExecContext(ctx,
-			`INSERT INTO instances (id, name, pool_id, state, token_hash, token_used, created_at, updated_at, data)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			rec.ID, rec.Name, rec.PoolID, string(rec.State), rec.TokenHash, boolInt(rec.TokenUsed),
-			nanos(rec.CreatedAt), nanos(rec.UpdatedAt), data)
-		return mapWriteErr(fmt.Sprintf("instance %q", rec.Name), err)
+		return nil
 	})
 	if err != nil {
 		return err
 	}
-	*i = rec
+	for n := range is {
+		*is[n] = recs[n]
+	}
 	return nil
 }
 

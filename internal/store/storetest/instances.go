@@ -33,6 +33,22 @@ func testInstanceCRUD(t *testing.T, s store.Store) {
 	if err := s.CreateInstance(ctx(t), &badState); err == nil {
 		t.Fatal("instance with unknown state created")
 	}
+	// A batch is all or nothing: one taken name and none of it is written.
+	a, b := core.Instance{Name: "batch-a", PoolID: p.ID}, core.Instance{Name: "runner-1", PoolID: p.ID}
+	wantErr(t, s.CreateInstances(ctx(t), []*core.Instance{&a, &b}), store.ErrConflict, "batch with a taken name")
+	if _, err := s.GetInstance(ctx(t), "batch-a"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("failed batch wrote batch-a: %v", err)
+	}
+	c, d := core.Instance{Name: "batch-c", PoolID: p.ID}, core.Instance{Name: "batch-d", PoolID: p.ID}
+	must(t, s.CreateInstances(ctx(t), []*core.Instance{&c, &d}))
+	if c.ID == "" || d.ID == "" || c.ID == d.ID || c.State != core.InstancePendingCreate {
+		t.Fatalf("batch create did not fill ids/defaults: %+v %+v", c, d)
+	}
+	for _, n := range []string{"batch-c", "batch-d"} {
+		_, err := s.GetInstance(ctx(t), n)
+		must(t, err)
+	}
+
 	_, err := s.GetInstance(ctx(t), "nope")
 	wantErr(t, err, store.ErrNotFound, "get missing instance")
 	_, err = s.UpdateInstance(ctx(t), "nope", func(*core.Instance) error { return nil })

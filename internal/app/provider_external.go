@@ -1,0 +1,28 @@
+package app
+
+import (
+	"errors"
+	"path/filepath"
+
+	"github.com/paddock-ci/paddock/internal/config"
+	"github.com/paddock-ci/paddock/internal/provider"
+	"github.com/paddock-ci/paddock/internal/provider/external"
+)
+
+func init() { providerFactories["external"] = newExternalProvider }
+
+// newExternalProvider runs a GARM-protocol executable. The adapter's own
+// memory (which pools and machines it has asked for) lives in the state dir,
+// so a restarted manager still lists every pool's machines.
+func newExternalProvider(pc config.ProviderConfig, env ProviderEnv) (provider.Provider, error) {
+	e := pc.External
+	if e == nil {
+		return nil, errors.New("external provider: the external block is missing")
+	}
+	dir := filepath.Join(env.Config.StateDir, "external", pc.Name)
+	return external.New(external.Options{
+		Executable: e.ProviderExecutable, ConfigFile: e.ConfigFile, InterfaceVersion: e.InterfaceVersion,
+		ControllerID: env.ControllerID, EnvPrefixes: e.EnvironmentVariables, Timeout: e.ExecTimeout,
+		StateFile: filepath.Join(dir, "state.json"),
+	})
+}

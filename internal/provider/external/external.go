@@ -1,0 +1,311 @@
+// Package external is the "external" provider: it drives an executable that
+// speaks GARM's provider protocol (interface versions v0.1.0 and v0.1.1), so
+// the providers published for GARM (LXD, Incus, OpenStack, Azure, AWS, GCP,
+// Kubernetes, …) run Paddock's machines unchanged.
+//
+// One adapter serves both versions; what differs is the table in
+// protocol.go. Every call runs the executable with no arguments and an
+// environment built from scratch, bounded by a timeout that kills the
+// executable's whole process group.
+package external
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/paddock-ci/paddock/internal/provider"
+)
+
+// DefaultTimeout bounds one call of the executable. GARM has none, so one
+// hung provider call blocks its pool forever.
+const DefaultTimeout = 2 * time.Minute
+
+// Options configure the adapter.
+type Options struct {
+	// Executable is the provider program (absolute path).
+	Executable string
+	// ConfigFile is passed as GARM_PROVIDER_CONFIG_FILE.
+	ConfigFile string
+	// InterfaceVersion is v0.1.0 or v0.1.1 (default).
+	InterfaceVersion string
+	// ControllerID is passed as GARM_CONTROLLER_ID; providers tag machines with it.
+	ControllerID string
+	// EnvPrefixes: variables of the manager's environment whose names start
+	// with one of these are passed on (credentials for a cloud CLI, say).
+	EnvPrefixes []string
+	// Timeout bounds each call (default DefaultTimeout).
+	Timeout time.Duration
+	// StateFile keeps the pools and instances the adapter has seen ("" = memory only).
+	StateFile string
+	// WorkDir is the executable's working directory ("" = the manager's).
+	WorkDir string
+	// Environ is the manager's environment (default os.Environ); tests replace it.
+	Environ func() []string
+}
+
+// Provider runs the executable for each call.
+type Provider struct {
+	opts  Options
+	ver   version
+	state *state
+}
+
+var _ provider.Provider = (*Provider)(nil)
+
+// New checks the options.
+func New(opts Options) (*Provider, error) {
+	if opts.InterfaceVersion == "" {
+		opts.InterfaceVersion = V011
+	}
+	ver, ok := versions[opts.InterfaceVersion]
+	if !ok {
+		return nil, fmt.Errorf("external provider: interface version %q is not supported (want %s)",
+			opts.InterfaceVersion, strings.Join(Versions(), " or "))
+	}
+	if opts.Executable == "" || opts.ControllerID == "" {
+		return nil, errors.New("external provider: executable and controller id are required")
+	}
+	st, err := os.Stat(opts.Executable)
+	if err != nil {
+		return nil, fmt.Errorf("external provider: %w", err)
+	}
+	if st.IsDir() || st.Mode()&0o111 == 0 {
+		return nil, fmt.Errorf("external provider: %s is not an executable file", opts.Executable)
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.Environ == nil {
+		opts.Environ = os.Environ
+	}
+	s, err := loadState(opts.StateFile)
+	if err != nil {
+		return nil, err
+	}
+	return &Provider{opts: opts, ver: ver, state: s}, nil
+}
+
+// env builds a call's environment from scratch: the protocol's variables,
+// the manager's variables matching the configured prefixes, and the proxy
+// settings. Nothing else of the manager's environment (its admin token,
+// store key, PATH) reaches the executable.
+func (p *Provider) env(command, poolID, instanceID string) []string {
+	env := []string{
+		"GARM_COMMAND=" + command,
+		"GARM_CONTROLLER_ID=" + p.opts.ControllerID,
+		"GARM_PROVIDER_CONFIG_FILE=" + p.opts.ConfigFile,
+		"GARM_INTERFACE_VERSION=" + p.opts.InterfaceVersion,
+	}
+	if p.ver.poolIDFor == nil || p.ver.poolIDFor[command] {
+		env = append(env, "GARM_POOL_ID="+poolID)
+	}
+	if p.ver.extraSpecsEnv {
+		extra := p.state.extraSpecs(poolID)
+		if len(extra) == 0 {
+			extra = json.RawMessage("{}")
+		}
+		env = append(env, "GARM_POOL_EXTRASPECS="+base64.StdEncoding.EncodeToString(extra))
+	}
+	if instanceID != "" {
+		env = append(env, "GARM_INSTANCE_ID="+instanceID)
+	}
+	for _, kv := range p.opts.Environ() {
+		name, _, ok := strings.Cut(kv, "=")
+		if !ok || strings.HasPrefix(name, "GARM_") {
+			continue // the protocol's own variables are never overridden from outside
+		}
+		if passThrough(name, p.opts.EnvPrefixes) {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+func passThrough(name string, prefixes []string) bool {
+	switch strings.ToLower(name) {
+	case "http_proxy", "https_proxy", "no_proxy":
+		return true
+	}
+	for _, pre := range prefixes {
+		if pre != "" && strings.HasPrefix(name, pre) {
+			return true
+		}
+	}
+	return false
+}
+
+// Create asks the executable for the machine. A duplicate (exit 31) is the
+// machine Paddock already asked for: it is fetched and returned, so a retried
+// create is idempotent as provider.Provider requires.
+func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Machine, error) {
+	if spec.Name == "" {
+		return provider.Machine{}, errors.New("external provider: machine name is required")
+	}
+	extra, err := extraSpecs(spec.ExtraSpecs, spec.MetadataURL, spec.CallbackURL, spec.Token)
+	if err != nil {
+		return provider.Machine{}, err
+	}
+	// Intent first: the pool is listed (and the machine found) even if the
+	// manager dies while the executable runs.
+	if err := p.state.remember(spec.Name, spec.PoolID, spec.ExtraSpecs); err != nil {
+		return provider.Machine{}, fmt.Errorf("external provider: record intent: %w", err)
+	}
+	in, err := json.Marshal(bootstrap(spec, extra))
+	if err != nil {
+		return provider.Machine{}, err
+	}
+	out, err := p.run(ctx, CmdCreate, p.env(CmdCreate, spec.PoolID, ""), in)
+	if exitCode(err) == ExitDuplicate {
+		return p.Get(ctx, spec.Name)
+	}
+	if err != nil {
+		return provider.Machine{}, err
+	}
+	inst, err := decodeOne(CmdCreate, out)
+	if err != nil {
+		return provider.Machine{}, err
+	}
+	if inst.Name != spec.Name {
+		return provider.Machine{}, fmt.Errorf("provider executable %s: created %q, but %q was asked for", CmdCreate, inst.Name, spec.Name)
+	}
+	if err := p.state.setProviderID(spec.Name, inst.ProviderID); err != nil {
+		return provider.Machine{}, err
+	}
+	return inst.Machine(spec.PoolID), nil
+}
+
+// bootstrap is the CreateInstance input. Paddock hands the machine its runner
+// configuration through the metadata endpoint (JIT, single use), so there is
+// no registration token, and the tools entry only tells providers which
+// OS/architecture the runner is for (GARM's helpers refuse an empty list).
+func bootstrap(spec provider.Spec, extra json.RawMessage) BootstrapInstance {
+	osType := spec.OSType
+	if osType == "" {
+		osType = "linux"
+	}
+	labels := spec.Labels
+	if labels == nil {
+		labels = []string{}
+	}
+	return BootstrapInstance{
+		Name: spec.Name,
+		Tools: []RunnerTool{{OS: osType, Architecture: githubArch(spec.Arch),
+			DownloadURL: strings.TrimRight(spec.MetadataURL, "/") + "/install-script/", Filename: "paddock-install.sh"}},
+		CallbackURL: spec.CallbackURL, MetadataURL: spec.MetadataURL, InstanceToken: spec.Token,
+		ExtraSpecs: extra, Arch: garmArch(spec.Arch), OSType: osType, Flavor: spec.Flavor, Image: spec.Image,
+		Labels: labels, PoolID: spec.PoolID, JITConfigEnabled: true,
+		UserDataOptions: UserDataOptions{},
+	}
+}
+
+// instanceID is what the protocol calls a machine: its provider_id once
+// create returned one, else its name.
+func (p *Provider) instanceID(name string) (string, string) {
+	ref, _ := p.state.instance(name)
+	if ref.ProviderID != "" {
+		return ref.ProviderID, ref.PoolID
+	}
+	return name, ref.PoolID
+}
+
+// Delete removes the machine; not found (exit 30) is success.
+func (p *Provider) Delete(ctx context.Context, name string) error {
+	id, pool := p.instanceID(name)
+	_, err := p.run(ctx, CmdDelete, p.env(CmdDelete, pool, id), nil)
+	if err != nil && exitCode(err) != ExitNotFound {
+		return err
+	}
+	return p.state.forget(name)
+}
+
+// Get returns provider.ErrNotFound for exit 30.
+func (p *Provider) Get(ctx context.Context, name string) (provider.Machine, error) {
+	id, pool := p.instanceID(name)
+	out, err := p.run(ctx, CmdGet, p.env(CmdGet, pool, id), nil)
+	if exitCode(err) == ExitNotFound {
+		return provider.Machine{}, provider.ErrNotFound
+	}
+	if err != nil {
+		return provider.Machine{}, err
+	}
+	inst, err := decodeOne(CmdGet, out)
+	if err != nil {
+		return provider.Machine{}, err
+	}
+	if err := p.state.setProviderID(name, inst.ProviderID); err != nil {
+		return provider.Machine{}, err
+	}
+	return inst.Machine(pool), nil
+}
+
+// List asks for each pool's machines (the protocol lists per pool) and
+// merges them. Any failing pool fails the whole list: reconcile must not
+// take a machine it could not see for one that vanished.
+func (p *Provider) List(ctx context.Context) ([]provider.Machine, error) {
+	var out []provider.Machine
+	seen := map[string]bool{}
+	for _, pool := range p.state.pools() {
+		raw, err := p.run(ctx, CmdList, p.env(CmdList, pool, ""), nil)
+		if err != nil {
+			return nil, err
+		}
+		insts, err := decodeList(raw)
+		if err != nil {
+			return nil, err
+		}
+		for _, inst := range insts {
+			if seen[inst.Name] {
+				continue
+			}
+			seen[inst.Name] = true
+			if err := p.state.learn(inst.Name, pool, inst.ProviderID); err != nil {
+				return nil, err
+			}
+			out = append(out, inst.Machine(pool))
+		}
+	}
+	return out, nil
+}
+
+func decodeOne(command string, out []byte) (ProviderInstance, error) {
+	var inst ProviderInstance
+	if err := json.Unmarshal(out, &inst); err != nil {
+		return inst, fmt.Errorf("provider executable %s: answer is not a ProviderInstance JSON object: %w (stdout: %s)",
+			command, err, snippet(out))
+	}
+	if err := inst.Validate(); err != nil {
+		return inst, fmt.Errorf("provider executable %s: %w", command, err)
+	}
+	return inst, nil
+}
+
+func decodeList(out []byte) ([]ProviderInstance, error) {
+	var insts []ProviderInstance
+	if err := json.Unmarshal(out, &insts); err != nil {
+		return nil, fmt.Errorf("provider executable %s: answer is not a JSON array of ProviderInstance: %w (stdout: %s)",
+			CmdList, err, snippet(out))
+	}
+	for _, inst := range insts {
+		if err := inst.Validate(); err != nil {
+			return nil, fmt.Errorf("provider executable %s: %w", CmdList, err)
+		}
+	}
+	return insts, nil
+}
+
+func snippet(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	if s == "" {
+		return "(empty)"
+	}
+	return fmt.Sprintf("%q", s)
+}
