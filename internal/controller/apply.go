@@ -123,11 +123,23 @@ func (c *Controller) launch(ctx context.Context, inst core.Instance, pool *core.
 	go func() {
 		defer c.wg.Done()
 		defer c.release(inst.Name)
+		if pool == nil {
+			// The caller's copy may predate an operation that finished just before
+			// the claim: read the state again so no operation runs twice.
+			cur, err := c.o.Store.GetInstance(ctx, inst.Name)
+			if err != nil {
+				c.log.Error("read instance", "instance", inst.Name, "err", err)
+				return
+			}
+			inst = cur
+		}
 		switch inst.State {
 		case core.InstancePendingCreate, core.InstanceCreating:
 			c.create(ctx, inst, pool)
-		default:
+		case core.InstancePendingDelete, core.InstanceDeleting:
 			c.remove(ctx, inst)
+		default:
+			return
 		}
 		c.Notify()
 	}()

@@ -61,8 +61,14 @@ func TestFullLifecycleDestroysMachineAfterOneJob(t *testing.T) {
 	if _, err := h.ctl.RunnerConfigFor(h.ctx, spec.Token); !errors.Is(err, controller.ErrTokenUsed) {
 		t.Fatalf("second fetch: %v, want ErrTokenUsed", err)
 	}
+	if got, err := h.ctl.InstanceForToken(h.ctx, spec.Token); err != nil || got.Name != inst.Name {
+		t.Fatalf("InstanceForToken while installing = %v, %v", got.Name, err)
+	}
 	if err := h.ctl.Report(h.ctx, spec.Token, core.RunnerIdle, ""); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := h.ctl.InstanceForToken(h.ctx, spec.Token); !errors.Is(err, controller.ErrBadToken) {
+		t.Fatalf("InstanceForToken after idle: %v", err)
 	}
 	// … and is dead once the runner is idle.
 	if err := h.ctl.Report(h.ctx, spec.Token, core.RunnerIdle, ""); !errors.Is(err, controller.ErrBadToken) {

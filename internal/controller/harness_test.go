@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -165,7 +166,7 @@ func newHarness(t *testing.T, pools []core.Pool, opts ...harnessOpt) *harness {
 	}
 	o := controller.Options{
 		Store: st, Providers: map[string]provider.Provider{"mem": h.prov}, Forges: simForges{client},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ControllerID: "test", TokenKey: []byte("k"),
+		Logger: slog.New(slog.NewTextHandler(testLog(t), nil)), ControllerID: "test", TokenKey: []byte("k"),
 		MetadataURL: "http://meta", CallbackURL: "http://cb", IdleGrace: time.Millisecond,
 		ReconcileInterval: time.Hour, MaxCreateAttempts: 5,
 	}
@@ -233,3 +234,14 @@ var errBoom = errors.New("boom: provider crashed mid-create")
 
 // harnessPAT is distinctive so tests can prove it never reaches a machine.
 const harnessPAT = "ghp_HARNESS_PAT_must_never_reach_a_machine"
+
+// testLog sends the controller's log to the test's log (shown on failure).
+func testLog(t *testing.T) io.Writer { return tlog{t} }
+
+type tlog struct{ t *testing.T }
+
+func (w tlog) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}

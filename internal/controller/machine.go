@@ -191,3 +191,20 @@ func (t *toolCache) pick(ctx context.Context, client forge.Client, ent core.Enti
 	}
 	return forge.RunnerTool{}, fmt.Errorf("forge offers no runner for %s/%s", osType, arch)
 }
+
+// InstanceForToken returns the instance a token belongs to while its runner
+// is being installed (the only time a machine's token is accepted). It does
+// not spend the token.
+func (c *Controller) InstanceForToken(ctx context.Context, token string) (core.Instance, error) {
+	inst, err := c.o.Store.GetInstanceByTokenHash(ctx, hashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return core.Instance{}, ErrBadToken
+	}
+	if err != nil {
+		return core.Instance{}, err
+	}
+	if inst.Runner != core.RunnerPending && inst.Runner != core.RunnerInstalling {
+		return core.Instance{}, ErrBadToken
+	}
+	return inst, nil
+}
