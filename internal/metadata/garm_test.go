@@ -33,7 +33,6 @@ type booting struct {
 	used    bool
 	done    bool
 	reports []string
-	lookup  bool
 }
 
 func (b *booting) RunnerConfigFor(_ context.Context, tok string) (controller.RunnerConfig, error) {
