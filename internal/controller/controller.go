@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/core"
@@ -70,7 +71,8 @@ type Controller struct {
 	lastPoll map[string]time.Time // entity id → last queued-job poll
 	backoff  map[string]time.Time // forge id → rate limited until
 
-	wg sync.WaitGroup
+	wg          sync.WaitGroup
+	reconciling atomic.Bool
 }
 
 // New fills defaults and returns a Controller.
@@ -128,7 +130,7 @@ func (c *Controller) Notify() {
 // for in-flight provider calls before returning.
 func (c *Controller) Run(ctx context.Context) error {
 	defer c.wg.Wait()
-	c.reconcile(ctx)
+	c.startReconcile(ctx)
 	var wake *time.Timer
 	wakeC := func() <-chan time.Time {
 		if wake == nil {
@@ -146,7 +148,7 @@ func (c *Controller) Run(ctx context.Context) error {
 		case <-c.kick:
 		case <-wakeC():
 		case <-tick.C:
-			c.reconcile(ctx)
+			c.startReconcile(ctx)
 		}
 		next := c.step(ctx)
 		if wake != nil {

@@ -12,6 +12,21 @@ import (
 	"github.com/paddock-ci/paddock/internal/store"
 )
 
+// startReconcile runs a reconcile in the background unless one is running.
+// It never runs on the loop itself: a slow or hanging forge or provider must
+// not delay the hot path.
+func (c *Controller) startReconcile(ctx context.Context) {
+	if !c.reconciling.CompareAndSwap(false, true) {
+		return
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer c.reconciling.Store(false)
+		c.reconcile(ctx)
+	}()
+}
+
 // reconcile is the safety net, not the hot path: it compares the store with
 // what providers and forges report and repairs both directions.
 func (c *Controller) reconcile(ctx context.Context) {
