@@ -31,18 +31,15 @@ func TestKill9DuringBurst(t *testing.T) {
 	e.waitFor("every job completed", 4*time.Minute, func() bool { return e.completed() == jobs })
 	t.Logf("killed with %d/%d jobs done; all %d completed after restart", killedAt, jobs, jobs)
 
-	runnerOf := map[string]int64{}
-	for _, j := range e.sim.Jobs() {
-		if j.Conclusion != forgesim.ConclusionSuccess {
-			t.Errorf("job %d: conclusion %q", j.ID, j.Conclusion)
-		}
-		if prev, dup := runnerOf[j.RunnerName]; dup {
-			t.Errorf("runner %s ran two jobs (%d and %d)", j.RunnerName, prev, j.ID)
-		}
-		runnerOf[j.RunnerName] = j.ID
-	}
+	e.checkOneJobPerRunner()
+	e.teardownAndCheckLeaks()
+}
 
-	// Teardown: disable the pool and let the manager drain it.
+// teardownAndCheckLeaks disables the pool, lets the manager drain it, and
+// fails the test if any machine, runner registration or live instance remains.
+func (e *env) teardownAndCheckLeaks() {
+	t := e.t
+	t.Helper()
 	if code := e.api(http.MethodPatch, "/api/v1/pools/linux", map[string]any{"enabled": false}, nil); code != http.StatusOK {
 		t.Fatalf("disable pool: HTTP %d", code)
 	}
@@ -53,4 +50,46 @@ func TestKill9DuringBurst(t *testing.T) {
 	})
 	e.waitFor("no machine left at the provider", 30*time.Second, func() bool { return len(e.machines()) == 0 })
 	e.waitFor("no runner registration left at the forge", 30*time.Second, func() bool { return len(e.sim.Runners()) == 0 })
+}
+
+// checkOneJobPerRunner fails the test for a job that did not succeed or a
+// runner that ran more than one job.
+func (e *env) checkOneJobPerRunner() {
+	e.t.Helper()
+	runnerOf := map[string]int64{}
+	for _, j := range e.sim.Jobs() {
+		if j.Conclusion != forgesim.ConclusionSuccess {
+			e.t.Errorf("job %d: conclusion %q", j.ID, j.Conclusion)
+		}
+		if prev, dup := runnerOf[j.RunnerName]; dup {
+			e.t.Errorf("runner %s ran two jobs (%d and %d)", j.RunnerName, prev, j.ID)
+		}
+		runnerOf[j.RunnerName] = j.ID
+	}
+}
+
+// TestLostDuplicatedWebhooksAndFlakyForge: a third of the webhooks are lost,
+// a third delivered twice, and 5% of REST calls fail with 500. Every job still
+// completes exactly once on its own runner, and nothing leaks.
+func TestLostDuplicatedWebhooksAndFlakyForge(t *testing.T) {
+	const jobs = 20
+	e := newEnv(t, 8)
+	if err := e.sim.SetFaults(forgesim.Faults{WebhookDropRate: 0.33, WebhookDuplicateRate: 0.33, ErrorRate: 0.05}); err != nil {
+		t.Fatal(err)
+	}
+	e.start()
+	for i := 0; i < jobs; i++ {
+		if _, err := e.sim.QueueJob(forgesim.JobSpec{Repo: repo, Labels: []string{"linux"}, Duration: 300 * time.Millisecond}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.waitFor("every job completed", 3*time.Minute, func() bool { return e.completed() == jobs })
+	st := e.sim.Stats()
+	t.Logf("webhooks: %d delivered, %d dropped, %d duplicated", st.WebhooksDelivered, st.WebhooksDropped, st.WebhooksDuplicated)
+	if st.WebhooksDropped == 0 || st.WebhooksDuplicated == 0 {
+		t.Fatalf("fault injection did not happen: %+v", st)
+	}
+	e.checkOneJobPerRunner()
+	e.sim.SetFaults(forgesim.Faults{})
+	e.teardownAndCheckLeaks()
 }

@@ -91,6 +91,7 @@ store:
 state_dir: state
 controller:
   reconcile_interval: 5s
+  poll_interval: 5s
   idle_grace: 2s
 providers:
   - {name: local, type: process, max_parallel: 8}
