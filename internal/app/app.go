@@ -20,10 +20,14 @@ import (
 	"github.com/paddock-ci/paddock/internal/api"
 	"github.com/paddock-ci/paddock/internal/config"
 	"github.com/paddock-ci/paddock/internal/controller"
+	"github.com/paddock-ci/paddock/internal/core"
+	"github.com/paddock-ci/paddock/internal/forge"
 	"github.com/paddock-ci/paddock/internal/intake"
 	"github.com/paddock-ci/paddock/internal/metadata"
 	"github.com/paddock-ci/paddock/internal/metrics"
+	"github.com/paddock-ci/paddock/internal/poller"
 	"github.com/paddock-ci/paddock/internal/provider"
+	"github.com/paddock-ci/paddock/internal/scaleset"
 	"github.com/paddock-ci/paddock/internal/secretbox"
 	"github.com/paddock-ci/paddock/internal/store"
 	"github.com/paddock-ci/paddock/internal/store/sqlite"
@@ -50,13 +54,16 @@ type App struct {
 	Controller *controller.Controller
 	Providers  map[string]provider.Provider
 	Metrics    *metrics.Metrics
-	Handler    http.Handler
-	Logger     *slog.Logger
+	// ScaleSets runs the listeners of scale-set pools.
+	ScaleSets *scaleset.Manager
+	Handler   http.Handler
+	Logger    *slog.Logger
 	// ControllerID identifies this manager's machines at providers.
 	ControllerID string
 
 	cfg      *config.Config
 	listener net.Listener
+	poller   *poller.Poller // polls entities with intake: poll
 }
 
 // New opens the store, applies the config's seeds and wires every component.
@@ -91,7 +98,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if err := seed(ctx, st, cfg); err != nil {
 		return fail(fmt.Errorf("apply config seeds: %w", err))
 	}
-	provs, err := buildProviders(cfg, a.ControllerID, o.BootCommand)
+	provs, err := buildProviders(cfg, a.ControllerID, o.BootCommand, log)
 	if err != nil {
 		return fail(err)
 	}
@@ -112,14 +119,25 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	for _, p := range cfg.Providers {
 		maxPar = max(maxPar, p.MaxParallel)
 	}
+	forges := newForgeClients(st, a.Metrics, cfg)
+	if err := forges.checkForgeVersions(ctx, log); err != nil {
+		return fail(err)
+	}
 	a.Controller = controller.New(controller.Options{
-		Store: st, Providers: provs, Forges: newForgeClients(st, a.Metrics), Metrics: a.Metrics, Logger: log,
+		Store: st, Providers: provs, Forges: forges, Metrics: a.Metrics, Logger: log,
 		ControllerID: a.ControllerID, TokenKey: tokenKey[:],
 		MetadataURL: public + "/api/v1/metadata", CallbackURL: public + "/api/v1/callbacks",
 		IdleGrace: cfg.Controller.IdleGrace, ReconcileInterval: cfg.Controller.ReconcileInterval,
 		PollInterval: cfg.Controller.PollInterval, MaxCreateAttempts: cfg.Controller.MaxCreateAttempts,
 		MaxParallel: maxPar, OnDispatch: o.OnDispatch,
+		PoolClient: func(ctx context.Context, p core.Pool, base forge.Client) (forge.Client, error) {
+			return a.ScaleSets.PoolClient(ctx, p, base)
+		},
 	})
+	a.ScaleSets = scaleset.New(scaleset.Options{Store: st, Events: a.Controller, Logger: log,
+		Owner: "paddock-" + a.ControllerID})
+	a.poller = poller.New(poller.Options{Store: st, Forges: forges, Sink: a.Controller, Metrics: a.Metrics,
+		Logger: log, BudgetPerHour: cfg.Controller.PollBudgetPerHour})
 	machineMux := http.NewServeMux()
 	(&intake.Handler{Store: st, Events: a.Controller, Metrics: a.Metrics, Logger: log}).Routes(machineMux)
 	(&metadata.Handler{Machines: a.Controller, Logger: log}).Routes(machineMux)
@@ -169,6 +187,10 @@ func (a *App) Run(ctx context.Context) error {
 	cctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { a.Controller.Run(cctx); close(done) }()
+	pollDone := make(chan struct{})
+	go func() { a.poller.Run(cctx); close(pollDone) }()
+	ssDone := make(chan struct{})
+	go func() { a.ScaleSets.Run(cctx); close(ssDone) }()
 	var err error
 	select {
 	case <-ctx.Done():
@@ -179,6 +201,8 @@ func (a *App) Run(ctx context.Context) error {
 	defer scancel()
 	_ = srv.Shutdown(sctx)
 	<-done
+	<-pollDone
+	<-ssDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -19,6 +20,8 @@ type ProviderEnv struct {
 	BootCommand []string
 	// Self is this paddock binary.
 	Self string
+	// Logger is the manager's logger.
+	Logger *slog.Logger
 }
 
 // providerFactories maps a provider type to its constructor. Each provider
@@ -41,7 +44,7 @@ func newProcessProvider(pc config.ProviderConfig, env ProviderEnv) (provider.Pro
 	return process.New(process.Options{StateDir: dir, ControllerID: env.ControllerID, Command: cmd})
 }
 
-func buildProviders(cfg *config.Config, controllerID string, boot []string) (map[string]provider.Provider, error) {
+func buildProviders(cfg *config.Config, controllerID string, boot []string, log *slog.Logger) (map[string]provider.Provider, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -49,7 +52,7 @@ func buildProviders(cfg *config.Config, controllerID string, boot []string) (map
 	if len(boot) == 0 {
 		boot = []string{self, "machine-boot"}
 	}
-	env := ProviderEnv{Config: cfg, ControllerID: controllerID, BootCommand: boot, Self: self}
+	env := ProviderEnv{Config: cfg, ControllerID: controllerID, BootCommand: boot, Self: self, Logger: log}
 	out := map[string]provider.Provider{}
 	for _, pc := range cfg.Providers {
 		f, ok := providerFactories[pc.Type]

@@ -14,7 +14,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -61,10 +60,13 @@ func Run(ctx context.Context, o Options) error {
 	}
 	logf("runner %s, tools %s", cfg.Name, cfg.Tool.Filename)
 	runDir := filepath.Join(o.Dir, "runner")
-	if err := fetchTools(ctx, o.HTTPClient, cfg.Tool.DownloadURL, cfg.Tool.SHA256, runDir); err != nil {
+	if err := fetchTools(ctx, o.HTTPClient, cfg.Tool.DownloadURL, cfg.Tool.SHA256, runDir, programName(cfg.Kind)); err != nil {
 		return failed(ctx, o, err)
 	}
-	cmd := exec.CommandContext(ctx, filepath.Join(runDir, "run.sh"), "--jitconfig", cfg.JITConfig)
+	cmd, err := runnerCommand(ctx, cfg, runDir)
+	if err != nil {
+		return failed(ctx, o, err)
+	}
 	cmd.Dir = runDir
 	cmd.Stdout, cmd.Stderr = o.Log, o.Log
 	if err := cmd.Start(); err != nil {

@@ -15,8 +15,10 @@ import (
 )
 
 // fetchTools downloads the runner package, refuses it unless its sha256
-// matches what the forge published, and unpacks it into dir.
-func fetchTools(ctx context.Context, client *http.Client, url, sum, dir string) error {
+// matches what the forge published, and unpacks it into dir. A download
+// that is not gzip (act_runner and forgejo-runner ship bare binaries) is
+// installed as dir/binName when binName is set.
+func fetchTools(ctx context.Context, client *http.Client, url, sum, dir, binName string) error {
 	if url == "" || sum == "" {
 		return fmt.Errorf("runner tools: download URL and sha256 are required")
 	}
@@ -48,7 +50,32 @@ func fetchTools(ctx context.Context, client *http.Client, url, sum, dir string) 
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
+	magic := make([]byte, 2)
+	if _, err := io.ReadFull(tmp, magic); err == nil && binName != "" && (magic[0] != 0x1f || magic[1] != 0x8b) {
+		return installBinary(tmp, filepath.Join(dir, binName))
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
 	return untar(tmp, dir)
+}
+
+func installBinary(f *os.File, target string) error {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		return err
+	}
+	out, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, f); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 func untar(r io.Reader, dir string) error {

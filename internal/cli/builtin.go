@@ -6,5 +6,6 @@ import "github.com/spf13/cobra"
 // to the resource commands, which talk to a running manager's API).
 func builtinCommands() []*cobra.Command {
 	return []*cobra.Command{newServeCmd(), newDemoCmd(), newSimCmd(), newAgentCmd(), newMachineBootCmd(),
-		newProviderExecCmd()}
+		newProviderExecCmd(), newImageCmd(), newQEMURelayCmd(),
+		newMachineScratchCmd()}
 }

@@ -41,13 +41,19 @@ exactly one job and exits, like an ephemeral GitHub Actions runner.`,
 		Hidden:             true,
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			jit, err := agent.ParseArgs(args)
-			if err != nil {
-				return err
-			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			err = agent.Run(ctx, jit, cmd.OutOrStdout())
+			var err error
+			if agent.IsGiteaInvocation(args) {
+				// act_runner/forgejo-runner stand-in: reads .runner in the working directory.
+				err = agent.RunGitea(ctx, args, ".", cmd.OutOrStdout())
+			} else {
+				var jit string
+				if jit, err = agent.ParseArgs(args); err != nil {
+					return err
+				}
+				err = agent.Run(ctx, jit, cmd.OutOrStdout())
+			}
 			if errors.Is(err, agent.ErrRemoved) {
 				return nil // removed while idle: a normal scale-down, not a failure
 			}

@@ -59,21 +59,47 @@ type ControllerConfig struct {
 	IdleGrace         time.Duration `yaml:"idle_grace"`
 	MaxCreateAttempts int           `yaml:"max_create_attempts"`
 	PollInterval      time.Duration `yaml:"poll_interval"`
+	// PollBudgetPerHour: forge API calls the poller (intake: poll) may be
+	// charged per forge and hour; 304 Not Modified answers are not charged.
+	PollBudgetPerHour int `yaml:"poll_budget_per_hour"`
 }
 
 // ProviderConfig names one provider instance and its type-specific settings.
 type ProviderConfig struct {
-	Name        string          `yaml:"name"`
-	Type        string          `yaml:"type"`
-	MaxParallel int             `yaml:"max_parallel"`
-	Process     *ProcessConfig  `yaml:"process"`
-	External    *ExternalConfig `yaml:"external"`
+	Name        string            `yaml:"name"`
+	Type        string            `yaml:"type"`
+	MaxParallel int               `yaml:"max_parallel"`
+	Process     *ProcessConfig    `yaml:"process"`
+	External    *ExternalConfig   `yaml:"external"`
+	QEMU        *QEMUConfig       `yaml:"qemu"`
+	Kubernetes  *KubernetesConfig `yaml:"kubernetes"`
 }
 
 // ProcessConfig configures the process provider (local, no isolation).
 type ProcessConfig struct {
 	WorkDir       string   `yaml:"work_dir"` // relative paths are relative to the config file
 	RunnerCommand []string `yaml:"runner_command"`
+}
+
+// QEMUConfig configures the qemu provider (one microVM per job).
+type QEMUConfig struct {
+	ImageDir    string `yaml:"image_dir"`     // default STATE_DIR/images/fast; relative to state_dir
+	Accel       string `yaml:"accel"`         // auto (default), kvm or tcg
+	Binary      string `yaml:"binary"`        // default qemu-system-x86_64
+	CPU         int    `yaml:"cpu"`           // default 1
+	MemoryMB    int    `yaml:"memory_mb"`     // default 512
+	MaxCPU      int    `yaml:"max_cpu"`       // cap for size labels; default 4
+	MaxMemoryMB int    `yaml:"max_memory_mb"` // cap for size labels; default 4096
+	// ScratchGB > 0 gives each VM an encrypted scratch disk (key made in the
+	// guest, kept in RAM) of the pool's disk size or this many GB as its
+	// workspace; 0 keeps the workspace in RAM.
+	ScratchGB int `yaml:"scratch_gb"`
+	// Forward lists extra host endpoints (host:port) that VMs may reach at
+	// 10.0.2.100 on the same port; Paddock's own endpoint is always forwarded.
+	Forward []string `yaml:"forward"`
+	// RelayCommand carries a VM's connection to a forwarded endpoint (host:port
+	// appended); default: this paddock binary's hidden qemu-relay command.
+	RelayCommand []string `yaml:"relay_command"`
 }
 
 // ExternalConfig configures the external provider: an executable speaking
@@ -96,6 +122,19 @@ type ForgeConfig struct {
 	WebURL        string           `yaml:"web_url"`
 	WebhookSecret Secret           `yaml:"webhook_secret"`
 	Credential    CredentialConfig `yaml:"credential"`
+	// RunnerDownloads are the runner binaries machines fetch from a Gitea or
+	// Forgejo forge (neither publishes a download list, unlike GitHub).
+	RunnerDownloads []RunnerDownloadConfig `yaml:"runner_downloads"`
+}
+
+// RunnerDownloadConfig is one runner binary or package: act_runner for Gitea,
+// forgejo-runner for Forgejo. The sha256 is checked on the machine.
+type RunnerDownloadConfig struct {
+	OS           string `yaml:"os"`           // default linux
+	Architecture string `yaml:"architecture"` // x64 or arm64; default x64
+	URL          string `yaml:"url"`
+	SHA256       string `yaml:"sha256"`
+	Filename     string `yaml:"filename"`
 }
 
 // CredentialConfig seeds a core.Credential.
@@ -137,7 +176,9 @@ type PoolConfig struct {
 	RunnerGroup       string        `yaml:"runner_group"`
 	RunnerPrefix      string        `yaml:"runner_prefix"`
 	Sizes             *SizesConfig  `yaml:"sizes"`
-	Enabled           bool          `yaml:"enabled"`
+	// ScaleSet makes the pool a GitHub runner scale set named after its first label.
+	ScaleSet bool `yaml:"scale_set"`
+	Enabled  bool `yaml:"enabled"`
 }
 
 // SizesConfig bounds the size labels a pool accepts (core.SizeLimits).

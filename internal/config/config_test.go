@@ -97,7 +97,8 @@ pools:
 	if c.StateDir != DefaultStateDir || c.Store.Driver != "sqlite" || c.Store.Path != "/var/lib/paddock/paddock.db" {
 		t.Errorf("state_dir/store = %q %+v", c.StateDir, c.Store)
 	}
-	wantCtl := ControllerConfig{ReconcileInterval: time.Minute, IdleGrace: 30 * time.Second, MaxCreateAttempts: 5, PollInterval: 5 * time.Minute}
+	wantCtl := ControllerConfig{ReconcileInterval: time.Minute, IdleGrace: 30 * time.Second, MaxCreateAttempts: 5, PollInterval: 5 * time.Minute,
+		PollBudgetPerHour: 1200}
 	if c.Controller != wantCtl {
 		t.Errorf("controller = %+v, want %+v", c.Controller, wantCtl)
 	}

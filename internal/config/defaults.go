@@ -19,6 +19,7 @@ const (
 	DefaultIdleGrace         = 30 * time.Second
 	DefaultMaxCreateAttempts = 5
 	DefaultPollInterval      = 5 * time.Minute
+	DefaultPollBudgetPerHour = 1200 // of GitHub's 5000 per PAT: the rest is for runners and reconcile
 	DefaultMaxParallel       = 8
 	DefaultImage             = "default"
 	DefaultBootstrapTimeout  = 20 * time.Minute
@@ -52,12 +53,17 @@ func applyDefaults(c *Config, set map[string]bool, dir string) {
 	}
 	ct.MaxCreateAttempts = cmp.Or(ct.MaxCreateAttempts, DefaultMaxCreateAttempts)
 	ct.PollInterval = cmp.Or(ct.PollInterval, DefaultPollInterval)
+	ct.PollBudgetPerHour = cmp.Or(ct.PollBudgetPerHour, DefaultPollBudgetPerHour)
 
 	for i := range c.Providers {
 		p := &c.Providers[i]
 		p.MaxParallel = cmp.Or(p.MaxParallel, DefaultMaxParallel)
 		if p.Process != nil {
 			p.Process.WorkDir = resolvePath(p.Process.WorkDir, dir)
+		}
+		if k := p.Kubernetes; k != nil {
+			k.Kubeconfig = resolvePath(k.Kubeconfig, dir)
+			k.Mode = cmp.Or(k.Mode, "pod")
 		}
 		if e := p.External; e != nil {
 			e.ProviderExecutable = resolvePath(e.ProviderExecutable, dir)

@@ -57,6 +57,7 @@ func (p PoolConfig) ToCore(entityID string) core.Pool {
 		MaxJobRuntime:     p.MaxJobRuntime,
 		RunnerGroup:       p.RunnerGroup,
 		RunnerPrefix:      p.RunnerPrefix,
+		ScaleSet:          p.ScaleSet,
 		Enabled:           p.Enabled,
 	}
 	if p.Labels == nil {

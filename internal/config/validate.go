@@ -41,8 +41,8 @@ var prefixRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
 // Provider types Paddock knows; only those in builtProviders exist in this build.
 var (
 	knownProviders = []string{"process", "qemu", "external", "kubernetes"}
-	builtProviders = map[string]bool{"process": true, "external": true}
-	builtForges    = map[core.ForgeKind]bool{core.ForgeGitHub: true}
+	builtProviders = map[string]bool{"process": true, "external": true, "qemu": true, "kubernetes": true}
+	builtForges    = map[core.ForgeKind]bool{core.ForgeGitHub: true, core.ForgeGitea: true, core.ForgeForgejo: true}
 )
 
 const minInterval = 5 * time.Second
@@ -93,6 +93,7 @@ func (v *validator) controller() {
 	v.minDuration("controller.idle_grace", c.IdleGrace, 0)
 	v.minDuration("controller.poll_interval", c.PollInterval, minInterval)
 	v.minInt("controller.max_create_attempts", c.MaxCreateAttempts, 1)
+	v.minInt("controller.poll_budget_per_hour", c.PollBudgetPerHour, 1)
 }
 
 func (v *validator) providers() {
@@ -116,6 +117,8 @@ func (v *validator) providers() {
 			v.p.at(path+".process", "only valid for type process")
 		}
 		v.external(path, pr)
+		v.qemu(path, pr)
+		v.kubernetes(path, pr)
 	}
 }
 

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -41,6 +42,37 @@ func (v *validator) forges() {
 			v.p.at(path+".webhook_secret", "required: entities on this forge use intake webhook (e.g. env:GH_WEBHOOK_SECRET)")
 		}
 		v.credential(path+".credential", f.Credential)
+		v.runnerDownloads(path, f)
+	}
+}
+
+var sha256RE = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+
+// runnerDownloads: a Gitea or Forgejo forge must say where its runner binary
+// is and what it hashes to; GitHub's come from its API.
+func (v *validator) runnerDownloads(path string, f ForgeConfig) {
+	if f.Kind == core.ForgeGitHub {
+		if len(f.RunnerDownloads) > 0 {
+			v.p.at(path+".runner_downloads", "only for gitea and forgejo forges (GitHub publishes its own)")
+		}
+		return
+	}
+	if len(f.RunnerDownloads) == 0 && (f.Kind == core.ForgeGitea || f.Kind == core.ForgeForgejo) {
+		v.p.at(path+".runner_downloads", "required for a %s forge: url and sha256 of the runner binary", f.Kind)
+	}
+	for i, d := range f.RunnerDownloads {
+		p := fmt.Sprintf("%s.runner_downloads[%d]", path, i)
+		if d.URL == "" {
+			v.p.at(p+".url", "required")
+		} else {
+			v.url(p+".url", d.URL)
+		}
+		if !sha256RE.MatchString(d.SHA256) {
+			v.p.at(p+".sha256", "must be 64 hex digits, got %q", d.SHA256)
+		}
+		if d.Architecture != "" && !slices.Contains(arches, d.Architecture) {
+			v.p.at(p+".architecture", "unknown architecture %q (want x64 or arm64)", d.Architecture)
+		}
 	}
 }
 
@@ -171,6 +203,7 @@ func (v *validator) pools() {
 			v.p.at(path+".arch", "unknown arch %q (want x64 or arm64; amd64 is written x64)", pl.Arch)
 		}
 		v.poolCounts(path, pl)
+		v.scaleSet(path, pl)
 		if v.p.set[path+".bootstrap_timeout"] && pl.BootstrapTimeout <= 0 {
 			v.p.at(path+".bootstrap_timeout", "must be positive")
 		}

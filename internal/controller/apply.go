@@ -131,6 +131,9 @@ func (c *Controller) launch(ctx context.Context, inst core.Instance, pool *core.
 				c.log.Error("read instance", "instance", inst.Name, "err", err)
 				return
 			}
+			if cur.NextAttemptAt.After(c.o.Now()) {
+				return // a retry backs off; the loop wakes for it
+			}
 			inst = cur
 		}
 		switch inst.State {
@@ -274,7 +277,7 @@ func (c *Controller) failCreate(ctx context.Context, name string, cause error) {
 // remove carries out a delete intent: forge registration first (so a busy
 // runner is never cut off by scale-down), then the machine.
 func (c *Controller) remove(ctx context.Context, inst core.Instance) {
-	if inst.State == core.InstancePendingDelete && inst.RunnerID != 0 && inst.Runner != core.RunnerDone {
+	if inst.State == core.InstancePendingDelete && inst.RunnerID != 0 && (inst.Runner != core.RunnerDone || c.keepsDoneRunners(ctx, inst)) {
 		err := c.removeRunner(ctx, inst)
 		switch {
 		case errors.Is(err, forge.ErrRunnerBusy) && keepIfBusy[inst.DeleteReason]:
@@ -385,6 +388,9 @@ func (c *Controller) forgeFor(ctx context.Context, poolID string) (forge.Client,
 		return nil, ent, err
 	}
 	client, err := c.o.Forges.Client(ctx, ent.ForgeID)
+	if err == nil && c.o.PoolClient != nil {
+		client, err = c.o.PoolClient(ctx, pool, client)
+	}
 	return client, ent, err
 }
 

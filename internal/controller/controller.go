@@ -31,8 +31,12 @@ type Options struct {
 	Store     store.Store
 	Providers map[string]provider.Provider
 	Forges    Forges
-	Metrics   *metrics.Metrics
-	Logger    *slog.Logger
+	// PoolClient, if set, may replace the forge client used for a pool's
+	// machines (scale-set pools mint and remove runners through their scale
+	// set rather than the REST API).
+	PoolClient func(ctx context.Context, pool core.Pool, base forge.Client) (forge.Client, error)
+	Metrics    *metrics.Metrics
+	Logger     *slog.Logger
 	// ControllerID tags this manager's machines at providers.
 	ControllerID string
 	// TokenKey derives per-instance tokens (never stored).
@@ -70,6 +74,9 @@ type Controller struct {
 	dispatch map[string]time.Time // instance name → job event arrival it serves
 	lastPoll map[string]time.Time // entity id → last queued-job poll
 	backoff  map[string]time.Time // forge id → rate limited until
+
+	// listed (under mu): entity id → job ids its latest poll listing showed (ingest.go).
+	listed map[string]map[int64]bool
 
 	wg          sync.WaitGroup
 	reconciling atomic.Bool

@@ -36,6 +36,9 @@ func (c *Controller) HandleJobEvent(ctx context.Context, forgeID string, ev forg
 	if err != nil {
 		return "", err
 	}
+	if !ev.FromScaleSet && c.servedByScaleSet(ctx, ent.ID, ev.Job.Labels) {
+		return OutcomeIgnored, nil
+	}
 	job := ev.Job
 	job.EntityID = ent.ID
 	if job.ReceivedAt.IsZero() {
@@ -203,4 +206,16 @@ func (c *Controller) DeleteInstance(ctx context.Context, name string) error {
 	c.planDelete(ctx, inst.Name, "operator")
 	c.Notify()
 	return nil
+}
+
+// servedByScaleSet reports whether a job with these labels goes to a
+// scale-set pool, whose listener accounts for it; seen again through a webhook
+// or a poll (under another job id) it would be counted twice.
+func (c *Controller) servedByScaleSet(ctx context.Context, entityID string, labels []string) bool {
+	pools, err := c.o.Store.ListPools(ctx)
+	if err != nil {
+		return false
+	}
+	m := scheduler.MatchPools(pools, entityID, labels)
+	return len(m) > 0 && m[0].Pool.ScaleSet
 }

@@ -112,3 +112,24 @@ func TestRateLimitedRunnerRemovalHonoursRetryAfter(t *testing.T) {
 func storeJobFilterQueued() store.JobFilter {
 	return store.JobFilter{States: []core.JobState{core.JobQueued}}
 }
+
+// Jobs for a scale-set pool reach Paddock through the scale set's listener;
+// the same job seen again by webhook or poll (under another id on GitHub)
+// must not make a second machine.
+func TestScaleSetJobsIgnoredFromWebhooksAndPolls(t *testing.T) {
+	p := pool("ss", "ss")
+	p.ScaleSet = true
+	h := newHarness(t, []core.Pool{p})
+	h.event("queued", 30, []string{"ss"}, "")
+	if _, err := h.ctl.IngestQueued(h.ctx, h.entity, []core.Job{{ID: 31, Labels: []string{"ss"}, State: core.JobQueued}}, true); err != nil {
+		t.Fatal(err)
+	}
+	h.ctl.Notify()
+	time.Sleep(200 * time.Millisecond)
+	if jobs, _ := h.st.ListJobs(h.ctx, storeJobFilterQueued()); len(jobs) != 0 {
+		t.Fatalf("webhook/poll stored scale-set jobs: %+v", jobs)
+	}
+	if c, _ := h.prov.counts(); c != 0 {
+		t.Fatalf("%d machines for jobs the scale set accounts for", c)
+	}
+}

@@ -32,6 +32,28 @@ type RunnerConfig struct {
 	Tool      forge.RunnerTool `json:"tool"`
 	// WorkFolder is relative to the runner directory.
 	WorkFolder string `json:"work_folder"`
+	// Kind is the runner program: "" for GitHub's (run.sh --jitconfig), or
+	// act_runner / forgejo-runner, whose JITConfig is the base64 `.runner`
+	// file (per-runner credentials; never a registration token).
+	Kind string `json:"kind,omitempty"`
+}
+
+// runnerKinder is implemented by forge clients whose runners are not
+// GitHub's (the gitea adapter).
+type runnerKinder interface{ RunnerKind() string }
+
+// doneRunnerKeeper is implemented by forge clients whose forge keeps a
+// runner registered after its one job (no ephemeral registration, as on
+// Forgejo): Paddock then removes it itself.
+type doneRunnerKeeper interface{ KeepsDoneRunners() bool }
+
+func (c *Controller) keepsDoneRunners(ctx context.Context, inst core.Instance) bool {
+	client, _, err := c.forgeFor(ctx, inst.PoolID)
+	if err != nil {
+		return false
+	}
+	k, ok := client.(doneRunnerKeeper)
+	return ok && k.KeepsDoneRunners()
 }
 
 // RunnerConfigFor mints the machine's single-use runner config. The token is
@@ -112,8 +134,11 @@ func (c *Controller) mint(ctx context.Context, inst core.Instance) (RunnerConfig
 	if err != nil {
 		return RunnerConfig{}, 0, err
 	}
-	return RunnerConfig{Name: inst.Name, Labels: inst.Labels, JITConfig: jit.Encoded, Tool: tool,
-		WorkFolder: "_work"}, jit.RunnerID, nil
+	cfg := RunnerConfig{Name: inst.Name, Labels: inst.Labels, JITConfig: jit.Encoded, Tool: tool, WorkFolder: "_work"}
+	if k, ok := client.(runnerKinder); ok {
+		cfg.Kind = k.RunnerKind()
+	}
+	return cfg, jit.RunnerID, nil
 }
 
 // Report takes a machine's status callback. Callbacks are accepted only while

@@ -227,16 +227,17 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 	return false
 }
 
-// pollQueued finds queued jobs whose webhook never arrived, and retires jobs
-// the forge no longer has queued. Webhook entities are polled every
-// PollInterval; poll-intake entities on every reconcile.
+// pollQueued is the safety net for webhook entities: every PollInterval it
+// lists queued jobs to find those whose webhook never arrived and to retire
+// those the forge no longer has queued. Poll-intake entities are left to the
+// poller (internal/poller), which polls them continuously within a budget.
 func (c *Controller) pollQueued(ctx context.Context, client forge.Client, ent core.Entity) error {
-	if ent.Kind != core.EntityRepository {
+	if ent.Kind != core.EntityRepository || ent.Intake == core.IntakePoll {
 		return nil
 	}
 	now := c.o.Now()
 	c.mu.Lock()
-	due := ent.Intake == core.IntakePoll || now.Sub(c.lastPoll[ent.ID]) >= c.o.PollInterval
+	due := now.Sub(c.lastPoll[ent.ID]) >= c.o.PollInterval
 	if due {
 		c.lastPoll[ent.ID] = now
 	}
@@ -250,40 +251,6 @@ func (c *Controller) pollQueued(ctx context.Context, client forge.Client, ent co
 	if err != nil {
 		return err
 	}
-	atForge := map[int64]bool{}
-	for _, j := range queued {
-		atForge[j.ID] = true
-		j.EntityID, j.State = ent.ID, core.JobQueued
-		if j.ReceivedAt.IsZero() {
-			j.ReceivedAt = now
-		}
-		changed, err := c.o.Store.UpsertJob(ctx, &j)
-		if err != nil {
-			return err
-		}
-		if changed {
-			c.log.Info("poll: found queued job without a webhook", "entity", ent.Name, "job", j.ID)
-			c.mu.Lock()
-			c.arrivals[jobKey{ent.ID, j.ID}] = now
-			c.mu.Unlock()
-		}
-	}
-	mine, err := c.o.Store.ListJobs(ctx, store.JobFilter{EntityID: ent.ID, States: []core.JobState{core.JobQueued}})
-	if err != nil {
-		return err
-	}
-	for _, j := range mine {
-		// A job seen moments ago may not be listed yet: only retire older ones.
-		if atForge[j.ID] || now.Sub(j.ReceivedAt) < time.Minute {
-			continue
-		}
-		done := j
-		done.State, done.CompletedAt = core.JobCompleted, now
-		done.Note = "no longer queued at the forge (its webhook was missed)"
-		if _, err := c.o.Store.UpsertJob(ctx, &done); err != nil {
-			return err
-		}
-		c.forgetArrival(ent.ID, j.ID)
-	}
-	return nil
+	_, err = c.IngestQueued(ctx, ent, queued, true)
+	return err
 }

@@ -126,9 +126,13 @@ type Pool struct {
 	RunnerGroup       string        `json:"runner_group"`
 	RunnerPrefix      string        `json:"runner_prefix"`
 	Sizes             *SizeLimits   `json:"sizes,omitempty"`
-	Enabled           bool          `json:"enabled"`
-	CreatedAt         time.Time     `json:"created_at"`
-	UpdatedAt         time.Time     `json:"updated_at"`
+	// ScaleSet makes the pool a GitHub runner scale set named after its first
+	// label: jobs arrive through the scale set's message session (no inbound
+	// connectivity) and runners are minted through the scale set.
+	ScaleSet  bool      `json:"scale_set,omitempty"`
+	Enabled   bool      `json:"enabled"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Instance is one machine (and the one runner on it).
@@ -182,4 +186,15 @@ type Job struct {
 	StartedAt   time.Time `json:"started_at,omitempty"`
 	CompletedAt time.Time `json:"completed_at,omitempty"`
 	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// ScaleSetName is the name (and runs-on label) of a scale-set pool: its first
+// label other than the implied "self-hosted".
+func (p Pool) ScaleSetName() string {
+	for _, l := range p.Labels {
+		if !strings.EqualFold(l, "self-hosted") {
+			return l
+		}
+	}
+	return ""
 }

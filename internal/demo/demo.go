@@ -28,7 +28,11 @@ import (
 // Options configure a demo run.
 type Options struct {
 	Jobs     int
-	Provider string // "process" or "external"
+	Provider string // "process", "external" or "qemu"
+	// Forge is the simulated forge: github (default), gitea or forgejo.
+	Forge string
+	// Intake: webhook (default) or poll (the simulator then sends no webhooks).
+	Intake string
 	// ProviderExec is the provider executable for Provider "external" (GARM's
 	// protocol); ProviderConfig its config file ("" = a generated one naming
 	// a state_dir, which the reference provider and `paddock provider-exec
@@ -41,7 +45,10 @@ type Options struct {
 	Self string
 	// Dir keeps state; "" = a temp dir removed afterwards.
 	Dir string
-	Out io.Writer
+	// ImageDir caches the fast image for Provider "qemu" ("" = the user's cache dir).
+	ImageDir string
+	simHost  string // the simulator's host:port, forwarded into VMs (set for qemu)
+	Out      io.Writer
 	// Log receives the manager's log; nil discards it.
 	Log io.Writer
 }
@@ -75,10 +82,16 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	switch {
 	case o.Provider == "external" && o.ProviderExec == "":
 		return nil, errors.New("--provider external needs --provider-exec PATH (a program speaking GARM's provider protocol)")
-	case o.Provider != "process" && o.Provider != "external":
-		return nil, fmt.Errorf("provider %q is not available in this build (use process or external)", o.Provider)
+	case o.Provider != "process" && o.Provider != "external" && o.Provider != "qemu":
+		return nil, fmt.Errorf("provider %q is not available in this build (use process, external or qemu)", o.Provider)
 	case o.Provider != "external" && (o.ProviderExec != "" || o.ProviderConfig != ""):
 		return nil, errors.New("--provider-exec and --provider-config need --provider external")
+	}
+	if err := checkForge(&o); err != nil {
+		return nil, err
+	}
+	if err := checkIntake(&o); err != nil {
+		return nil, err
 	}
 	if o.Timeout == 0 {
 		o.Timeout = 5 * time.Minute
@@ -117,25 +130,32 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	}
 	hookSecret := secret()
 	sim := forgesim.New(forgesim.Options{
-		WebhookURL: "http://" + l.Addr().String() + "/webhooks/github", WebhookSecret: hookSecret,
-		RunnerCommand: []string{o.Self, "agent"}, Seed: 1,
+		WebhookURL: webhookURL(o, "http://"+l.Addr().String()+"/webhooks/"+o.Forge), WebhookSecret: hookSecret, Flavor: o.Forge,
+		RunnerCommand: runnerCommand(o), Seed: 1,
 	})
 	if err := sim.Start("127.0.0.1:0"); err != nil {
 		l.Close()
 		return nil, err
 	}
 	defer sim.Close()
+	if o.Provider == "qemu" {
+		if err := prepareQEMU(ctx, &o, sim); err != nil {
+			l.Close()
+			return nil, err
+		}
+	}
 
 	provBlock, err := providerBlock(o, dir)
 	if err != nil {
 		l.Close()
 		return nil, err
 	}
-	cfg, err := demoConfig(dir, l.Addr().String(), sim.URL(), hookSecret, provBlock)
+	cfg, err := demoConfig(dir, l.Addr().String(), simForge(o, sim), hookSecret, provBlock)
 	if err != nil {
 		l.Close()
 		return nil, err
 	}
+	applyIntake(o, cfg)
 	logger := slog.New(slog.NewTextHandler(o.Log, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	disp := &latencies{}
 	a, err := app.New(ctx, cfg, app.Options{Logger: logger, Listener: l, BootCommand: []string{o.Self, "machine-boot"},
@@ -151,13 +171,14 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 
 	fmt.Fprintf(o.Out, "Paddock demo: simulator %s, manager %s, provider %s, state in %s\n", sim.URL(), a.URL(), o.Provider, dir)
 	fmt.Fprintf(o.Out, "queueing %d jobs on %s with labels:", o.Jobs, repo)
-	for _, m := range jobMix {
+	mix := demoJobMix(o)
+	for _, m := range mix {
 		fmt.Fprintf(o.Out, " %v", m)
 	}
 	fmt.Fprintln(o.Out)
 	start := time.Now()
 	for i := 0; i < o.Jobs; i++ {
-		labels := jobMix[i%len(jobMix)]
+		labels := mix[i%len(mix)]
 		if _, err := sim.QueueJob(forgesim.JobSpec{Repo: repo, Labels: labels, Name: fmt.Sprintf("job-%02d", i+1),
 			Duration: o.JobDuration}); err != nil {
 			return nil, fmt.Errorf("queue job: %w", err)
@@ -166,6 +187,12 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	err = watch(ctx, o.Out, sim, a.Store, o.Jobs, start)
 	sum := summarize(ctx, sim, a, o.Jobs, time.Since(start), disp)
 	sum.Print(o.Out)
+	if o.Intake == intakeScaleSet {
+		printScaleSetCalls(o.Out, sim, o.Jobs)
+	}
+	if o.Provider == "qemu" {
+		printVMTimes(o.Out, a, sim)
+	}
 	if err != nil {
 		return sum, err
 	}
@@ -175,7 +202,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	return sum, nil
 }
 
-func demoConfig(dir, listen, simURL, hookSecret, provBlock string) (*config.Config, error) {
+func demoConfig(dir, listen string, fg forgeSetup, hookSecret, provBlock string) (*config.Config, error) {
 	doc := fmt.Sprintf(`
 server:
   listen: %s
@@ -193,11 +220,11 @@ providers:
 %s
 forges:
   - name: sim
-    kind: github
+    kind: %s
     api_url: %s
     web_url: %s
     webhook_secret: %s
-    credential: {kind: pat, token: demo-token-not-a-real-pat}
+    credential: {kind: pat, token: demo-token-not-a-real-pat}%s
 entities:
   - {forge: sim, kind: repository, name: %s, intake: webhook}
 pools:
@@ -218,7 +245,7 @@ pools:
     max_runners: 3
     bootstrap_timeout: 2m
     max_job_runtime: 10m
-`, listen, secret(), filepath.Join(dir, "paddock.db"), secret(), dir, provBlock, simURL, simURL, hookSecret, repo, repo, repo)
+`, listen, secret(), filepath.Join(dir, "paddock.db"), secret(), dir, provBlock, fg.Kind, fg.APIURL, fg.WebURL, hookSecret, fg.Extra, repo, repo, repo)
 	return config.Parse([]byte(doc), "demo.yaml", dir)
 }
 
@@ -271,6 +298,9 @@ func idleOnly(live []core.Instance) bool {
 // providerBlock is the demo provider's type and settings (YAML, indented for
 // the providers list).
 func providerBlock(o Options, dir string) (string, error) {
+	if o.Provider == "qemu" {
+		return qemuBlock(o, dir), nil
+	}
 	if o.Provider != "external" {
 		return "    type: process", nil
 	}

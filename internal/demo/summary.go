@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -29,7 +30,9 @@ type Summary struct {
 	// registrations the forge still has, instances the store still thinks live.
 	LeakedMachines, LeakedRunners, LeakedInstances int
 	ForgeAPICalls                                  int
-	Webhooks                                       int
+	// NotModified of those calls were answered 304 (not charged by GitHub).
+	NotModified int
+	Webhooks    int
 }
 
 // OK: every job completed successfully and nothing leaked.
@@ -130,6 +133,7 @@ func summarize(ctx context.Context, sim *forgesim.Sim, a *app.App, n int, elapse
 		for _, c := range byStatus {
 			s.ForgeAPICalls += c
 		}
+		s.NotModified += byStatus[http.StatusNotModified]
 	}
 	s.Webhooks = st.WebhooksDelivered
 	return s
@@ -149,6 +153,10 @@ func (s *Summary) Print(w io.Writer) {
 		perJob = float64(s.ForgeAPICalls) / float64(s.Jobs)
 	}
 	fmt.Fprintf(w, "  forge API calls           %d (%.1f per job), %d webhooks\n", s.ForgeAPICalls, perJob, s.Webhooks)
+	if s.NotModified > 0 {
+		fmt.Fprintf(w, "    of which 304 (free)     %d; charged %.1f per job\n", s.NotModified,
+			float64(s.ForgeAPICalls-s.NotModified)/float64(max(s.Jobs, 1)))
+	}
 	fmt.Fprintf(w, "  leaks                     %d machines, %d runner registrations, %d instances\n",
 		s.LeakedMachines, s.LeakedRunners, s.LeakedInstances)
 	if s.OK() {

@@ -79,6 +79,10 @@ type JobEvent struct {
 	Job      core.Job
 	Entity   EntityRef
 	RunnerID int64
+	// FromScaleSet marks events from a scale-set listener. Webhooks and polls
+	// for jobs that a scale-set pool serves are ignored: the scale set's own
+	// messages (with their own job ids) already account for them.
+	FromScaleSet bool
 }
 
 // EntityRef names the entities a webhook belongs to, most specific first

@@ -95,6 +95,7 @@ func (s *Sim) QueueJob(spec JobSpec) (Job, error) {
 	s.nextRun++
 	s.jobs = append(s.jobs, j)
 	s.enqueueHookLocked("queued", j)
+	s.scaleSetQueuedLocked(j)
 	s.notifyLocked()
 	snap := *j
 	s.mu.Unlock()
@@ -169,7 +170,7 @@ func (s *Sim) assignLocked(rn *runner) *job {
 		return nil
 	}
 	for _, j := range s.jobs {
-		if j.Status != StatusQueued || !eligible(rn, j) {
+		if j.Status != StatusQueued || !eligible(rn, j) || !s.scaleSetAllowsLocked(rn, j) {
 			continue
 		}
 		j.Status, j.StartedAt = StatusInProgress, time.Now().UTC()
@@ -180,6 +181,7 @@ func (s *Sim) assignLocked(rn *runner) *job {
 		}
 		rn.busy, rn.jobID = true, j.ID
 		s.enqueueHookLocked("in_progress", j)
+		s.scaleSetStartedLocked(j, rn)
 		s.notifyLocked()
 		return j
 	}
@@ -196,6 +198,7 @@ func (s *Sim) completeLocked(rn *runner, jobID int64, conclusion string) error {
 		if j.ID == jobID && j.Status == StatusInProgress {
 			j.Status, j.Conclusion, j.CompletedAt = StatusCompleted, conclusion, time.Now().UTC()
 			s.enqueueHookLocked("completed", j)
+			s.scaleSetCompletedLocked(j, rn)
 		}
 	}
 	rn.busy = false

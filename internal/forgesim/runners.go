@@ -136,7 +136,7 @@ func (s *Sim) handleJIT(w http.ResponseWriter, r *http.Request) {
 	s.runners[rn.id] = rn
 	s.stats.JITConfigsMinted++
 	body := rn.ghJSON()
-	payload := JITPayload{SimURL: s.base, RunnerID: rn.id, RunnerName: rn.name, Secret: secret}
+	payload := JITPayload{SimURL: s.machineBaseLocked(), RunnerID: rn.id, RunnerName: rn.name, Secret: secret}
 	s.notifyLocked()
 	s.mu.Unlock()
 

@@ -32,6 +32,10 @@ type Options struct {
 	// LongPoll bounds one runner job poll; 0 means 30 s (GitHub's broker
 	// holds polls for about as long).
 	LongPoll time.Duration
+	// Flavor is the forge played: "" or "github", "gitea", "forgejo" (gitea*.go).
+	Flavor string
+	// ForgeVersion is what a Gitea/Forgejo sim reports at /api/v1/version.
+	ForgeVersion string
 }
 
 // Sim is a simulated GitHub. All methods are safe for concurrent use.
@@ -55,6 +59,7 @@ type Sim struct {
 	changed    chan struct{} // closed and replaced whenever jobs or runners change
 
 	hooks *hookQueue
+	scale *scaleSetState // runner scale sets (scaleset.go)
 
 	tarMu    sync.Mutex
 	tarballs map[string][]byte // filename -> bytes, built lazily
@@ -62,6 +67,10 @@ type Sim struct {
 	srv  *http.Server
 	ln   net.Listener
 	base string
+	// machineBase, if set, is the sim's URL as machines see it (SetMachineURL).
+	machineBase string
+	// gt is the Gitea/Forgejo state; nil when the sim plays GitHub.
+	gt *giteaState
 }
 
 // New builds a Sim. Call Start to serve it, or mount Handler yourself.
@@ -87,6 +96,7 @@ func New(opts Options) *Sim {
 		stats:      Stats{APICalls: map[string]map[int]int{}},
 	}
 	s.hooks = newHookQueue(s)
+	s.scale = newScaleSetState()
 	s.routes()
 	return s
 }
@@ -209,8 +219,10 @@ func (s *Sim) routes() {
 	m.HandleFunc("GET /_sim/jobs", s.handleJobs)
 	m.HandleFunc("GET /_sim/runners", s.handleSimRunners)
 	m.HandleFunc("GET /_sim/stats", s.handleStats)
+	s.scaleSetRoutes(m)
 	m.HandleFunc("GET /_sim/faults", s.handleGetFaults)
 	m.HandleFunc("PUT /_sim/faults", s.handlePutFaults)
+	s.giteaRoutes(m)
 	s.mux = m
 }
 
@@ -218,7 +230,8 @@ func (s *Sim) routes() {
 // headers) plus injected faults, and counts the call, before routing.
 func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 	_, pattern := s.mux.Handler(r)
-	if strings.HasPrefix(r.URL.Path, "/_sim/") {
+	// The runner service authenticates runners itself (handleRunnerRPC).
+	if strings.HasPrefix(r.URL.Path, "/_sim/") || s.gt != nil && strings.HasPrefix(r.URL.Path, "/api/actions/") {
 		s.mux.ServeHTTP(w, r)
 		return
 	}
@@ -230,6 +243,10 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 	defer func() { s.countCall(key, rw.status) }()
 
 	token := bearer(r)
+	if r.Method == http.MethodGet && token != "" {
+		s.serveGET(rw, r, key, token) // conditional requests: conditional.go
+		return
+	}
 	if !s.spendBudget(rw, r, token) {
 		return
 	}
@@ -264,7 +281,7 @@ func bearer(r *http.Request) string {
 		return ""
 	}
 	switch strings.ToLower(scheme) {
-	case "bearer", "token":
+	case "bearer", "token", "remoteauth": // RemoteAuth: the scale-set token exchange
 		return strings.TrimSpace(tok)
 	}
 	return ""

@@ -101,7 +101,7 @@ func (s *Sim) tarball(filename string) ([]byte, bool) {
 }
 
 func (s *Sim) handleDownloads(w http.ResponseWriter, r *http.Request) {
-	base := s.URL()
+	base := s.MachineURL()
 	out := make([]map[string]any, 0, len(downloadArchs))
 	for _, a := range downloadArchs {
 		name := tarballName(a)

@@ -121,6 +121,9 @@ func (q *hookQueue) send(it hookItem, duplicate bool) {
 			mac.Write(it.body)
 			h.Set("X-Hub-Signature", "sha1="+hex.EncodeToString(mac.Sum(nil)))
 		}
+		if s.gt != nil {
+			s.giteaHookHeaders(h, it.id, it.body)
+		}
 		var resp *http.Response
 		if resp, err = q.client.Do(req); err == nil {
 			d.Status = resp.StatusCode
@@ -172,6 +175,9 @@ func (s *Sim) enqueueHookLocked(action string, j *job) {
 	}
 	if j.Org != "" {
 		payload["organization"] = orgJSON(api, j.Org)
+	}
+	if s.gt != nil {
+		s.giteaPayloadLocked(payload, j)
 	}
 	body, err := json.Marshal(payload)
 	if err != nil {

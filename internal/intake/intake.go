@@ -29,7 +29,8 @@ type Events interface {
 	HandleJobEvent(ctx context.Context, forgeID string, ev forge.JobEvent, receivedAt time.Time) (controller.Outcome, error)
 }
 
-// Handler serves POST /webhooks/github and /webhooks/github/{forge}.
+// Handler serves POST /webhooks/github and /webhooks/github/{forge}, and the
+// Gitea and Forgejo equivalents (gitea.go).
 type Handler struct {
 	Store   store.Store
 	Events  Events
@@ -45,6 +46,10 @@ type answer struct {
 
 func (h *Handler) reply(w http.ResponseWriter, code int, outcome string, a answer) {
 	h.Metrics.Webhooks.WithLabelValues("github", outcome).Inc()
+	writeAnswer(w, code, a)
+}
+
+func writeAnswer(w http.ResponseWriter, code int, a answer) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(a)
@@ -54,6 +59,7 @@ func (h *Handler) reply(w http.ResponseWriter, code int, outcome string, a answe
 func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /webhooks/github", h.serveGitHub)
 	mux.HandleFunc("POST /webhooks/github/{forge}", h.serveGitHub)
+	h.giteaRoutes(mux)
 }
 
 func (h *Handler) serveGitHub(w http.ResponseWriter, r *http.Request) {

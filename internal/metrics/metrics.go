@@ -26,6 +26,12 @@ type Metrics struct {
 	Webhooks *prometheus.CounterVec
 	// RateLimitRemaining as last reported by each forge.
 	RateLimitRemaining *prometheus.GaugeVec
+	// Polling intake (internal/poller), by forge: budget spent in the last
+	// hour and what is left of it, calls by kind (charged, or not_modified:
+	// 304s GitHub does not charge), polls by result (ok, not_modified,
+	// rate_limited, error) and new queued jobs found.
+	PollBudgetUsed, PollBudgetRemaining *prometheus.GaugeVec
+	PollCalls, Polls, PollJobsFound     *prometheus.CounterVec
 }
 
 // New creates and registers all collectors.
@@ -63,9 +69,30 @@ func New() *Metrics {
 			Name: "paddock_forge_rate_limit_remaining",
 			Help: "Requests left in the forge's current rate-limit window.",
 		}, []string{"forge"}),
+		PollBudgetUsed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "paddock_poll_budget_used",
+			Help: "Forge API calls the poller was charged in the last hour.",
+		}, []string{"forge"}),
+		PollBudgetRemaining: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "paddock_poll_budget_remaining",
+			Help: "Forge API calls the poller may still make in the current hour.",
+		}, []string{"forge"}),
+		PollCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paddock_poll_calls_total",
+			Help: "Forge API calls made by the poller, by kind (charged, not_modified).",
+		}, []string{"forge", "kind"}),
+		Polls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paddock_polls_total",
+			Help: "Queued-job polls by result (ok, not_modified, rate_limited, error).",
+		}, []string{"forge", "result"}),
+		PollJobsFound: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paddock_poll_jobs_found_total",
+			Help: "Queued jobs the poller found that Paddock did not know yet.",
+		}, []string{"forge"}),
 	}
 	m.Registry.MustRegister(m.JobWait, m.DispatchLatency, m.Instances, m.ForgeCalls, m.ProviderOps,
 		m.Webhooks, m.RateLimitRemaining,
+		m.PollBudgetUsed, m.PollBudgetRemaining, m.PollCalls, m.Polls, m.PollJobsFound,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -39,6 +39,8 @@ type Client struct {
 	now     func() time.Time
 	retries int
 	backoff time.Duration
+
+	runs runCache // per-run job listings for conditional polls (poll.go)
 }
 
 var _ forge.Client = (*Client)(nil)

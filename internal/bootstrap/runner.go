@@ -1,0 +1,56 @@
+package bootstrap
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/paddock-ci/paddock/internal/controller"
+)
+
+// Runner programs (controller.RunnerConfig.Kind); "" is GitHub's runner.
+const (
+	kindActRunner     = "act_runner"
+	kindForgejoRunner = "forgejo-runner"
+)
+
+// programName is the runner binary a config's tools must provide.
+func programName(kind string) string {
+	switch kind {
+	case kindActRunner, kindForgejoRunner:
+		return kind
+	}
+	return "" // GitHub's package is a tarball with run.sh
+}
+
+// runnerCommand prepares the runner for its one job. GitHub: run.sh
+// --jitconfig. act_runner: the `.runner` file (per-runner credentials from
+// the manager) then `act_runner daemon --once`, which takes one task even
+// where the forge could not register the runner as ephemeral.
+// forgejo-runner: the same file, then `forgejo-runner one-job --wait`.
+func runnerCommand(ctx context.Context, cfg controller.RunnerConfig, runDir string) (*exec.Cmd, error) {
+	var args []string
+	switch cfg.Kind {
+	case "":
+		return exec.CommandContext(ctx, filepath.Join(runDir, "run.sh"), "--jitconfig", cfg.JITConfig), nil
+	case kindActRunner:
+		args = []string{"daemon", "--once"}
+	case kindForgejoRunner:
+		args = []string{"one-job", "--wait"}
+	default:
+		return nil, fmt.Errorf("runner kind %q is not supported by this bootstrap", cfg.Kind)
+	}
+	raw, err := base64.StdEncoding.DecodeString(cfg.JITConfig)
+	if err != nil || !json.Valid(raw) {
+		return nil, fmt.Errorf("runner credentials for %s are not base64 JSON", cfg.Kind)
+	}
+	// 0600: the file holds the runner's own token.
+	if err := os.WriteFile(filepath.Join(runDir, ".runner"), raw, 0o600); err != nil {
+		return nil, err
+	}
+	return exec.CommandContext(ctx, filepath.Join(runDir, programName(cfg.Kind)), args...), nil
+}

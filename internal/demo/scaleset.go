@@ -1,0 +1,66 @@
+package demo
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/paddock-ci/paddock/internal/config"
+	"github.com/paddock-ci/paddock/internal/forgesim"
+)
+
+// intakeScaleSet runs the demo through a GitHub runner scale set: the
+// manager long-polls the scale set's message session, the simulator sends no
+// webhooks, and runners are minted through the scale set.
+const intakeScaleSet = "scaleset"
+
+// scaleSetLabel names the demo's scale set; jobs ask for it in runs-on.
+const scaleSetLabel = "paddock-demo"
+
+func checkScaleSet(o *Options) error {
+	if o.Forge != forgesim.FlavorGitHub {
+		return fmt.Errorf("--intake scaleset needs --forge github (runner scale sets exist only on GitHub)")
+	}
+	return nil
+}
+
+// applyScaleSet replaces the demo's pools with one scale-set pool on the
+// same entity and provider.
+func applyScaleSet(cfg *config.Config) {
+	p := cfg.Pools[0]
+	p.Name, p.Labels, p.ScaleSet = "scaleset", []string{scaleSetLabel}, true
+	p.MinIdle, p.MaxRunners, p.Priority, p.Sizes = 0, 6, 0, nil
+	cfg.Pools = []config.PoolConfig{p}
+}
+
+// demoJobMix is the label sets jobs cycle through.
+func demoJobMix(o Options) [][]string {
+	if o.Intake == intakeScaleSet {
+		return [][]string{{scaleSetLabel}}
+	}
+	return jobMix
+}
+
+// printScaleSetCalls breaks the simulator's call counts down per job, split
+// into the scale-set API (Actions service and its token exchange) and REST.
+func printScaleSetCalls(out io.Writer, sim *forgesim.Sim, jobs int) {
+	var scale, rest, polls int
+	for route, by := range sim.Stats().APICalls {
+		n := 0
+		for _, c := range by {
+			n += c
+		}
+		switch {
+		case strings.Contains(route, "/messages") && strings.HasPrefix(route, "GET "):
+			polls += n
+			scale += n
+		case strings.Contains(route, "/_actions/") || strings.Contains(route, "/api/v3/"):
+			scale += n
+		default:
+			rest += n
+		}
+	}
+	per := func(n int) float64 { return float64(n) / float64(max(jobs, 1)) }
+	fmt.Fprintf(out, "forge API calls per job (scale set): %.1f scale-set API (%d message polls included) + %.1f REST = %.1f\n",
+		per(scale), polls, per(rest), per(scale+rest))
+}

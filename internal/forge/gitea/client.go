@@ -1,0 +1,282 @@
+package gitea
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/paddock-ci/paddock/internal/core"
+	"github.com/paddock-ci/paddock/internal/forge"
+	"github.com/paddock-ci/paddock/internal/metrics"
+)
+
+// Options tune a Client. The zero value is usable except for Downloads,
+// which RunnerDownloads needs (Gitea and Forgejo publish no download API).
+type Options struct {
+	HTTPClient *http.Client
+	Metrics    *metrics.Metrics
+	// Downloads are the runner binaries machines fetch (URL + sha256).
+	Downloads []forge.RunnerTool
+	// MaxRetries bounds retries of 5xx answers and transport errors (0 means 3; negative disables).
+	MaxRetries   int
+	RetryBackoff time.Duration
+}
+
+// Client is a forge.Client for one Gitea or Forgejo instance.
+//
+// The REST calls are written by hand rather than through
+// code.gitea.io/sdk/gitea: Forgejo needs GET where the SDK POSTs
+// (registration tokens) and a different job-search endpoint, the SDK gates
+// endpoints on its own version table (an extra /version call per client),
+// and the runner registration RPC is outside the SDK anyway. A dozen small
+// JSON calls through one helper keep both flavors in one code path.
+type Client struct {
+	fl      Flavor
+	name    string
+	api     *url.URL // .../api/v1/
+	web     string   // instance root, no trailing slash: the RPC base and the runner's address
+	token   string
+	hc      *http.Client
+	m       *metrics.Metrics
+	tools   []forge.RunnerTool
+	retries int
+	backoff time.Duration
+
+	version    Version
+	rawVersion string
+
+	mu        sync.Mutex
+	regTokens map[string]string // scope path -> registration token (kept on the manager only)
+}
+
+var _ forge.Client = (*Client)(nil)
+
+// New builds a Client and detects the forge's version (GET /api/v1/version).
+// A forge older than the flavor's minimum is refused with an error naming the
+// version (wrapping ErrTooOld).
+func New(ctx context.Context, f core.Forge, opts Options) (*Client, error) {
+	fl, err := FlavorOf(f.Kind)
+	if err != nil {
+		return nil, err
+	}
+	if f.Credential.Kind != core.CredentialPAT || f.Credential.Token == "" {
+		return nil, fmt.Errorf("%s forge %q: needs a pat credential with a token (write:repository, write:organization or admin scope)", fl.Name, f.Name)
+	}
+	api, err := url.Parse(f.APIURL)
+	if err != nil || (api.Scheme != "http" && api.Scheme != "https") || api.Host == "" {
+		return nil, fmt.Errorf("%s forge %q: api_url %q must be an absolute http(s) URL such as https://git.example.com/api/v1/", fl.Name, f.Name, f.APIURL)
+	}
+	if !strings.HasSuffix(api.Path, "/") {
+		api.Path += "/"
+	}
+	web := strings.TrimRight(f.WebURL, "/")
+	if web == "" {
+		web = strings.TrimSuffix(strings.TrimRight(api.String(), "/"), "/api/v1")
+	}
+	hc := opts.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	c := &Client{fl: fl, name: f.Name, api: api, web: web, token: f.Credential.Token, hc: hc, m: opts.Metrics,
+		tools: opts.Downloads, retries: opts.MaxRetries, backoff: opts.RetryBackoff, regTokens: map[string]string{}}
+	if c.retries == 0 {
+		c.retries = 3
+	} else if c.retries < 0 {
+		c.retries = 0
+	}
+	if c.backoff <= 0 {
+		c.backoff = 250 * time.Millisecond
+	}
+	if c.name == "" {
+		c.name = f.ID
+	}
+	if err := c.detect(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Client) detect(ctx context.Context) error {
+	var v struct {
+		Version string `json:"version"`
+	}
+	if err := c.do(ctx, http.MethodGet, "version", nil, &v); err != nil {
+		return fmt.Errorf("%s forge %q: detect version: %w", c.fl.Name, c.name, err)
+	}
+	ver, forgejo, err := ParseVersion(v.Version)
+	if err != nil {
+		return fmt.Errorf("%s forge %q: %w", c.fl.Name, c.name, err)
+	}
+	switch {
+	case forgejo && c.fl.Kind == core.ForgeGitea:
+		return fmt.Errorf("forge %q reports version %q, which is Forgejo: set kind: forgejo", c.name, v.Version)
+	case !ver.AtLeast(c.fl.Min):
+		return fmt.Errorf("%s forge %q runs %s %s; Paddock needs %s %s or later (workflow_job webhooks, ephemeral runners): %w",
+			c.fl.Name, c.name, c.fl.Name, v.Version, c.fl.Name, c.fl.Min, ErrTooOld)
+	}
+	c.version, c.rawVersion = ver, v.Version
+	return nil
+}
+
+// Version is the version the forge reported when the client was built.
+func (c *Client) Version() (Version, string) { return c.version, c.rawVersion }
+
+// RunnerKind tells the controller which runner program machines run.
+func (c *Client) RunnerKind() string { return c.fl.RunnerKind }
+
+// KeepsDoneRunners says whether the forge keeps a runner registered after
+// its job, so Paddock must delete it (no ephemeral registration).
+func (c *Client) KeepsDoneRunners() bool { return !c.fl.EphemeralRegistration }
+
+// has reports whether the forge's version has a feature that appeared in min.
+func (c *Client) has(min Version) bool { return c.version.AtLeast(min) }
+
+// unsupported builds the error for a feature this forge version lacks.
+func (c *Client) unsupported(what string, min Version) error {
+	if min == never {
+		return fmt.Errorf("%s has no %s: %w", c.fl.Name, what, errors.ErrUnsupported)
+	}
+	return fmt.Errorf("%s %s has no %s (needs %s): %w", c.fl.Name, c.rawVersion, what, min, errors.ErrUnsupported)
+}
+
+// apiError is a non-2xx REST answer.
+type apiError struct {
+	Status  int
+	Message string
+}
+
+func (e *apiError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.Status, e.Message) }
+
+func statusOf(err error) int {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae.Status
+	}
+	return 0
+}
+
+// do sends one REST call (path relative to api/v1/) and decodes a JSON answer
+// into out. 5xx and transport errors are retried; 403/429 with Retry-After
+// become forge.RateLimitError; 404 wraps forge.ErrNotFound.
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, out any) error {
+	u := c.api.JoinPath(path)
+	if q != nil {
+		u.RawQuery = q.Encode()
+	}
+	delay := c.backoff
+	for attempt := 0; ; attempt++ {
+		err := c.once(ctx, method, u.String(), path, out)
+		if err == nil || attempt >= c.retries || !retryable(ctx, err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		delay *= 2
+	}
+}
+
+func retryable(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	var rl *forge.RateLimitError
+	if errors.As(err, &rl) {
+		return false // the caller's scheduler decides when to come back
+	}
+	s := statusOf(err)
+	return s == 0 || s >= 500
+}
+
+func (c *Client) once(ctx context.Context, method, u, path string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "token "+c.token)
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.hc.Do(req)
+	c.count(method, path, resp, err)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		return mapStatus(resp, body)
+	}
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		return nil
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("%s %s: bad JSON answer: %w", method, path, err)
+	}
+	return nil
+}
+
+func mapStatus(resp *http.Response, body []byte) error {
+	var e struct {
+		Message string `json:"message"`
+	}
+	_ = json.Unmarshal(body, &e)
+	msg := e.Message
+	if msg == "" {
+		msg = strings.TrimSpace(string(bytes.TrimSpace(body)))
+	}
+	if ra := resp.Header.Get("Retry-After"); ra != "" && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusForbidden) {
+		secs, _ := strconv.Atoi(ra)
+		return &forge.RateLimitError{RetryAfter: time.Duration(max(secs, 1)) * time.Second, Message: msg}
+	}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		return &forge.RateLimitError{RetryAfter: time.Minute, Message: msg}
+	}
+	ae := &apiError{Status: resp.StatusCode, Message: msg}
+	if resp.StatusCode == http.StatusNotFound {
+		return fmt.Errorf("%w: %w", forge.ErrNotFound, ae)
+	}
+	return ae
+}
+
+// count records the call in ForgeCalls with a path template, so ids and
+// names do not explode the label set.
+func (c *Client) count(method, path string, resp *http.Response, err error) {
+	if c.m == nil {
+		return
+	}
+	status := "error"
+	if err == nil {
+		status = strconv.Itoa(resp.StatusCode)
+	}
+	c.m.ForgeCalls.WithLabelValues(c.name, method+" "+template(path), status).Inc()
+}
+
+// template replaces the entity names and numeric ids in a REST path.
+func template(path string) string {
+	parts := strings.Split(path, "/")
+	switch {
+	case len(parts) >= 3 && parts[0] == "repos":
+		parts[1], parts[2] = "{owner}", "{repo}"
+	case len(parts) >= 2 && parts[0] == "orgs":
+		parts[1] = "{org}"
+	}
+	for i, p := range parts {
+		if _, err := strconv.ParseInt(p, 10, 64); err == nil {
+			parts[i] = "{id}"
+		}
+	}
+	return "/" + strings.Join(parts, "/")
+}

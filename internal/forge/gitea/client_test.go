@@ -1,0 +1,266 @@
+package gitea_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paddock-ci/paddock/internal/core"
+	"github.com/paddock-ci/paddock/internal/forge"
+	"github.com/paddock-ci/paddock/internal/forge/gitea"
+	"github.com/paddock-ci/paddock/internal/forgesim"
+)
+
+const pat = "gitea_PAT_must_never_reach_a_machine"
+
+var repo = core.Entity{Kind: core.EntityRepository, Name: "acme/app"}
+
+func startSim(t *testing.T, flavor, version string) *forgesim.Sim {
+	t.Helper()
+	sim := forgesim.New(forgesim.Options{Flavor: flavor, ForgeVersion: version, LongPoll: 2 * time.Second})
+	if err := sim.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	return sim
+}
+
+func forgeFor(sim *forgesim.Sim, kind core.ForgeKind) core.Forge {
+	return core.Forge{Name: "sim", Kind: kind, APIURL: sim.URL() + "api/v1/", WebURL: sim.URL(),
+		Credential: core.Credential{Kind: core.CredentialPAT, Token: pat}}
+}
+
+func newClient(t *testing.T, sim *forgesim.Sim, kind core.ForgeKind) *gitea.Client {
+	t.Helper()
+	c, err := gitea.New(context.Background(), forgeFor(sim, kind), gitea.Options{MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestOldGiteaIsRefusedNamingTheVersion(t *testing.T) {
+	sim := startSim(t, forgesim.FlavorGitea, "1.23.8")
+	_, err := gitea.New(context.Background(), forgeFor(sim, core.ForgeGitea), gitea.Options{})
+	if !errors.Is(err, gitea.ErrTooOld) || !strings.Contains(err.Error(), "1.23.8") || !strings.Contains(err.Error(), "1.24") {
+		t.Fatalf("err = %v; want ErrTooOld naming 1.23.8 and 1.24", err)
+	}
+}
+
+func TestForgejoConfiguredAsGiteaIsCaught(t *testing.T) {
+	sim := startSim(t, forgesim.FlavorForgejo, "")
+	_, err := gitea.New(context.Background(), forgeFor(sim, core.ForgeGitea), gitea.Options{})
+	if err == nil || !strings.Contains(err.Error(), "kind: forgejo") {
+		t.Fatalf("err = %v; want a hint to set kind: forgejo", err)
+	}
+}
+
+func TestParseVersion(t *testing.T) {
+	for in, want := range map[string]gitea.Version{
+		"1.24.3": {1, 24, 3}, "1.25.0+dev-12-gabc": {1, 25, 0}, "1.24.0-rc0": {1, 24, 0},
+		"11.0.3+gitea-1.22.0": {11, 0, 3}, "v1.26": {1, 26, 0},
+	} {
+		got, _, err := gitea.ParseVersion(in)
+		if err != nil || got != want {
+			t.Errorf("ParseVersion(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	if _, _, err := gitea.ParseVersion("dev"); err == nil {
+		t.Error("ParseVersion(dev) accepted")
+	}
+}
+
+// register mints one runner and decodes the .runner it would hand a machine.
+func register(t *testing.T, c *gitea.Client, name string) (forge.JITConfig, gitea.RunnerFile) {
+	t.Helper()
+	jit, err := c.JITConfig(context.Background(), repo, forge.JITRequest{Name: name, Labels: []string{"linux", "x64"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rf, err := gitea.DecodeRunnerFile(jit.Encoded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jit, rf
+}
+
+func TestRegistrationHandsOutRunnerCredentialsOnly(t *testing.T) {
+	sim := startSim(t, forgesim.FlavorGitea, "")
+	c := newClient(t, sim, core.ForgeGitea)
+	jit1, rf := register(t, c, "pool-a-1")
+	register(t, c, "pool-a-2")
+
+	if rf.UUID == "" || rf.Token == "" || rf.Address != strings.TrimSuffix(sim.URL(), "/") || rf.ID != jit1.RunnerID {
+		t.Fatalf(".runner = %+v", rf)
+	}
+	if strings.Join(rf.Labels, ",") != "linux:host,x64:host" || !rf.Ephemeral {
+		t.Fatalf("labels %v ephemeral %v; want host labels and an ephemeral runner", rf.Labels, rf.Ephemeral)
+	}
+	for _, tok := range sim.RegistrationTokens() {
+		if strings.Contains(jit1.Encoded, tok) || rf.Token == tok {
+			t.Fatal("the registration token is inside what a machine receives")
+		}
+	}
+	st := sim.Stats()
+	// The reusable token is fetched once and kept on the manager.
+	if n := st.Calls("POST /api/v1/repos/{owner}/{repo}/actions/runners/registration-token"); n != 1 {
+		t.Fatalf("registration token fetched %d times for two runners; want 1", n)
+	}
+	if n := st.Calls("POST /api/actions/runner.v1.RunnerService/Register"); n != 2 {
+		t.Fatalf("Register called %d times; want 2", n)
+	}
+	runners := sim.Runners()
+	if len(runners) != 2 || !runners[0].Ephemeral || runners[0].Scope != "repo:acme/app" {
+		t.Fatalf("sim runners = %+v", runners)
+	}
+}
+
+func TestRevokedRegistrationTokenFailsClearlyThenRecovers(t *testing.T) {
+	sim := startSim(t, forgesim.FlavorGitea, "")
+	c := newClient(t, sim, core.ForgeGitea)
+	register(t, c, "r-1")
+
+	// Revoked, and the forge cannot hand out a new one right now: the
+	// registration fails and says why.
+	if !sim.RevokeRegistrationToken("repo:acme/app") {
+		t.Fatal("nothing to revoke")
+	}
+	sim.FailNext("POST /api/v1/repos/{owner}/{repo}/actions/runners/registration-token", http.StatusInternalServerError, 1)
+	_, err := c.JITConfig(context.Background(), repo, forge.JITRequest{Name: "r-2", Labels: []string{"linux"}})
+	if err == nil || !strings.Contains(err.Error(), "revoked") || !strings.Contains(err.Error(), "500") {
+		t.Fatalf("err = %v; want a clear revoked-token error", err)
+	}
+	// Next attempt: a fresh token is fetched and registration works again.
+	_, rf := register(t, c, "r-2")
+	if rf.Token == "" {
+		t.Fatal("no runner token after recovery")
+	}
+	// Revoked again with the forge healthy: the client recovers on its own.
+	sim.RevokeRegistrationToken("repo:acme/app")
+	register(t, c, "r-3")
+	if n := len(sim.RegistrationTokens()); n != 3 {
+		t.Fatalf("%d registration tokens issued; want 3 (one per revocation)", n)
+	}
+}
+
+// fetchTask plays the runner: FetchTask with the .runner credentials.
+func fetchTask(t *testing.T, rf gitea.RunnerFile) []byte {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, rf.Address+"/api/actions/runner.v1.RunnerService/FetchTask",
+		bytes.NewReader([]byte(`{"tasksVersion":"0"}`)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("x-runner-uuid", rf.UUID)
+	req.Header.Set("x-runner-token", rf.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("FetchTask: %d %s", resp.StatusCode, b)
+	}
+	return b
+}
+
+func TestRunnerListingAndBusyAwareDeletion(t *testing.T) {
+	sim := startSim(t, forgesim.FlavorGitea, "1.25.2")
+	c := newClient(t, sim, core.ForgeGitea)
+	ctx := context.Background()
+	busy, rfBusy := register(t, c, "busy-1")
+	idle, _ := register(t, c, "idle-1")
+	if _, err := sim.QueueJob(forgesim.JobSpec{Repo: "acme/app", Labels: []string{"linux"}, Duration: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	var task struct {
+		Task struct{ ID string } `json:"task"`
+	}
+	if err := json.Unmarshal(fetchTask(t, rfBusy), &task); err != nil || task.Task.ID == "" {
+		t.Fatalf("no task handed out: %v", err)
+	}
+	runners, err := c.ListRunners(ctx, repo)
+	if err != nil || len(runners) != 2 {
+		t.Fatalf("ListRunners = %+v, %v", runners, err)
+	}
+	if !runners[0].Busy || runners[0].Name != "busy-1" || runners[1].Busy {
+		t.Fatalf("runners = %+v; want busy-1 busy, idle-1 idle", runners)
+	}
+	if err := c.DeleteRunner(ctx, repo, busy.RunnerID); !errors.Is(err, forge.ErrRunnerBusy) {
+		t.Fatalf("deleting a busy runner: %v; want ErrRunnerBusy (Gitea itself would delete it)", err)
+	}
+	if err := c.DeleteRunner(ctx, repo, idle.RunnerID); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteRunner(ctx, repo, idle.RunnerID); err != nil {
+		t.Fatalf("deleting a gone runner: %v; want nil", err)
+	}
+	if rs := sim.Runners(); len(rs) != 1 || rs[0].Name != "busy-1" {
+		t.Fatalf("sim runners after delete = %+v", rs)
+	}
+}
+
+func TestGitea124HasNoRunnerOrJobAPI(t *testing.T) {
+	sim := startSim(t, forgesim.FlavorGitea, "1.24.6")
+	c := newClient(t, sim, core.ForgeGitea)
+	ctx := context.Background()
+	jit, _ := register(t, c, "old-1") // registration works on 1.24 (GET token endpoint)
+	if _, err := c.ListRunners(ctx, repo); !errors.Is(err, errors.ErrUnsupported) || !strings.Contains(err.Error(), "1.25") {
+		t.Fatalf("ListRunners on 1.24: %v; want ErrUnsupported naming 1.25", err)
+	}
+	if _, err := c.ListQueuedJobs(ctx, repo); !errors.Is(err, errors.ErrUnsupported) {
+		t.Fatalf("ListQueuedJobs on 1.24: %v; want ErrUnsupported (never an empty list)", err)
+	}
+	before := sim.Stats()
+	if err := c.DeleteRunner(ctx, repo, jit.RunnerID); err != nil {
+		t.Fatal(err)
+	}
+	if n := sim.Stats().Calls("GET /api/v1/repos/{owner}/{repo}/actions/runners/registration-token"); n != 1 ||
+		len(before.APICalls) != len(sim.Stats().APICalls) {
+		t.Fatalf("1.24: token GETs %d; DeleteRunner must make no call", n)
+	}
+}
+
+func TestQueuedJobListing(t *testing.T) {
+	ctx := context.Background()
+	sim := startSim(t, forgesim.FlavorGitea, "")
+	c := newClient(t, sim, core.ForgeGitea)
+	j, _ := sim.QueueJob(forgesim.JobSpec{Repo: "acme/app", Labels: []string{"linux", "x64"}})
+	_, _ = sim.QueueJob(forgesim.JobSpec{Repo: "other/app", Labels: []string{"linux"}})
+	jobs, err := c.ListQueuedJobs(ctx, repo)
+	if err != nil || len(jobs) != 1 || jobs[0].ID != j.ID || jobs[0].Repository != "acme/app" ||
+		strings.Join(jobs[0].Labels, ",") != "linux,x64" {
+		t.Fatalf("ListQueuedJobs = %+v, %v", jobs, err)
+	}
+
+	fsim := startSim(t, forgesim.FlavorForgejo, "")
+	fc := newClient(t, fsim, core.ForgeForgejo)
+	fj, _ := fsim.QueueJob(forgesim.JobSpec{Repo: "acme/app", Labels: []string{"docker"}})
+	if _, err := fc.ListQueuedJobs(ctx, repo); !errors.Is(err, errors.ErrUnsupported) {
+		t.Fatalf("Forgejo ListQueuedJobs without labels: %v; want ErrUnsupported", err)
+	}
+	jobs, err = fc.ListQueuedJobsFor(ctx, repo, []string{"docker", "linux"})
+	if err != nil || len(jobs) != 1 || jobs[0].ID != fj.ID {
+		t.Fatalf("Forgejo ListQueuedJobsFor = %+v, %v", jobs, err)
+	}
+	if jobs, _ := fc.ListQueuedJobsFor(ctx, repo, []string{"linux"}); len(jobs) != 0 {
+		t.Fatalf("a runner without the docker label matched %+v", jobs)
+	}
+}
+
+func TestForgejoRegistersWithoutEphemeralAndKeepsRunners(t *testing.T) {
+	sim := startSim(t, forgesim.FlavorForgejo, "")
+	c := newClient(t, sim, core.ForgeForgejo)
+	_, rf := register(t, c, "fj-1")
+	if rf.Ephemeral || !c.KeepsDoneRunners() || c.RunnerKind() != gitea.RunnerKindForgejoRunner {
+		t.Fatalf("forgejo: ephemeral %v keeps %v kind %q", rf.Ephemeral, c.KeepsDoneRunners(), c.RunnerKind())
+	}
+	if n := sim.Stats().Calls("GET /api/v1/repos/{owner}/{repo}/actions/runners/registration-token"); n != 1 {
+		t.Fatalf("Forgejo token fetched with GET %d times; want 1", n)
+	}
+}

@@ -1,0 +1,114 @@
+package gitea
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/paddock-ci/paddock/internal/core"
+)
+
+// apiJob is Gitea's ActionWorkflowJob (GitHub's workflow job shape).
+type apiJob struct {
+	ID          int64     `json:"id"`
+	RunID       int64     `json:"run_id"`
+	RunAttempt  int64     `json:"run_attempt"`
+	Name        string    `json:"name"`
+	Status      string    `json:"status"`
+	Conclusion  string    `json:"conclusion"`
+	Labels      []string  `json:"labels"`
+	RunnerName  string    `json:"runner_name"`
+	CreatedAt   time.Time `json:"created_at"`
+	StartedAt   time.Time `json:"started_at"`
+	CompletedAt time.Time `json:"completed_at"`
+}
+
+// forgejoJob is Forgejo's ActionRunJob from its job search.
+type forgejoJob struct {
+	ID     int64    `json:"id"`
+	RepoID int64    `json:"repo_id"`
+	Name   string   `json:"name"`
+	RunsOn []string `json:"runs_on"`
+	TaskID int64    `json:"task_id"`
+	Status string   `json:"status"`
+}
+
+// ListQueuedJobs finds jobs waiting for a runner. Gitea 1.26+ lists them
+// with GET …/actions/jobs?status=queued at every level. Forgejo's job search
+// needs the runner labels (see ListQueuedJobsFor); without them, and on
+// versions without a job listing, the error wraps errors.ErrUnsupported so a
+// caller never mistakes "cannot tell" for "nothing queued".
+func (c *Client) ListQueuedJobs(ctx context.Context, ent core.Entity) ([]core.Job, error) {
+	if c.fl.JobSearchNeedsLabels {
+		return nil, fmt.Errorf("%s's job search matches runs-on against runner labels; use ListQueuedJobsFor: %w", c.fl.Name, errors.ErrUnsupported)
+	}
+	return c.ListQueuedJobsFor(ctx, ent, nil)
+}
+
+// ListQueuedJobsFor is ListQueuedJobs with the labels of the runners that
+// would take the jobs (required by Forgejo, ignored by Gitea).
+func (c *Client) ListQueuedJobsFor(ctx context.Context, ent core.Entity, labels []string) ([]core.Job, error) {
+	scope, err := scopePath(ent)
+	if err != nil {
+		return nil, err
+	}
+	if !c.has(c.fl.JobsAPI) {
+		return nil, c.unsupported("queued-job listing", c.fl.JobsAPI)
+	}
+	if c.fl.JobSearchNeedsLabels {
+		return c.forgejoJobs(ctx, ent, scope, labels)
+	}
+	var out []core.Job
+	for page := 1; ; page++ {
+		var resp struct {
+			Jobs       []apiJob `json:"jobs"`
+			TotalCount int      `json:"total_count"`
+		}
+		q := url.Values{"status": {"queued"}, "page": {strconv.Itoa(page)}, "limit": {strconv.Itoa(pageLimit)}}
+		if err := c.do(ctx, http.MethodGet, scope+"/actions/jobs", q, &resp); err != nil {
+			return nil, fmt.Errorf("list queued jobs of %s: %w", scope, err)
+		}
+		for _, j := range resp.Jobs {
+			if j.Status != "queued" && j.Status != "waiting" {
+				continue
+			}
+			job := core.Job{ID: j.ID, RunID: j.RunID, RunAttempt: j.RunAttempt, Name: j.Name,
+				Labels: append([]string(nil), j.Labels...), State: core.JobQueued, QueuedAt: j.CreatedAt}
+			if ent.Kind == core.EntityRepository {
+				job.Repository = ent.Name
+			}
+			out = append(out, job)
+		}
+		if len(resp.Jobs) < pageLimit || len(out) >= resp.TotalCount {
+			return out, nil
+		}
+	}
+}
+
+func (c *Client) forgejoJobs(ctx context.Context, ent core.Entity, scope string, labels []string) ([]core.Job, error) {
+	if ent.Kind != core.EntityRepository {
+		return nil, fmt.Errorf("%s job search: only repository entities are supported: %w", c.fl.Name, errors.ErrUnsupported)
+	}
+	if len(labels) == 0 {
+		return nil, fmt.Errorf("%s job search needs runner labels", c.fl.Name)
+	}
+	var found []forgejoJob
+	q := url.Values{"labels": {strings.Join(labels, ",")}}
+	if err := c.do(ctx, http.MethodGet, scope+"/actions/runners/jobs", q, &found); err != nil {
+		return nil, fmt.Errorf("search jobs of %s: %w", scope, err)
+	}
+	var out []core.Job
+	for _, j := range found {
+		if j.Status != "waiting" {
+			continue // running jobs are returned too
+		}
+		out = append(out, core.Job{ID: j.ID, Name: j.Name, Repository: ent.Name,
+			Labels: append([]string(nil), j.RunsOn...), State: core.JobQueued})
+	}
+	return out, nil
+}

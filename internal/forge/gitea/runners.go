@@ -1,0 +1,115 @@
+package gitea
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/paddock-ci/paddock/internal/core"
+	"github.com/paddock-ci/paddock/internal/forge"
+)
+
+// pageLimit is Gitea's default maximum page size (MAX_RESPONSE_ITEMS).
+const pageLimit = 50
+
+type apiRunner struct {
+	ID     int64  `json:"id"`
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	Busy   bool   `json:"busy"`
+	Labels []struct {
+		Name string `json:"name"`
+	} `json:"labels"`
+}
+
+func (r apiRunner) toForge() forge.Runner {
+	fr := forge.Runner{ID: r.ID, Name: r.Name, Busy: r.Busy, Status: "online"}
+	if r.Status == "offline" {
+		fr.Status = "offline"
+	}
+	for _, l := range r.Labels {
+		fr.Labels = append(fr.Labels, l.Name)
+	}
+	return fr
+}
+
+// ListRunners lists the entity's runners (GET …/actions/runners, paged).
+// Versions without the runner API get an error wrapping errors.ErrUnsupported
+// rather than an empty list, which reconcile would read as "none exist".
+func (c *Client) ListRunners(ctx context.Context, ent core.Entity) ([]forge.Runner, error) {
+	scope, err := scopePath(ent)
+	if err != nil {
+		return nil, err
+	}
+	if !c.has(c.fl.RunnerAPI) {
+		return nil, c.unsupported("runner listing API", c.fl.RunnerAPI)
+	}
+	var out []forge.Runner
+	for page := 1; ; page++ {
+		var resp struct {
+			Runners    []apiRunner `json:"runners"`
+			TotalCount int         `json:"total_count"`
+		}
+		q := url.Values{"page": {strconv.Itoa(page)}, "limit": {strconv.Itoa(pageLimit)}}
+		if err := c.do(ctx, http.MethodGet, scope+"/actions/runners", q, &resp); err != nil {
+			return nil, fmt.Errorf("list runners of %s: %w", scope, err)
+		}
+		for _, r := range resp.Runners {
+			out = append(out, r.toForge())
+		}
+		if len(resp.Runners) < pageLimit || len(out) >= resp.TotalCount {
+			return out, nil
+		}
+	}
+}
+
+// DeleteRunner removes a registration. Gitea deletes even a busy runner, so
+// the runner is looked at first and a busy one reported as forge.ErrRunnerBusy.
+//
+// Versions without the runner API cannot delete at all: nil is returned
+// because the runner was registered ephemeral (the forge drops it after its
+// job) and its machine is destroyed anyway; a runner that never took a job
+// stays listed as offline in the forge's UI.
+func (c *Client) DeleteRunner(ctx context.Context, ent core.Entity, runnerID int64) error {
+	scope, err := scopePath(ent)
+	if err != nil {
+		return err
+	}
+	if !c.has(c.fl.RunnerAPI) {
+		return nil
+	}
+	path := scope + "/actions/runners/" + strconv.FormatInt(runnerID, 10)
+	var r apiRunner
+	switch err := c.do(ctx, http.MethodGet, path, nil, &r); {
+	case errors.Is(err, forge.ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("delete runner %d: %w", runnerID, err)
+	case r.Busy:
+		return fmt.Errorf("delete runner %d: %w", runnerID, forge.ErrRunnerBusy)
+	}
+	if err := c.do(ctx, http.MethodDelete, path, nil, nil); err != nil && !errors.Is(err, forge.ErrNotFound) {
+		return fmt.Errorf("delete runner %d: %w", runnerID, err)
+	}
+	return nil
+}
+
+// RunnerDownloads returns the configured runner binaries: neither Gitea nor
+// Forgejo publishes a download list.
+func (c *Client) RunnerDownloads(ctx context.Context, ent core.Entity) ([]forge.RunnerTool, error) {
+	if len(c.tools) == 0 {
+		return nil, fmt.Errorf("%s forge %q: no runner_downloads configured (URL and sha256 of the %s binary)", c.fl.Name, c.name, c.fl.RunnerKind)
+	}
+	return append([]forge.RunnerTool(nil), c.tools...), nil
+}
+
+// RunnerGroupID: Gitea and Forgejo have no runner groups.
+func (c *Client) RunnerGroupID(ctx context.Context, ent core.Entity, name string) (int64, error) {
+	if name != "" {
+		return 0, fmt.Errorf("runner group %q: %s has no runner groups", name, c.fl.Name)
+	}
+	return 0, nil
+}

@@ -1,0 +1,241 @@
+package github
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sync"
+
+	gh "github.com/google/go-github/v89/github"
+
+	"github.com/paddock-ci/paddock/internal/core"
+	"github.com/paddock-ci/paddock/internal/forge"
+)
+
+var _ forge.ConditionalJobLister = (*Client)(nil)
+
+// runStatuses are the run listings a poll reads; see ListQueuedJobs for why
+// in-progress runs are included.
+var runStatuses = []string{"queued", "in_progress"}
+
+// errCallBudget stops a listing that reached QueuedQuery.MaxCalls.
+var errCallBudget = errors.New("poll call budget reached")
+
+// ListQueuedJobsIf is ListQueuedJobs with conditional requests: the first
+// page of each run listing carries If-None-Match, and when GitHub answers 304
+// to all of them the poll costs nothing against the rate limit (GitHub does
+// not charge 304s made with the same credential). A new queued job always
+// changes the first page (a new run, or a different total_count), so a 304
+// there means no job appeared or disappeared.
+//
+// Unlike the other methods it does not retry 5xx answers itself: the poller
+// owns backoff, and every request must be counted against its budget.
+func (c *Client) ListQueuedJobsIf(ctx context.Context, ent core.Entity, q forge.QueuedQuery) (forge.QueuedListing, error) {
+	out := forge.QueuedListing{ETags: map[string]string{}}
+	if err := checkEntity(ent); err != nil {
+		return out, err
+	}
+	if ent.Kind != core.EntityRepository {
+		return out, fmt.Errorf("list queued jobs of %s %q: polling needs repository entities for now", ent.Kind, ent.Name)
+	}
+	p := &pollCalls{c: c, max: q.MaxCalls, out: &out, ent: ent.Name}
+	firstPages := map[string]*gh.WorkflowRuns{}
+	next := map[string]int{}
+	unchanged := 0
+	for _, status := range runStatuses {
+		etag := q.ETags[status]
+		runs, resp, err := p.listRuns(ctx, ent, status, 1, etag)
+		if err != nil {
+			return p.finish(err)
+		}
+		if resp == nil { // 304
+			unchanged++
+			out.ETags[status] = etag
+			continue
+		}
+		firstPages[status], next[status] = runs, resp.NextPage
+		out.ETags[status] = resp.Header.Get("ETag")
+	}
+	if unchanged == len(runStatuses) {
+		out.NotModified, out.Complete = true, true
+		return out, nil
+	}
+	seen := map[int64]bool{}
+	for _, status := range runStatuses {
+		page := firstPages[status]
+		if page == nil {
+			// Unchanged, but its runs are needed now that the other listing
+			// changed: the caller keeps no copy of the previous jobs.
+			runs, resp, err := p.listRuns(ctx, ent, status, 1, "")
+			if err != nil {
+				return p.finish(err)
+			}
+			page, next[status] = runs, resp.NextPage
+			out.ETags[status] = resp.Header.Get("ETag")
+		}
+		for {
+			for _, run := range page.WorkflowRuns {
+				if seen[run.GetID()] {
+					continue
+				}
+				seen[run.GetID()] = true
+				if err := p.runJobs(ctx, ent, run.GetID()); err != nil {
+					return p.finish(err)
+				}
+			}
+			if next[status] == 0 {
+				break
+			}
+			runs, resp, err := p.listRuns(ctx, ent, status, next[status], "")
+			if err != nil {
+				return p.finish(err)
+			}
+			page, next[status] = runs, resp.NextPage
+		}
+	}
+	out.Complete = true
+	c.runs.keep(ent.Name, p.seen, true)
+	return out, nil
+}
+
+// pollCalls makes one poll's requests, counting each and stopping at max.
+type pollCalls struct {
+	c    *Client
+	max  int
+	out  *forge.QueuedListing
+	seen map[int64]cachedRun // runs listed by this poll, for the cache
+	ent  string
+}
+
+// finish ends a listing early: a spent call budget is not an error (the
+// listing is merely incomplete), anything else is.
+func (p *pollCalls) finish(err error) (forge.QueuedListing, error) {
+	p.out.Complete = false
+	p.c.runs.keep(p.ent, p.seen, false)
+	if errors.Is(err, errCallBudget) {
+		return *p.out, nil
+	}
+	return *p.out, err
+}
+
+// get performs one GET. It returns a nil response (and no error) for 304.
+func (p *pollCalls) get(ctx context.Context, path, etag string, v any) (*gh.Response, error) {
+	if p.max > 0 && p.out.Calls >= p.max {
+		return nil, errCallBudget
+	}
+	req, err := p.c.gh.NewRequest(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return nil, err
+	}
+	if etag != "" {
+		req.Header.Set("If-None-Match", etag)
+	}
+	resp, err := p.c.gh.Do(req, v)
+	if resp != nil && resp.StatusCode == http.StatusNotModified {
+		p.out.NotModifiedCalls++
+		return nil, nil
+	}
+	// A request that got no answer may still have been charged: count it.
+	p.out.Calls++
+	if err != nil {
+		return nil, mapError(err, p.c.now())
+	}
+	return resp, nil
+}
+
+func (p *pollCalls) listRuns(ctx context.Context, ent core.Entity, status string, page int, etag string) (*gh.WorkflowRuns, *gh.Response, error) {
+	path := fmt.Sprintf("repos/%s/%s/actions/runs?status=%s&per_page=%d&page=%d",
+		url.PathEscape(ent.Owner()), url.PathEscape(ent.Repo()), status, perPage, page)
+	var runs gh.WorkflowRuns
+	resp, err := p.get(ctx, path, etag, &runs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list %s runs of %q: %w", status, ent.Name, err)
+	}
+	return &runs, resp, nil
+}
+
+// runJobs lists one run's jobs. The first page is asked for conditionally
+// against the run's cached listing, so a run that did not change since the
+// last poll costs a free 304 rather than a charged call.
+func (p *pollCalls) runJobs(ctx context.Context, ent core.Entity, runID int64) error {
+	cached, haveCache := p.c.runs.get(ent.Name, runID)
+	var fresh cachedRun
+	for page := 1; page != 0; {
+		path := fmt.Sprintf("repos/%s/%s/actions/runs/%d/jobs?filter=latest&per_page=%d&page=%d",
+			url.PathEscape(ent.Owner()), url.PathEscape(ent.Repo()), runID, perPage, page)
+		etag := ""
+		if page == 1 && haveCache {
+			etag = cached.etag
+		}
+		var jobs gh.Jobs
+		resp, err := p.get(ctx, path, etag, &jobs)
+		if errors.Is(err, forge.ErrNotFound) {
+			return nil // the run was deleted between the two listings
+		}
+		if err != nil {
+			return fmt.Errorf("list jobs of run %d in %q: %w", runID, ent.Name, err)
+		}
+		if resp == nil { // 304: the cached listing still holds
+			fresh = cached
+			break
+		}
+		if page == 1 && resp.NextPage == 0 {
+			fresh.etag = resp.Header.Get("ETag") // only single-page listings are cached
+		}
+		for _, j := range jobs.Jobs {
+			switch j.GetStatus() {
+			case "queued":
+				fresh.queued = append(fresh.queued, jobFromAPI(j, ent.Name))
+			case "in_progress":
+				fresh.running = append(fresh.running, jobFromAPI(j, ent.Name))
+			}
+		}
+		page = resp.NextPage
+	}
+	p.out.Jobs = append(p.out.Jobs, fresh.queued...)
+	p.out.InProgress = append(p.out.InProgress, fresh.running...)
+	if p.seen == nil {
+		p.seen = map[int64]cachedRun{}
+	}
+	p.seen[runID] = fresh
+	return nil
+}
+
+// cachedRun is one run's last jobs listing.
+type cachedRun struct {
+	etag            string
+	queued, running []core.Job
+}
+
+// runCache holds, per entity, the jobs listings of the runs its last poll
+// saw. Its zero value is ready to use.
+type runCache struct {
+	mu    sync.Mutex
+	byEnt map[string]map[int64]cachedRun
+}
+
+func (rc *runCache) get(ent string, runID int64) (cachedRun, bool) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	r, ok := rc.byEnt[ent][runID]
+	return r, ok && r.etag != ""
+}
+
+// keep stores a listing's runs; a complete listing also forgets runs it no
+// longer showed, so the cache never outgrows the entity's active runs.
+func (rc *runCache) keep(ent string, runs map[int64]cachedRun, complete bool) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if rc.byEnt == nil {
+		rc.byEnt = map[string]map[int64]cachedRun{}
+	}
+	if complete || rc.byEnt[ent] == nil {
+		rc.byEnt[ent] = runs
+		return
+	}
+	for id, r := range runs {
+		rc.byEnt[ent][id] = r
+	}
+}

@@ -1,0 +1,120 @@
+package github_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+
+	"github.com/paddock-ci/paddock/internal/core"
+	"github.com/paddock-ci/paddock/internal/forge"
+	"github.com/paddock-ci/paddock/internal/forge/github"
+	"github.com/paddock-ci/paddock/internal/forgesim"
+)
+
+const runsRoute = "GET /repos/{owner}/{repo}/actions/runs"
+
+func simClient(t *testing.T) (*forgesim.Sim, *github.Client) {
+	t.Helper()
+	sim := forgesim.New(forgesim.Options{})
+	if err := sim.Start(""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	c, err := github.New(core.Forge{Name: "sim", Kind: core.ForgeGitHub, APIURL: sim.URL(),
+		Credential: core.Credential{Kind: core.CredentialPAT, Token: "poll-token"}}, github.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim, c
+}
+
+func queue(t *testing.T, sim *forgesim.Sim, repo string) forgesim.Job {
+	t.Helper()
+	j, err := sim.QueueJob(forgesim.JobSpec{Repo: repo, Labels: []string{"self-hosted", "linux"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+func TestConditionalListingAnswers304WithoutSpendingBudget(t *testing.T) {
+	sim, c := simClient(t)
+	ctx := context.Background()
+	ent := core.Entity{Kind: core.EntityRepository, Name: "octo/hello"}
+	j1 := queue(t, sim, "octo/hello")
+
+	first, err := c.ListQueuedJobsIf(ctx, ent, forge.QueuedQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two run listings and the one run's jobs.
+	if first.NotModified || !first.Complete || first.Calls != 3 || first.NotModifiedCalls != 0 ||
+		len(first.Jobs) != 1 || first.Jobs[0].ID != j1.ID {
+		t.Fatalf("first listing = %+v", first)
+	}
+	if first.ETags["queued"] == "" || first.ETags["in_progress"] == "" {
+		t.Fatalf("no ETags kept: %v", first.ETags)
+	}
+	before := sim.Stats().APICalls[runsRoute][http.StatusOK]
+
+	second, err := c.ListQueuedJobsIf(ctx, ent, forge.QueuedQuery{ETags: first.ETags})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !second.NotModified || second.Calls != 0 || second.NotModifiedCalls != 2 || len(second.Jobs) != 0 {
+		t.Fatalf("unchanged listing = %+v", second)
+	}
+	st := sim.Stats().APICalls[runsRoute]
+	if st[http.StatusNotModified] != 2 || st[http.StatusOK] != before {
+		t.Fatalf("sim counted %v for the runs listing", st)
+	}
+
+	// A 304 must not cost budget: the remaining count GitHub reports stays put.
+	j2 := queue(t, sim, "octo/hello")
+	third, err := c.ListQueuedJobsIf(ctx, ent, forge.QueuedQuery{ETags: first.ETags})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Charged: the changed queued listing, the in-progress one again (its
+	// 304 alone does not give its runs) and the new run's jobs. The first
+	// run's jobs are unchanged: a free 304 answered from the client's cache.
+	if third.NotModified || !third.Complete || len(third.Jobs) != 2 || third.Calls != 3 || third.NotModifiedCalls != 2 {
+		t.Fatalf("changed listing = %+v", third)
+	}
+	ids := map[int64]bool{third.Jobs[0].ID: true, third.Jobs[1].ID: true}
+	if !ids[j1.ID] || !ids[j2.ID] || third.ETags["queued"] == first.ETags["queued"] {
+		t.Fatalf("changed listing jobs %v etags %v", ids, third.ETags)
+	}
+}
+
+func TestConditionalListingStopsAtMaxCalls(t *testing.T) {
+	sim, c := simClient(t)
+	ent := core.Entity{Kind: core.EntityRepository, Name: "octo/many"}
+	for range 5 {
+		queue(t, sim, "octo/many")
+	}
+	got, err := c.ListQueuedJobsIf(context.Background(), ent, forge.QueuedQuery{MaxCalls: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Complete || got.Calls != 4 || len(got.Jobs) != 2 {
+		t.Fatalf("bounded listing = %+v", got)
+	}
+	if n := sim.Stats().Calls(runsRoute) + sim.Stats().Calls("GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs"); n != 4 {
+		t.Fatalf("sim saw %d calls, want 4", n)
+	}
+}
+
+func TestConditionalListingCountsRateLimitedCall(t *testing.T) {
+	sim, c := simClient(t)
+	sim.FailNext(runsRoute, http.StatusTooManyRequests, 1)
+	got, err := c.ListQueuedJobsIf(context.Background(), core.Entity{Kind: core.EntityRepository, Name: "octo/x"}, forge.QueuedQuery{})
+	var rl *forge.RateLimitError
+	if !errors.As(err, &rl) || rl.RetryAfter <= 0 {
+		t.Fatalf("err = %v, want a rate limit with Retry-After", err)
+	}
+	if got.Calls != 1 || got.Complete {
+		t.Fatalf("listing = %+v, want 1 counted call and incomplete", got)
+	}
+}

@@ -1,0 +1,52 @@
+package forge
+
+import (
+	"context"
+
+	"github.com/paddock-ci/paddock/internal/core"
+)
+
+// QueuedQuery asks a ConditionalJobLister for one entity's queued jobs.
+type QueuedQuery struct {
+	// ETags are the validators the previous listing of this entity returned
+	// (opaque to the caller; keyed however the adapter likes). Nil on the
+	// first poll.
+	ETags map[string]string
+	// MaxCalls bounds the requests the lister may make that the forge could
+	// charge to the rate limit; 0 means no bound. When the bound is reached
+	// the listing stops and reports Complete = false, so a poller can never
+	// overspend its budget however many runs an entity has.
+	MaxCalls int
+}
+
+// QueuedListing is the answer to a QueuedQuery. Call counts are filled in
+// even when an error is returned, so the caller can account for them.
+type QueuedListing struct {
+	Jobs []core.Job
+	// InProgress, optional: running jobs the listing saw at no extra cost
+	// (with RunnerName). A poller reports them as started and, once a later
+	// complete listing no longer shows them, as finished, so machines are
+	// recycled without webhooks. Adapters that cannot see them leave it nil.
+	InProgress []core.Job
+	// ETags to send next time.
+	ETags map[string]string
+	// NotModified: the forge answered 304 to every conditional request, so
+	// nothing changed since the ETags were issued; Jobs is empty and the
+	// previous listing still holds.
+	NotModified bool
+	// Complete: Jobs is every queued job of the entity. Only a complete
+	// listing may be used to retire jobs the forge no longer has queued.
+	Complete bool
+	// Calls counts requests the forge charges to the rate limit.
+	Calls int
+	// NotModifiedCalls counts 304 answers, which GitHub does not charge.
+	NotModifiedCalls int
+}
+
+// ConditionalJobLister is optionally implemented by a Client whose forge
+// supports conditional requests (ETag / If-None-Match) on its job listings,
+// or that can report exactly how many requests a listing made. Pollers use
+// it when present and fall back to Client.ListQueuedJobs otherwise.
+type ConditionalJobLister interface {
+	ListQueuedJobsIf(ctx context.Context, ent core.Entity, q QueuedQuery) (QueuedListing, error)
+}

@@ -1,0 +1,44 @@
+package forgesim
+
+import "net/http"
+
+// giteaPayloadLocked adapts a workflow_job payload to Gitea's: Gitea's
+// organization object has "username" and "name" where GitHub has "login".
+func (s *Sim) giteaPayloadLocked(payload map[string]any, j *job) {
+	if j.Org == "" {
+		return
+	}
+	payload["organization"] = map[string]any{"id": stableID("user", j.Org), "name": j.Org, "username": j.Org,
+		"full_name": "", "visibility": "public"}
+}
+
+// giteaHookHeaders replaces GitHub's delivery headers with the flavor's:
+// Gitea sends X-Gitea-* plus GitHub's names for compatibility; the sim's
+// Forgejo sends X-Forgejo-* and X-Gitea-* only, so the Forgejo path is
+// exercised on its own.
+func (s *Sim) giteaHookHeaders(h http.Header, id string, body []byte) {
+	for _, k := range []string{"X-GitHub-Hook-ID", "X-GitHub-Hook-Installation-Target-Type",
+		"X-GitHub-Hook-Installation-Target-ID", "X-Hub-Signature"} {
+		h.Del(k)
+	}
+	h.Set("User-Agent", "Go-http-client/1.1")
+	sig := ""
+	if s.opts.WebhookSecret != "" {
+		sig = Sign(s.opts.WebhookSecret, body)
+	}
+	set := func(prefix string) {
+		h.Set(prefix+"-Event", "workflow_job")
+		h.Set(prefix+"-Event-Type", "workflow_job")
+		h.Set(prefix+"-Delivery", id)
+		if sig != "" {
+			h.Set(prefix+"-Signature", sig)
+		}
+	}
+	set("X-Gitea")
+	if s.gt.flavor == FlavorForgejo {
+		set("X-Forgejo")
+		for _, k := range []string{"X-GitHub-Event", "X-GitHub-Delivery", "X-Hub-Signature-256"} {
+			h.Del(k)
+		}
+	}
+}

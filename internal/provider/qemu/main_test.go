@@ -1,0 +1,98 @@
+package qemu_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paddock-ci/paddock/internal/image"
+)
+
+// These tests boot real VMs. They need qemu-system-x86_64 (Debian package
+// qemu-system-x86) and, for the image build, apt-get download and dpkg-deb
+// with current apt lists.
+var (
+	paddockBin string // static paddock build: in the image and as the relay
+	imageDir   string
+	noQEMU     string // why QEMU cannot start; tests skip loudly
+	setupErr   error  // anything else that failed: tests fail
+)
+
+func TestMain(m *testing.M) {
+	bin, err := os.MkdirTemp("", "paddock-qemu-test-")
+	if err != nil {
+		panic(err)
+	}
+	setup(bin)
+	code := m.Run()
+	os.RemoveAll(bin)
+	os.Exit(code)
+}
+
+func setup(bin string) {
+	if out, err := exec.Command("qemu-system-x86_64", "-version").CombinedOutput(); err != nil {
+		noQEMU = fmt.Sprintf("qemu-system-x86_64 cannot start: %v %s", err, bytes.TrimSpace(out))
+		fmt.Fprintf(os.Stderr, "\n%s\n!!! SKIPPING EVERY QEMU VM TEST: %s\n!!! install Debian's qemu-system-x86 to run them\n%s\n\n",
+			strings.Repeat("!", 78), noQEMU, strings.Repeat("!", 78))
+		return
+	}
+	paddockBin = filepath.Join(bin, "paddock")
+	build := exec.Command("go", "build", "-o", paddockBin, "../../../cmd/paddock")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		setupErr = fmt.Errorf("build paddock: %v\n%s", err, out)
+		return
+	}
+	// The image cache outlives the test run: the kernel package is 70 MB.
+	imageDir = filepath.Join(os.TempDir(), "paddock-test-images")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if _, err := image.Build(ctx, image.Options{Dir: imageDir, Paddock: paddockBin}); err != nil {
+		setupErr = fmt.Errorf("build the fast image: %w", err)
+	}
+}
+
+// needVM skips (loudly) only when QEMU itself is missing.
+func needVM(t *testing.T) {
+	t.Helper()
+	if noQEMU != "" {
+		t.Skipf("!!! QEMU VM TEST SKIPPED: %s", noQEMU)
+	}
+	if setupErr != nil {
+		t.Fatal(setupErr)
+	}
+}
+
+func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for: %s", limit, what)
+}
+
+// qemuPIDs lists QEMU processes whose command line mentions dir.
+func qemuPIDs(dir string) []string {
+	var out []string
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil || !bytes.Contains(b, []byte("qemu-system")) || !bytes.Contains(b, []byte(dir)) {
+			continue
+		}
+		out = append(out, strings.Split(p, "/")[2])
+	}
+	return out
+}
+
+func fmtSscan(s string, n *int) (int, error) { return fmt.Sscan(strings.TrimSpace(s), n) }

@@ -1,0 +1,117 @@
+package qemu
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// vmPID returns the PID of the QEMU process of the instance in dir, or 0 when
+// none runs. The pidfile alone could name a reused PID, so the process must
+// also be QEMU started with this very pidfile path.
+func vmPID(dir string) int {
+	b, err := os.ReadFile(filepath.Join(dir, "qemu.pid"))
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0
+	}
+	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil || !bytes.Contains(cmdline, []byte("\x00"+filepath.Join(dir, "qemu.pid")+"\x00")) {
+		return 0
+	}
+	if zombie(pid) {
+		return 0
+	}
+	return pid
+}
+
+func zombie(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || len(s) < i+3 || s[i+2] == 'Z'
+}
+
+// qmpQuit asks QEMU to quit over its QMP socket. The socket is opened
+// through /proc/self/fd so a state dir deeper than sun_path's 108 bytes works.
+func qmpQuit(ctx context.Context, dir string) error {
+	fd, err := syscall.Open(filepath.Join(dir, "qmp.sock"), oPath|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer syscall.Close(fd)
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", "/proc/self/fd/"+strconv.Itoa(fd))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(3 * time.Second))
+	r := bufio.NewReader(conn)
+	if _, err := r.ReadBytes('\n'); err != nil { // greeting
+		return fmt.Errorf("qmp greeting: %w", err)
+	}
+	for _, cmd := range []string{"qmp_capabilities", "quit"} {
+		b, _ := json.Marshal(map[string]string{"execute": cmd})
+		if _, err := conn.Write(append(b, '\n')); err != nil {
+			return err
+		}
+		if _, err := r.ReadBytes('\n'); err != nil && cmd != "quit" {
+			return fmt.Errorf("qmp %s: %w", cmd, err)
+		}
+	}
+	return nil
+}
+
+// stop ends the instance's QEMU: QMP quit first (a clean exit), SIGKILL if it
+// is still there after a grace period.
+func stop(ctx context.Context, dir string) error {
+	pid := vmPID(dir)
+	if pid == 0 {
+		return nil
+	}
+	qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	err := qmpQuit(qctx, dir)
+	cancel()
+	if err != nil {
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+	}
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); {
+		if vmPID(dir) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+	for i := 0; i < 100 && vmPID(dir) != 0; i++ {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if vmPID(dir) != 0 {
+		return fmt.Errorf("qemu pid %d survived SIGKILL", pid)
+	}
+	return nil
+}
+
+// oPath is Linux's O_PATH, which package syscall does not define: it opens
+// the socket file itself without connecting, just to name it by fd.
+const oPath = 0x200000

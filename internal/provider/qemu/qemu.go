@@ -1,0 +1,348 @@
+// Package qemu is the "qemu" provider: one QEMU virtual machine per instance,
+// booted from Paddock's fast image (kernel + initramfs, see package image)
+// and powered off when its one job is done.
+//
+// Each VM is a daemonized QEMU process in its own session, tracked by a
+// pidfile and a QMP socket in the instance's directory under the state dir,
+// so a restarted manager finds, lists and kills its VMs (and only its VMs:
+// every directory records the controller id). The network is QEMU's
+// user-mode NAT with restrict=on: the guest reaches only the host endpoints
+// forwarded to it (Paddock's metadata/callback endpoint and Options.Forward)
+// at GuestHostAddr, and no host port listens for the guest.
+package qemu
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/paddock-ci/paddock/internal/image"
+	"github.com/paddock-ci/paddock/internal/provider"
+)
+
+// Options configure the provider.
+type Options struct {
+	// StateDir holds one directory per instance (state file, pidfile, QMP
+	// socket, console log).
+	StateDir     string
+	ControllerID string
+	// ImageDir is where `paddock image build` put the fast image.
+	ImageDir string
+	// Binary is the QEMU system emulator; default qemu-system-x86_64.
+	Binary string
+	// Accel is auto (probe KVM by booting, fall back to TCG), kvm or tcg.
+	Accel string
+	// CPU and MemoryMB apply when the pool's flavor or size label gives none;
+	// MaxCPU and MaxMemoryMB cap what a size label may ask for on this host.
+	CPU, MemoryMB       int
+	MaxCPU, MaxMemoryMB int
+	// ScratchGB, if positive, gives each VM a scratch disk of that size (or
+	// of the pool's disk size) that the guest encrypts with a key it makes
+	// and keeps only in RAM, and uses as the workspace. 0 keeps the
+	// workspace in RAM. The disk file is sparse and deleted with the VM.
+	ScratchGB int
+	// RelayCommand is run by QEMU for each guest connection to a forwarded
+	// endpoint, with host:port appended; it must copy between stdin/stdout
+	// and that endpoint (`paddock qemu-relay`).
+	RelayCommand []string
+	// Forward lists extra host endpoints (host:port) guests may reach at
+	// GuestHostAddr on the same port, e.g. a forge simulator in tests.
+	Forward []string
+	Logger  *slog.Logger
+}
+
+// Provider runs one QEMU VM per instance.
+type Provider struct {
+	opts  Options
+	fwd   map[int]string
+	mu    sync.Mutex // serializes Create/Delete
+	accel accelProbe
+
+	bootMu sync.Mutex
+	boots  []time.Duration
+}
+
+// New checks the options and creates the state directory.
+func New(opts Options) (*Provider, error) {
+	if opts.StateDir == "" || opts.ControllerID == "" || opts.ImageDir == "" || len(opts.RelayCommand) == 0 {
+		return nil, errors.New("qemu provider: state dir, controller id, image dir and relay command are required")
+	}
+	if opts.Binary == "" {
+		opts.Binary = "qemu-system-x86_64"
+	}
+	switch opts.Accel {
+	case "":
+		opts.Accel = "auto"
+	case "auto", "kvm", "tcg":
+	default:
+		return nil, fmt.Errorf("qemu provider: accel %q: want auto, kvm or tcg", opts.Accel)
+	}
+	opts.CPU = max(opts.CPU, 1)
+	if opts.MemoryMB <= 0 {
+		opts.MemoryMB = 512
+	}
+	if opts.MaxCPU <= 0 {
+		opts.MaxCPU = 4
+	}
+	if opts.MaxMemoryMB <= 0 {
+		opts.MaxMemoryMB = 4096
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	fwd, err := forwards(opts.Forward)
+	if err != nil {
+		return nil, fmt.Errorf("qemu provider: %w", err)
+	}
+	if _, err := exec.LookPath(opts.Binary); err != nil {
+		return nil, fmt.Errorf("qemu provider: %w (install Debian's qemu-system-x86 package)", err)
+	}
+	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("qemu provider: %w", err)
+	}
+	return &Provider{opts: opts, fwd: fwd}, nil
+}
+
+// record is what an instance's directory remembers about it. It is written
+// before QEMU starts, so a manager that dies mid-Create still finds (and
+// can delete) the VM.
+type record struct {
+	Name         string    `json:"name"`
+	ControllerID string    `json:"controller_id"`
+	PoolID       string    `json:"pool_id"`
+	Accel        string    `json:"accel"`
+	CPU          int       `json:"cpu"`
+	MemoryMB     int       `json:"memory_mb"`
+	ScratchGB    int       `json:"scratch_gb,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+func (p *Provider) dir(name string) string { return filepath.Join(p.opts.StateDir, name) }
+
+func validName(name string) error {
+	if name == "" || len(name) > 100 || strings.ContainsAny(name, "/\\,\x00 ") || name == "." || name == ".." {
+		return fmt.Errorf("invalid machine name %q", name)
+	}
+	return nil
+}
+
+// Create boots the VM unless one with that name already exists.
+func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Machine, error) {
+	if err := validName(spec.Name); err != nil {
+		return provider.Machine{}, err
+	}
+	img, err := image.Current(p.opts.ImageDir)
+	if err != nil {
+		return provider.Machine{}, err
+	}
+	meta, err := GuestURL(spec.MetadataURL)
+	if err != nil {
+		return provider.Machine{}, fmt.Errorf("metadata URL: %w", err)
+	}
+	cb, err := GuestURL(spec.CallbackURL)
+	if err != nil {
+		return provider.Machine{}, fmt.Errorf("callback URL: %w", err)
+	}
+	fwd := map[int]string{}
+	for k, v := range p.fwd {
+		fwd[k] = v
+	}
+	for _, u := range []string{spec.MetadataURL, spec.CallbackURL} {
+		ep, _ := hostEndpoint(u)
+		more, err := forwards([]string{ep})
+		if err != nil {
+			return provider.Machine{}, err
+		}
+		for port, ep := range more {
+			if prev, ok := fwd[port]; ok && prev != ep {
+				return provider.Machine{}, fmt.Errorf("manager endpoint %s and forward %s share port %d", ep, prev, port)
+			}
+			fwd[port] = ep
+		}
+	}
+	accel := p.accel.get(ctx, p.opts, img)
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if rec, err := p.read(spec.Name); err == nil {
+		return p.machine(rec), nil
+	}
+	dir := p.dir(spec.Name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return provider.Machine{}, err
+	}
+	rec := record{Name: spec.Name, ControllerID: p.opts.ControllerID, PoolID: spec.PoolID, Accel: accel,
+		CPU: clamp(spec.CPU, p.opts.CPU, p.opts.MaxCPU), MemoryMB: clamp(spec.MemoryMB, p.opts.MemoryMB, p.opts.MaxMemoryMB),
+		CreatedAt: time.Now().UTC()}
+	if p.opts.ScratchGB > 0 {
+		rec.ScratchGB = cmp.Or(spec.DiskGB, p.opts.ScratchGB)
+	}
+	if err := writeJSON(filepath.Join(dir, "machine.json"), rec); err != nil {
+		os.RemoveAll(dir)
+		return provider.Machine{}, err
+	}
+	boot := fmt.Sprintf("PADDOCK_INSTANCE_NAME=%s\nPADDOCK_METADATA_URL=%s\nPADDOCK_CALLBACK_URL=%s\nPADDOCK_INSTANCE_TOKEN=%s\n",
+		spec.Name, meta, cb, spec.Token)
+	cfgPath := filepath.Join(dir, "boot.cfg")
+	if err := os.WriteFile(cfgPath, []byte(boot), 0o600); err != nil {
+		os.RemoveAll(dir)
+		return provider.Machine{}, err
+	}
+	if rec.ScratchGB > 0 {
+		// Sparse: only what the guest writes (ciphertext) takes host disk space.
+		if err := os.WriteFile(filepath.Join(dir, "scratch.img"), nil, 0o600); err != nil {
+			os.RemoveAll(dir)
+			return provider.Machine{}, err
+		}
+		if err := os.Truncate(filepath.Join(dir, "scratch.img"), int64(rec.ScratchGB)<<30); err != nil {
+			os.RemoveAll(dir)
+			return provider.Machine{}, err
+		}
+	}
+	// QEMU reads the fw_cfg file while starting up, before -daemonize lets the
+	// parent exit; after that the token lives only in the VM's memory.
+	defer os.Remove(cfgPath)
+	args := vmArgs(vmConfig{name: spec.Name, dir: dir, accel: accel, kernel: img.Kernel, initrd: img.Initrd,
+		cpus: rec.CPU, memoryMB: rec.MemoryMB, relay: p.opts.RelayCommand, fwd: fwd, scratch: rec.ScratchGB > 0})
+	if err := p.start(ctx, dir, args); err != nil {
+		_ = stop(context.WithoutCancel(ctx), dir)
+		os.RemoveAll(dir)
+		return provider.Machine{}, fmt.Errorf("start VM %s: %w", spec.Name, err)
+	}
+	p.opts.Logger.Info("qemu: VM started", "name", spec.Name, "accel", accel, "cpu", rec.CPU, "memory_mb", rec.MemoryMB)
+	return p.machine(rec), nil
+}
+
+// start runs QEMU with -daemonize: the command returns once the VM is set up
+// and QEMU has detached into its own session.
+func (p *Provider) start(ctx context.Context, dir string, args []string) error {
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, p.opts.Binary, args...)
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")} // the manager's secrets stay out of QEMU and the relays
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%w: %s", err, bytes.TrimSpace(out.Bytes()))
+	}
+	if vmPID(dir) == 0 {
+		return fmt.Errorf("qemu exited right after starting: %s", bytes.TrimSpace(out.Bytes()))
+	}
+	return nil
+}
+
+func clamp(want, def, limit int) int {
+	if want <= 0 {
+		want = def
+	}
+	return min(want, limit)
+}
+
+// Delete stops the VM and removes its directory (console log, sockets).
+func (p *Provider) Delete(ctx context.Context, name string) error {
+	if err := validName(name); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, err := p.read(name); errors.Is(err, provider.ErrNotFound) {
+		return nil
+	}
+	if err := stop(ctx, p.dir(name)); err != nil {
+		return fmt.Errorf("stop VM %s: %w", name, err)
+	}
+	p.recordBoot(p.dir(name))
+	return os.RemoveAll(p.dir(name))
+}
+
+// Get returns the VM or provider.ErrNotFound.
+func (p *Provider) Get(ctx context.Context, name string) (provider.Machine, error) {
+	if err := validName(name); err != nil {
+		return provider.Machine{}, err
+	}
+	rec, err := p.read(name)
+	if err != nil {
+		return provider.Machine{}, err
+	}
+	return p.machine(rec), nil
+}
+
+// List returns every VM of this controller, sorted by name.
+func (p *Provider) List(ctx context.Context) ([]provider.Machine, error) {
+	entries, err := os.ReadDir(p.opts.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	var out []provider.Machine
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		if rec, err := p.read(e.Name()); err == nil {
+			out = append(out, p.machine(rec))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func (p *Provider) read(name string) (record, error) {
+	var rec record
+	b, err := os.ReadFile(filepath.Join(p.dir(name), "machine.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return rec, provider.ErrNotFound
+	}
+	if err != nil {
+		return rec, err
+	}
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return rec, fmt.Errorf("machine %s: corrupt state file: %w", name, err)
+	}
+	if rec.ControllerID != p.opts.ControllerID {
+		return rec, provider.ErrNotFound
+	}
+	return rec, nil
+}
+
+func (p *Provider) machine(rec record) provider.Machine {
+	m := provider.Machine{ProviderID: "qemu-" + rec.Name, Name: rec.Name, PoolID: rec.PoolID, Status: provider.StatusRunning}
+	dir := p.dir(rec.Name)
+	if vmPID(dir) == 0 {
+		if _, err := os.Stat(filepath.Join(dir, "qemu.pid")); os.IsNotExist(err) && time.Since(rec.CreatedAt) < startGrace {
+			return m // Create is still starting QEMU
+		}
+		// The guest powered off after its job (or never started): the VM is spent.
+		m.Status = provider.StatusStopped
+	}
+	return m
+}
+
+// startGrace bounds how long an instance without a QEMU process counts as
+// still starting rather than stopped.
+const startGrace = 45 * time.Second
+
+func writeJSON(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
