@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/paddock-ci/paddock/internal/forge/gitea"
 )
@@ -173,12 +172,4 @@ func (s *Sim) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// giteaTime is Gitea's timestamp format (RFC 3339).
-func giteaTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UTC().Format(time.RFC3339)
 }

@@ -230,7 +230,7 @@ func (c *Client) register(ctx context.Context, regToken string, req forge.JITReq
 		Runner *registered `json:"runner"`
 	}
 	if err := json.Unmarshal(data, &out); err != nil || out.Runner == nil || out.Runner.UUID == "" || out.Runner.Token == "" {
-		return regResult{}, fmt.Errorf("Register: answer lacks runner uuid or token: %s", bytes.TrimSpace(data))
+		return regResult{}, fmt.Errorf("register RPC: answer lacks runner uuid or token: %s", bytes.TrimSpace(data))
 	}
 	r := out.Runner
 	return regResult{ID: int64(r.ID), UUID: r.UUID, Token: r.Token, Name: r.Name, Ephemeral: r.Ephemeral}, nil
@@ -251,7 +251,7 @@ func rpcError(resp *http.Response, data []byte) error {
 	if resp.StatusCode == http.StatusTooManyRequests {
 		return &forge.RateLimitError{RetryAfter: retryAfter(resp), Message: e.Message}
 	}
-	err := fmt.Errorf("Register: HTTP %d %s: %s", resp.StatusCode, e.Code, e.Message)
+	err := fmt.Errorf("register RPC: HTTP %d %s: %s", resp.StatusCode, e.Code, e.Message)
 	if strings.Contains(strings.ToLower(e.Message), "token") && resp.StatusCode < 500 || strings.Contains(strings.ToLower(e.Message), "token not found") {
 		return fmt.Errorf("%w: %w", errTokenRejected, err)
 	}
