@@ -229,26 +229,34 @@ func (c *Controller) snapshot(ctx context.Context, now time.Time) (scheduler.Sna
 }
 
 // recordJobNotes stores the scheduler's pool choice and waiting reason on each
-// queued job that changed, so `paddock job list` shows why a job waits.
+// queued job whose note changed (one transaction), so `paddock job list` shows
+// why a job waits.
 func (c *Controller) recordJobNotes(ctx context.Context, jobs []core.Job, notes []scheduler.JobNote) {
 	cur := make(map[jobKey]core.Job, len(jobs))
 	for _, j := range jobs {
 		cur[jobKey{j.EntityID, j.ID}] = j
 	}
+	changed := map[jobKey]scheduler.JobNote{}
+	var keys []store.JobKey
 	for _, n := range notes {
-		j, ok := cur[jobKey{n.EntityID, n.JobID}]
+		k := jobKey{n.EntityID, n.JobID}
+		j, ok := cur[k]
 		if !ok || (j.PoolID == n.PoolID && j.Note == n.Note) {
 			continue
 		}
 		if n.Note != "" && n.Note != j.Note {
 			c.log.Warn("job waits", "job", n.JobID, "labels", j.Labels, "reason", n.Note)
 		}
-		if _, err := c.o.Store.UpdateJob(ctx, n.EntityID, n.JobID, func(j *core.Job) error {
-			j.PoolID, j.Note = n.PoolID, n.Note
-			return nil
-		}); err != nil {
-			c.log.Error("record job note", "job", n.JobID, "err", err)
-		}
+		changed[k] = n
+		keys = append(keys, store.JobKey{EntityID: n.EntityID, ID: n.JobID})
+	}
+	err := c.o.Store.UpdateJobs(ctx, keys, func(j *core.Job) error {
+		n := changed[jobKey{j.EntityID, j.ID}]
+		j.PoolID, j.Note = n.PoolID, n.Note
+		return nil
+	})
+	if err != nil {
+		c.log.Warn("record job notes", "jobs", len(keys), "err", err)
 	}
 }
 

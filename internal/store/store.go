@@ -33,6 +33,12 @@ type JobFilter struct {
 	Limit    int // 0 = no limit; newest first when set
 }
 
+// JobKey names one job.
+type JobKey struct {
+	EntityID string
+	ID       int64
+}
+
 // Store is everything Paddock persists. Every method is safe for concurrent use.
 // Lookups "by ref" accept an id or a name.
 type Store interface {
@@ -78,6 +84,8 @@ type Store interface {
 	ListJobs(ctx context.Context, f JobFilter) ([]core.Job, error)
 	// UpdateJob reads, applies fn and writes back in one transaction (scheduler notes, pool binding).
 	UpdateJob(ctx context.Context, entityID string, id int64, fn func(*core.Job) error) (core.Job, error)
+	// UpdateJobs applies fn to several jobs in one transaction: all or nothing.
+	UpdateJobs(ctx context.Context, keys []JobKey, fn func(*core.Job) error) error
 
 	// RecordDelivery remembers a webhook delivery id; fresh=false means it was seen before.
 	RecordDelivery(ctx context.Context, source, deliveryID string, at time.Time) (fresh bool, err error)

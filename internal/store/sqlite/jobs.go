@@ -190,32 +190,52 @@ func (s *Store) ListJobs(ctx context.Context, f store.JobFilter) ([]core.Job, er
 func (s *Store) UpdateJob(ctx context.Context, entityID string, id int64, fn func(*core.Job) error) (core.Job, error) {
 	var out core.Job
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		old, err := getJob(ctx, tx, entityID, id)
-		if err != nil {
-			return err
-		}
-		cur := old
-		cur.Labels = append([]string(nil), old.Labels...)
-		if err := fn(&cur); err != nil {
-			return err
-		}
-		if cur.EntityID != old.EntityID || cur.ID != old.ID {
-			return fmt.Errorf("job %d: entity_id and id cannot change", old.ID)
-		}
-		if !cur.State.Valid() || !old.State.CanTransition(cur.State) {
-			return &core.ErrTransition{Kind: "job", From: string(old.State), To: string(cur.State)}
-		}
-		utcTimes(&cur)
-		cur.ReceivedAt = old.ReceivedAt
-		cur.UpdatedAt = now()
-		if err := writeJob(ctx, tx, cur, false); err != nil {
-			return err
-		}
-		out = cur
-		return nil
+		var err error
+		out, err = updateJob(ctx, tx, entityID, id, fn)
+		return err
 	})
 	if err != nil {
 		return core.Job{}, err
 	}
 	return out, nil
+}
+
+// UpdateJobs applies fn to several jobs in one transaction: all or nothing.
+func (s *Store) UpdateJobs(ctx context.Context, keys []store.JobKey, fn func(*core.Job) error) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, k := range keys {
+			if _, err := updateJob(ctx, tx, k.EntityID, k.ID, fn); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func updateJob(ctx context.Context, tx *sql.Tx, entityID string, id int64, fn func(*core.Job) error) (core.Job, error) {
+	old, err := getJob(ctx, tx, entityID, id)
+	if err != nil {
+		return core.Job{}, err
+	}
+	cur := old
+	cur.Labels = append([]string(nil), old.Labels...)
+	if err := fn(&cur); err != nil {
+		return core.Job{}, err
+	}
+	if cur.EntityID != old.EntityID || cur.ID != old.ID {
+		return core.Job{}, fmt.Errorf("job %d: entity_id and id cannot change", old.ID)
+	}
+	if !cur.State.Valid() || !old.State.CanTransition(cur.State) {
+		return core.Job{}, &core.ErrTransition{Kind: "job", From: string(old.State), To: string(cur.State)}
+	}
+	utcTimes(&cur)
+	cur.ReceivedAt = old.ReceivedAt
+	cur.UpdatedAt = now()
+	if err := writeJob(ctx, tx, cur, false); err != nil {
+		return core.Job{}, err
+	}
+	return cur, nil
 }

@@ -233,3 +233,22 @@ func testUpdateJob(t *testing.T, s store.Store) {
 	_, err = s.UpdateJob(ctx(t), "ent", 99, func(*core.Job) error { return nil })
 	wantErr(t, err, store.ErrNotFound, "update missing job")
 }
+
+func testUpdateJobs(t *testing.T, s store.Store) {
+	upsert(t, s, queuedJob("ent", 1))
+	upsert(t, s, queuedJob("ent", 2))
+	notes := map[int64]string{1: "one", 2: "two"}
+	keys := []store.JobKey{{EntityID: "ent", ID: 1}, {EntityID: "ent", ID: 2}}
+	must(t, s.UpdateJobs(ctx(t), keys, func(j *core.Job) error { j.Note = notes[j.ID]; return nil }))
+	if getJob(t, s, "ent", 1).Note != "one" || getJob(t, s, "ent", 2).Note != "two" {
+		t.Fatal("batch update not stored")
+	}
+	// All or nothing: a missing job in the batch leaves every job as it was.
+	bad := append(keys, store.JobKey{EntityID: "ent", ID: 99})
+	err := s.UpdateJobs(ctx(t), bad, func(j *core.Job) error { j.Note = "changed"; return nil })
+	wantErr(t, err, store.ErrNotFound, "batch with a missing job")
+	if getJob(t, s, "ent", 1).Note != "one" {
+		t.Fatal("failed batch wrote a job")
+	}
+	must(t, s.UpdateJobs(ctx(t), nil, func(*core.Job) error { return errors.New("never called") }))
+}

@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"JobSameStateMerge", testJobSameState},
 		{"JobList", testJobList},
 		{"UpdateJob", testUpdateJob},
+		{"UpdateJobs", testUpdateJobs},
 		{"Deliveries", testDeliveries},
 		{"Meta", testMeta},
 		{"ConcurrentUpdateInstance", testConcurrentUpdate},
