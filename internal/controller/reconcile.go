@@ -247,7 +247,19 @@ func (c *Controller) pollQueued(ctx context.Context, client forge.Client, ent co
 	}
 	cctx, cancel := context.WithTimeout(ctx, c.o.CallTimeout)
 	defer cancel()
-	queued, err := client.ListQueuedJobs(cctx, ent)
+	var (
+		queued []core.Job
+		err    error
+	)
+	if ll, ok := client.(forge.LabelledJobLister); ok {
+		pools, perr := c.o.Store.ListPools(ctx)
+		if perr != nil {
+			return perr
+		}
+		queued, err = ll.ListQueuedJobsFor(cctx, ent, forge.PoolLabels(pools, ent.ID))
+	} else {
+		queued, err = client.ListQueuedJobs(cctx, ent)
+	}
 	if err != nil {
 		return err
 	}

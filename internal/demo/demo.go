@@ -185,7 +185,11 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		}
 	}
 	err = watch(ctx, o.Out, sim, a.Store, o.Jobs, start)
-	sum := summarize(ctx, sim, a, o.Jobs, time.Since(start), disp)
+	// The summary (and the teardown it does) gets its own minute even when the
+	// run timed out: a timed-out demo must still report what leaked.
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 90*time.Second)
+	defer scancel()
+	sum := summarize(sctx, sim, a, o.Jobs, time.Since(start), disp)
 	sum.Print(o.Out)
 	if o.Intake == intakeScaleSet {
 		printScaleSetCalls(o.Out, sim, o.Jobs)

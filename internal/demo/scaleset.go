@@ -3,10 +3,13 @@ package demo
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/paddock-ci/paddock/internal/config"
+	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/forgesim"
+	"github.com/paddock-ci/paddock/internal/scheduler"
 )
 
 // intakeScaleSet runs the demo through a GitHub runner scale set: the
@@ -37,6 +40,18 @@ func applyScaleSet(cfg *config.Config) {
 func demoJobMix(o Options) [][]string {
 	if o.Intake == intakeScaleSet {
 		return [][]string{{scaleSetLabel}}
+	}
+	if o.Intake == string(core.IntakePoll) && o.Forge == forgesim.FlavorForgejo {
+		// Forgejo's job search takes the labels of the runners that would run
+		// the jobs; open-ended size labels cannot be listed, so polling cannot
+		// find jobs that ask for one (webhooks can).
+		var mix [][]string
+		for _, labels := range jobMix {
+			if !slices.ContainsFunc(labels, func(l string) bool { _, ok := scheduler.ParseSize(l); return ok }) {
+				mix = append(mix, labels)
+			}
+		}
+		return mix
 	}
 	return jobMix
 }

@@ -50,3 +50,31 @@ type QueuedListing struct {
 type ConditionalJobLister interface {
 	ListQueuedJobsIf(ctx context.Context, ent core.Entity, q QueuedQuery) (QueuedListing, error)
 }
+
+// LabelledJobLister is implemented by forges whose job search needs the
+// labels of the runners that would take the jobs (Forgejo). Callers pass the
+// labels of the entity's enabled pools.
+type LabelledJobLister interface {
+	ListQueuedJobsFor(ctx context.Context, ent core.Entity, labels []string) ([]core.Job, error)
+}
+
+// PoolLabels is the union of the labels of ent's enabled pools, in first-seen
+// order, plus "self-hosted" (every runner Paddock makes carries it): what a
+// LabelledJobLister needs. Size labels (4cpu-16gb) are open-ended and cannot
+// be listed, so such jobs are found by webhooks only on these forges.
+func PoolLabels(pools []core.Pool, entityID string) []string {
+	seen := map[string]bool{"self-hosted": true}
+	out := []string{"self-hosted"}
+	for _, p := range pools {
+		if p.EntityID != entityID || !p.Enabled {
+			continue
+		}
+		for _, l := range p.Labels {
+			if !seen[l] {
+				seen[l] = true
+				out = append(out, l)
+			}
+		}
+	}
+	return out
+}

@@ -197,7 +197,14 @@ func (p *Poller) poll(ctx context.Context, forgeID string, ent core.Entity, maxC
 	} else {
 		// Plain listers cannot say how many requests they made: counted as
 		// one, so adapters should implement ConditionalJobLister.
-		lst.Jobs, err = client.ListQueuedJobs(cctx, ent)
+		if ll, ok := client.(forge.LabelledJobLister); ok {
+			var pools []core.Pool
+			if pools, err = p.o.Store.ListPools(ctx); err == nil {
+				lst.Jobs, err = ll.ListQueuedJobsFor(cctx, ent, forge.PoolLabels(pools, ent.ID))
+			}
+		} else {
+			lst.Jobs, err = client.ListQueuedJobs(cctx, ent)
+		}
 		lst.Calls, lst.Complete = 1, err == nil
 	}
 	res := Result{Outcome: OK, Calls: lst.Calls, NotModifiedCalls: lst.NotModifiedCalls, Complete: lst.Complete}
