@@ -81,3 +81,15 @@ func TestDemoRejectsUnknownForge(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestDemoForgejoPolling: no webhooks at all; Forgejo's job search is asked
+// with the pools' runner labels and every job is found and run.
+func TestDemoForgejoPolling(t *testing.T) {
+	self := paddockBinary(t)
+	var out, log bytes.Buffer
+	sum, err := demo.Run(context.Background(), demo.Options{Jobs: 4, Forge: "forgejo", Intake: "poll", Self: self,
+		JobDuration: 200 * time.Millisecond, Timeout: 2 * time.Minute, Out: &out, Log: &log})
+	if err != nil || !sum.OK() || sum.Webhooks != 0 {
+		t.Fatalf("demo --forge forgejo --intake poll: %v %+v\n%s\nmanager log:\n%s", err, sum, out.String(), log.String())
+	}
+}

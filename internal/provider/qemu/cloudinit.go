@@ -41,7 +41,7 @@ die() { log "$*"; exit 1; }
 # Boot settings (metadata URL, callback URL, single-use token): seed -> RAM.
 umask 077
 mkdir -p /run/paddock/seed
-SEED=$(blkid -L ` + seedLabel + `) || die "no ` + seedLabel + ` seed volume"
+SEED=$(blkid -L ` + seedLabel + ` || blkid -L CIDATA) || die "no ` + seedLabel + ` seed volume"
 mount -o ro "$SEED" /run/paddock/seed || die "cannot mount the seed $SEED"
 cp /run/paddock/seed/` + seedBootFile + ` /run/paddock/boot.env || die "the seed has no boot settings"
 umount /run/paddock/seed
