@@ -16,7 +16,6 @@ import (
 	"github.com/paddock-ci/paddock/internal/controller"
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/forge"
-	"github.com/paddock-ci/paddock/internal/forge/github"
 	"github.com/paddock-ci/paddock/internal/metrics"
 	"github.com/paddock-ci/paddock/internal/store"
 )
@@ -29,8 +28,7 @@ type Events interface {
 	HandleJobEvent(ctx context.Context, forgeID string, ev forge.JobEvent, receivedAt time.Time) (controller.Outcome, error)
 }
 
-// Handler serves POST /webhooks/github and /webhooks/github/{forge}, and the
-// Gitea and Forgejo equivalents (gitea.go).
+// Handler serves POST /webhooks/{github,gitea,forgejo}[/{forge}].
 type Handler struct {
 	Store   store.Store
 	Events  Events
@@ -44,12 +42,8 @@ type answer struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-func (h *Handler) reply(w http.ResponseWriter, code int, outcome string, a answer) {
-	h.Metrics.Webhooks.WithLabelValues("github", outcome).Inc()
-	writeAnswer(w, code, a)
-}
-
-func writeAnswer(w http.ResponseWriter, code int, a answer) {
+func (h *Handler) reply(w http.ResponseWriter, d *dialect, code int, outcome string, a answer) {
+	h.Metrics.Webhooks.WithLabelValues(string(d.kind), outcome).Inc()
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(a)
@@ -57,12 +51,16 @@ func writeAnswer(w http.ResponseWriter, code int, a answer) {
 
 // Routes registers the webhook endpoints on mux.
 func (h *Handler) Routes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /webhooks/github", h.serveGitHub)
-	mux.HandleFunc("POST /webhooks/github/{forge}", h.serveGitHub)
-	h.giteaRoutes(mux)
+	for _, d := range dialects {
+		serve := func(w http.ResponseWriter, r *http.Request) { h.serve(w, r, d) }
+		mux.HandleFunc("POST /webhooks/"+string(d.kind), serve)
+		mux.HandleFunc("POST /webhooks/"+string(d.kind)+"/{forge}", serve)
+	}
 }
 
-func (h *Handler) serveGitHub(w http.ResponseWriter, r *http.Request) {
+// serve is every forge's webhook flow: read, verify against the forges of
+// that kind, parse, hand over, then record the delivery.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, d *dialect) {
 	now := time.Now
 	if h.Now != nil {
 		now = h.Now
@@ -70,69 +68,66 @@ func (h *Handler) serveGitHub(w http.ResponseWriter, r *http.Request) {
 	received := now()
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil || len(body) > maxBody {
-		h.reply(w, http.StatusBadRequest, "malformed", answer{Result: "error", Reason: "could not read body (limit 25 MB)"})
+		h.reply(w, d, http.StatusBadRequest, "malformed", answer{Result: "error", Reason: "could not read body (limit 25 MB)"})
 		return
 	}
-	f, err := h.verify(r.Context(), r.PathValue("forge"), body, r.Header.Get("X-Hub-Signature-256"))
+	f, err := h.verify(r.Context(), d, r.PathValue("forge"), body, r.Header)
 	if err != nil {
-		h.Logger.Warn("webhook rejected", "err", err, "remote", r.RemoteAddr)
-		h.reply(w, http.StatusUnauthorized, "bad_signature", answer{Result: "error", Reason: err.Error()})
+		h.Logger.Warn("webhook rejected", "kind", d.kind, "err", err, "remote", r.RemoteAddr)
+		h.reply(w, d, http.StatusUnauthorized, "bad_signature", answer{Result: "error", Reason: err.Error()})
 		return
 	}
-	delivery := r.Header.Get("X-GitHub-Delivery")
-	event := r.Header.Get("X-GitHub-Event")
+	delivery, event := d.delivery(r.Header), d.event(r.Header)
 	if delivery == "" || event == "" {
-		h.reply(w, http.StatusBadRequest, "malformed", answer{Result: "error", Reason: "X-GitHub-Event and X-GitHub-Delivery headers are required"})
+		h.reply(w, d, http.StatusBadRequest, "malformed", answer{Result: "error", Reason: d.headersHint + " headers are required"})
 		return
 	}
 	switch event {
 	case "workflow_job":
 	case "ping":
-		h.reply(w, http.StatusOK, "ignored", answer{Result: "pong"})
+		h.reply(w, d, http.StatusOK, "ignored", answer{Result: "pong"})
 		return
 	default:
-		h.reply(w, http.StatusAccepted, "ignored", answer{Result: "ignored", Reason: fmt.Sprintf("event %q is not used by Paddock (only workflow_job)", event)})
+		h.reply(w, d, http.StatusAccepted, "ignored", answer{Result: "ignored", Reason: fmt.Sprintf("event %q is not used by Paddock (only workflow_job)", event)})
 		return
 	}
-	ev, err := github.ParseWorkflowJob(body)
+	ev, err := d.parse(body)
 	if err != nil {
-		h.reply(w, http.StatusBadRequest, "malformed", answer{Result: "error", Reason: err.Error()})
+		h.reply(w, d, http.StatusBadRequest, "malformed", answer{Result: "error", Reason: err.Error()})
 		return
 	}
 	outcome, err := h.Events.HandleJobEvent(r.Context(), f.ID, ev, received)
 	switch {
 	case errors.Is(err, controller.ErrNotManaged):
 		// 2xx: the forge must not show this delivery as failed; it simply is not ours.
-		h.reply(w, http.StatusAccepted, "ignored", answer{Result: "ignored", Reason: fmt.Sprintf("%s is not managed by this Paddock", entityName(ev.Entity))})
+		h.reply(w, d, http.StatusAccepted, "ignored", answer{Result: "ignored", Reason: fmt.Sprintf("%s is not managed by this Paddock", entityName(ev.Entity))})
 		return
 	case err != nil:
 		h.Logger.Error("webhook: handle job", "job", ev.Job.ID, "err", err)
-		h.reply(w, http.StatusInternalServerError, "error", answer{Result: "error", Reason: "internal error; the delivery can be redelivered"})
+		h.reply(w, d, http.StatusInternalServerError, "error", answer{Result: "error", Reason: "internal error; the delivery can be redelivered"})
 		return
 	}
 	// Recorded only after success, so a delivery that failed here can be redelivered;
 	// handling is idempotent, so a concurrent duplicate is harmless.
-	fresh, err := h.Store.RecordDelivery(r.Context(), "github:"+f.ID, delivery, received)
+	fresh, err := h.Store.RecordDelivery(r.Context(), string(d.kind)+":"+f.ID, delivery, received)
 	if err != nil {
 		h.Logger.Warn("webhook: record delivery", "err", err)
 	}
 	if err == nil && !fresh {
-		h.reply(w, http.StatusOK, "duplicate", answer{Result: "duplicate", Reason: "delivery " + delivery + " was already processed"})
+		h.reply(w, d, http.StatusOK, "duplicate", answer{Result: "duplicate", Reason: "delivery " + delivery + " was already processed"})
 		return
 	}
 	if outcome == controller.OutcomeIgnored {
-		h.reply(w, http.StatusAccepted, "ignored", answer{Result: "ignored", Reason: fmt.Sprintf("workflow_job action %q needs no action", ev.Action)})
+		h.reply(w, d, http.StatusAccepted, "ignored", answer{Result: "ignored", Reason: fmt.Sprintf("workflow_job action %q needs no action", ev.Action)})
 		return
 	}
-	h.reply(w, http.StatusOK, "accepted", answer{Result: string(outcome)})
+	h.reply(w, d, http.StatusOK, "accepted", answer{Result: string(outcome)})
 }
 
-// verify finds the GitHub forge whose webhook secret signed the body. Every
-// candidate is checked in constant time.
-func (h *Handler) verify(ctx context.Context, ref string, body []byte, sig string) (core.Forge, error) {
-	if sig == "" {
-		return core.Forge{}, errors.New("missing X-Hub-Signature-256 header")
-	}
+// verify finds the forge of the dialect's kind whose webhook secret signed
+// the body. Every candidate is checked, so the time taken does not say which
+// forge matched; a delivery with no signature at all is refused at once.
+func (h *Handler) verify(ctx context.Context, d *dialect, ref string, body []byte, hdr http.Header) (core.Forge, error) {
 	var cands []core.Forge
 	if ref != "" {
 		f, err := h.Store.GetForge(ctx, ref)
@@ -148,19 +143,24 @@ func (h *Handler) verify(ctx context.Context, ref string, body []byte, sig strin
 		cands = all
 	}
 	var found *core.Forge
+	lastErr := errors.New("no " + string(d.kind) + " forge with a webhook secret is configured")
 	for i := range cands {
 		f := cands[i]
-		if f.Kind != core.ForgeGitHub || f.WebhookSecret == "" {
+		if f.Kind != d.kind || f.WebhookSecret == "" {
 			continue
 		}
-		ok := github.VerifySignature([]byte(f.WebhookSecret), body, sig) == nil
-		// Keep checking the rest so the time taken does not say which forge matched.
-		if ok && found == nil {
+		err := d.verifySig([]byte(f.WebhookSecret), body, hdr)
+		switch {
+		case errors.Is(err, d.noSignature):
+			return core.Forge{}, err
+		case err == nil && found == nil:
 			found = &cands[i]
+		case err != nil:
+			lastErr = err
 		}
 	}
 	if found == nil {
-		return core.Forge{}, errors.New("signature does not match any configured webhook secret")
+		return core.Forge{}, fmt.Errorf("signature does not match any configured webhook secret: %w", lastErr)
 	}
 	return *found, nil
 }
