@@ -94,6 +94,10 @@ type QEMUConfig struct {
 	// guest, kept in RAM) of the pool's disk size or this many GB as its
 	// workspace; 0 keeps the workspace in RAM.
 	ScratchGB int `yaml:"scratch_gb"`
+	// Workspace is where cloud-image guests (pool image "qcow2:/path") keep
+	// the workspace: scratch (default: encrypted scratch disk, of the pool's
+	// disk size, scratch_gb or 10 GB) or tmpfs (RAM only).
+	Workspace string `yaml:"workspace"`
 	// Forward lists extra host endpoints (host:port) that VMs may reach at
 	// 10.0.2.100 on the same port; Paddock's own endpoint is always forwarded.
 	Forward []string `yaml:"forward"`

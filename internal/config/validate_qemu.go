@@ -18,6 +18,11 @@ func (v *validator) qemu(path string, pr ProviderConfig) {
 	default:
 		v.p.at(path+".accel", "%q: want auto, kvm or tcg", q.Accel)
 	}
+	switch q.Workspace {
+	case "", "scratch", "tmpfs":
+	default:
+		v.p.at(path+".workspace", "%q: want scratch or tmpfs", q.Workspace)
+	}
 	for name, n := range map[string]int{"cpu": q.CPU, "memory_mb": q.MemoryMB, "max_cpu": q.MaxCPU, "max_memory_mb": q.MaxMemoryMB, "scratch_gb": q.ScratchGB} {
 		if n < 0 {
 			v.p.at(path+"."+name, "must not be negative")

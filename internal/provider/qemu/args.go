@@ -113,7 +113,7 @@ func vmArgs(v vmConfig) []string {
 	args := baseArgs(v)
 	if v.scratch {
 		args = append(args, "-drive", "if=none,id=scratch,format=raw,cache=unsafe,file="+optEscape(v.dir+"/scratch.img"),
-			"-device", "virtio-blk-pci,drive=scratch")
+			"-device", "virtio-blk-pci,drive=scratch,serial="+scratchSerial)
 	}
 	return args
 }
@@ -124,21 +124,27 @@ func baseArgs(v vmConfig) []string {
 	if v.accel == "kvm" {
 		accel, cpu = "kvm", "host"
 	}
-	return []string{
+	args := []string{
 		"-name", "paddock-" + v.name,
 		"-nodefaults", "-no-user-config", "-display", "none",
 		"-machine", "pc,accel=" + accel, "-cpu", cpu,
 		"-m", strconv.Itoa(v.memoryMB), "-smp", strconv.Itoa(v.cpus),
-		"-kernel", v.kernel, "-initrd", v.initrd,
-		"-append", "console=ttyS0 quiet panic=-1",
 		"-no-reboot",
 		"-chardev", "file,id=con,path=" + optEscape(v.dir+"/console.log"), "-serial", "chardev:con",
 		"-netdev", netdev(v.relay, v.fwd), "-device", "virtio-net-pci,netdev=n0",
-		"-fw_cfg", "name=opt/paddock/boot,file=" + optEscape(v.dir+"/boot.cfg"),
-		"-qmp", "unix:qmp.sock,server=on,wait=off",
-		"-pidfile", v.dir + "/qemu.pid",
-		"-daemonize",
 	}
+	if v.cloud {
+		args = append(args, cloudBootArgs(v)...)
+	} else {
+		args = append(args, "-kernel", v.kernel, "-initrd", v.initrd,
+			"-append", "console=ttyS0 quiet panic=-1",
+			"-fw_cfg", "name=opt/paddock/boot,file="+optEscape(v.dir+"/boot.cfg"))
+	}
+	return append(args,
+		"-qmp", "unix:qmp.sock,server=on,wait=off",
+		"-pidfile", v.dir+"/qemu.pid",
+		"-daemonize",
+	)
 }
 
 type vmConfig struct {
@@ -148,4 +154,7 @@ type vmConfig struct {
 	relay            []string
 	fwd              map[int]string
 	scratch          bool
+	// cloud boots the instance's overlay and seed (a cloud image) instead
+	// of the fast image's kernel and initramfs.
+	cloud bool
 }

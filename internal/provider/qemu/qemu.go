@@ -42,6 +42,12 @@ type Options struct {
 	ImageDir string
 	// Binary is the QEMU system emulator; default qemu-system-x86_64.
 	Binary string
+	// QemuImg makes cloud images' overlays; default qemu-img.
+	QemuImg string
+	// Workspace is where a cloud image's guest keeps the workspace:
+	// WorkspaceScratch (the default: encrypted scratch disk) or
+	// WorkspaceTmpfs (RAM only). The fast image follows ScratchGB.
+	Workspace string
 	// Accel is auto (probe KVM by booting, fall back to TCG), kvm or tcg.
 	Accel string
 	// CPU and MemoryMB apply when the pool's flavor or size label gives none;
@@ -81,6 +87,14 @@ func New(opts Options) (*Provider, error) {
 	}
 	if opts.Binary == "" {
 		opts.Binary = "qemu-system-x86_64"
+	}
+	opts.QemuImg = cmp.Or(opts.QemuImg, "qemu-img")
+	switch opts.Workspace {
+	case "":
+		opts.Workspace = WorkspaceScratch
+	case WorkspaceScratch, WorkspaceTmpfs:
+	default:
+		return nil, fmt.Errorf("qemu provider: workspace %q: want %s or %s", opts.Workspace, WorkspaceScratch, WorkspaceTmpfs)
 	}
 	switch opts.Accel {
 	case "":
@@ -126,6 +140,7 @@ type record struct {
 	CPU          int       `json:"cpu"`
 	MemoryMB     int       `json:"memory_mb"`
 	ScratchGB    int       `json:"scratch_gb,omitempty"`
+	CloudImage   string    `json:"cloud_image,omitempty"`
 	CreatedAt    time.Time `json:"created_at"`
 }
 
@@ -143,9 +158,13 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 	if err := validName(spec.Name); err != nil {
 		return provider.Machine{}, err
 	}
-	img, err := image.Current(p.opts.ImageDir)
+	base, err := cloudBase(spec.Image)
 	if err != nil {
 		return provider.Machine{}, err
+	}
+	img, imgErr := image.Current(p.opts.ImageDir)
+	if imgErr != nil && base == "" {
+		return provider.Machine{}, imgErr
 	}
 	meta, err := GuestURL(spec.MetadataURL)
 	if err != nil {
@@ -172,7 +191,14 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 			fwd[port] = ep
 		}
 	}
-	accel := p.accel.get(ctx, p.opts, img)
+	accel := p.opts.Accel
+	if imgErr == nil {
+		accel = p.accel.get(ctx, p.opts, img)
+	} else if accel == "auto" {
+		// A cloud image needs no fast image, but "auto" probes KVM by booting it.
+		accel = "tcg"
+		p.opts.Logger.Warn("qemu: no fast image to probe KVM with; using TCG (set accel: kvm to use KVM)", "reason", imgErr)
+	}
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -186,17 +212,30 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 	rec := record{Name: spec.Name, ControllerID: p.opts.ControllerID, PoolID: spec.PoolID, Accel: accel,
 		CPU: clamp(spec.CPU, p.opts.CPU, p.opts.MaxCPU), MemoryMB: clamp(spec.MemoryMB, p.opts.MemoryMB, p.opts.MaxMemoryMB),
 		CreatedAt: time.Now().UTC()}
-	if p.opts.ScratchGB > 0 {
+	if base != "" {
+		rec.CloudImage, rec.ScratchGB = base, p.cloudScratchGB(spec.DiskGB)
+	} else if p.opts.ScratchGB > 0 {
 		rec.ScratchGB = cmp.Or(spec.DiskGB, p.opts.ScratchGB)
 	}
 	if err := writeJSON(filepath.Join(dir, "machine.json"), rec); err != nil {
 		os.RemoveAll(dir)
 		return provider.Machine{}, err
 	}
-	boot := fmt.Sprintf("PADDOCK_INSTANCE_NAME=%s\nPADDOCK_METADATA_URL=%s\nPADDOCK_CALLBACK_URL=%s\nPADDOCK_INSTANCE_TOKEN=%s\n",
-		spec.Name, meta, cb, spec.Token)
-	cfgPath := filepath.Join(dir, "boot.cfg")
-	if err := os.WriteFile(cfgPath, []byte(boot), 0o600); err != nil {
+	// The boot settings with the token go to the fast image's fw_cfg file or
+	// the cloud image's seed. QEMU reads both while starting up, before
+	// -daemonize lets the parent exit; after that the token lives only in
+	// the VM's memory (and the seed's still-open file descriptor).
+	secret := filepath.Join(dir, "boot.cfg")
+	if base != "" {
+		secret = filepath.Join(dir, seedFile)
+	}
+	defer os.Remove(secret)
+	if base != "" {
+		err = p.prepareCloud(ctx, dir, base, spec.Name, meta, cb, spec.Token)
+	} else {
+		err = os.WriteFile(secret, fastBootCfg(spec.Name, meta, cb, spec.Token), 0o600)
+	}
+	if err != nil {
 		os.RemoveAll(dir)
 		return provider.Machine{}, err
 	}
@@ -211,11 +250,8 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 			return provider.Machine{}, err
 		}
 	}
-	// QEMU reads the fw_cfg file while starting up, before -daemonize lets the
-	// parent exit; after that the token lives only in the VM's memory.
-	defer os.Remove(cfgPath)
 	args := vmArgs(vmConfig{name: spec.Name, dir: dir, accel: accel, kernel: img.Kernel, initrd: img.Initrd,
-		cpus: rec.CPU, memoryMB: rec.MemoryMB, relay: p.opts.RelayCommand, fwd: fwd, scratch: rec.ScratchGB > 0})
+		cpus: rec.CPU, memoryMB: rec.MemoryMB, relay: p.opts.RelayCommand, fwd: fwd, scratch: rec.ScratchGB > 0, cloud: base != ""})
 	if err := p.start(ctx, dir, args); err != nil {
 		_ = stop(context.WithoutCancel(ctx), dir)
 		os.RemoveAll(dir)
@@ -243,6 +279,12 @@ func (p *Provider) start(ctx context.Context, dir string, args []string) error {
 		return fmt.Errorf("qemu exited right after starting: %s", bytes.TrimSpace(out.Bytes()))
 	}
 	return nil
+}
+
+// fastBootCfg is the fast image's fw_cfg boot file, read by its init.
+func fastBootCfg(name, meta, cb, token string) []byte {
+	return fmt.Appendf(nil, "PADDOCK_INSTANCE_NAME=%s\nPADDOCK_METADATA_URL=%s\nPADDOCK_CALLBACK_URL=%s\nPADDOCK_INSTANCE_TOKEN=%s\n",
+		name, meta, cb, token)
 }
 
 func clamp(want, def, limit int) int {
