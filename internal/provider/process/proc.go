@@ -50,6 +50,7 @@ func terminate(ctx context.Context, pid int) error {
 	for time.Now().Before(deadline) {
 		if syscall.Kill(pid, 0) != nil || zombie(pid) {
 			killGroup(pid) // children that ignored SIGTERM
+			waitGroupGone(pid)
 			return nil
 		}
 		select {
@@ -60,5 +61,17 @@ func terminate(ctx context.Context, pid int) error {
 		}
 	}
 	killGroup(pid)
+	waitGroupGone(pid)
 	return nil
+}
+
+// waitGroupGone waits briefly until no process of the group can be signalled,
+// so Delete returns only once the machine's processes are really gone.
+// Zombies awaiting their reaper still count, so it gives up after 250 ms.
+func waitGroupGone(pgid int) {
+	for deadline := time.Now().Add(250 * time.Millisecond); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if syscall.Kill(-pgid, 0) != nil {
+			return
+		}
+	}
 }

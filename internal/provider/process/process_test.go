@@ -82,6 +82,11 @@ func TestLifecycleIdempotentAndIsolatedEnvironment(t *testing.T) {
 	if err := p.Delete(ctx, "m-1"); err != nil {
 		t.Fatal(err)
 	}
+	// SIGKILL is delivered asynchronously: give the kernel a moment to tear
+	// the child down (and init to reap it).
+	for deadline := time.Now().Add(3 * time.Second); alive(child) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if alive(child) {
 		t.Fatal("the machine's child process survived Delete")
 	}
