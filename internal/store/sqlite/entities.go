@@ -44,14 +44,18 @@ func toJSON(v any) (string, error) {
 	return string(b), err
 }
 
-// requireForge checks the forge an entity points at exists, for a clearer
-// error than the foreign-key failure would give.
-func requireForge(ctx context.Context, tx *sql.Tx, id string) error {
-	ok, err := exists(ctx, tx, "forges", "id = ?", id)
+// requireRow checks that the row a new record points at exists (a forge, an
+// entity, a pool), for a clearer error than the foreign-key failure would give.
+func requireRow(ctx context.Context, tx *sql.Tx, table, kind, id string) error {
+	ok, err := exists(ctx, tx, table, "id = ?", id)
 	if err == nil && !ok {
-		err = notFound("forge", id)
+		err = notFound(kind, id)
 	}
 	return err
+}
+
+func requireForge(ctx context.Context, tx *sql.Tx, id string) error {
+	return requireRow(ctx, tx, "forges", "forge", id)
 }
 
 // CreateEntity stores e, filling its ID (if empty) and timestamps. Its forge must exist.

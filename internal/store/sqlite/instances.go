@@ -93,12 +93,8 @@ func (s *Store) CreateInstances(ctx context.Context, is []*core.Instance) error 
 		pools := map[string]bool{}
 		for n, rec := range recs {
 			if !pools[rec.PoolID] {
-				ok, err := exists(ctx, tx, "pools", "id = ?", rec.PoolID)
-				if err != nil {
+				if err := requireRow(ctx, tx, "pools", "pool", rec.PoolID); err != nil {
 					return err
-				}
-				if !ok {
-					return notFound("pool", rec.PoolID)
 				}
 				pools[rec.PoolID] = true
 			}

@@ -21,11 +21,7 @@ func validatePool(p *core.Pool) error {
 }
 
 func requireEntity(ctx context.Context, tx *sql.Tx, id string) error {
-	ok, err := exists(ctx, tx, "entities", "id = ?", id)
-	if err == nil && !ok {
-		err = notFound("entity", id)
-	}
-	return err
+	return requireRow(ctx, tx, "entities", "entity", id)
 }
 
 // CreatePool stores p, filling its ID (if empty) and timestamps. Its entity must exist.
