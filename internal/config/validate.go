@@ -94,6 +94,7 @@ func (v *validator) controller() {
 	v.minDuration("controller.poll_interval", c.PollInterval, minInterval)
 	v.minInt("controller.max_create_attempts", c.MaxCreateAttempts, 1)
 	v.minInt("controller.poll_budget_per_hour", c.PollBudgetPerHour, 1)
+	v.retention()
 }
 
 func (v *validator) providers() {
