@@ -22,6 +22,7 @@ func validate(c *Config, p *problems) {
 	v.controller()
 	v.providers()
 	v.forges()
+	v.webhookSecrets()
 	v.entities()
 	v.pools()
 }
