@@ -5,6 +5,9 @@
 CREATE INDEX jobs_order ON jobs(received_at, entity_id, id);
 DROP INDEX jobs_received;
 CREATE INDEX jobs_entity_order ON jobs(entity_id, received_at, id);
+-- "paddock job list --state queued" must not walk 300,000 completed jobs to
+-- find the few queued ones.
+CREATE INDEX jobs_state_order ON jobs(state, received_at, entity_id, id);
 -- Job ids are unique per forge only, so GET /jobs/{id} looks them up without
 -- an entity; the primary key (entity_id, id) cannot serve that.
 CREATE INDEX jobs_id ON jobs(id);
