@@ -62,6 +62,16 @@ type ControllerConfig struct {
 	// PollBudgetPerHour: forge API calls the poller (intake: poll) may be
 	// charged per forge and hour; 304 Not Modified answers are not charged.
 	PollBudgetPerHour int `yaml:"poll_budget_per_hour"`
+	// Retention: how long finished history is kept (validate_retention.go).
+	Retention RetentionConfig `yaml:"retention"`
+}
+
+// RetentionConfig sets how long the controller's housekeeping keeps finished
+// history. Floors and defaults are core's Retention constants.
+type RetentionConfig struct {
+	Jobs             time.Duration `yaml:"jobs"`              // completed jobs
+	DeletedInstances time.Duration `yaml:"deleted_instances"` // deleted instances
+	Deliveries       time.Duration `yaml:"deliveries"`        // webhook delivery ids
 }
 
 // ProviderConfig names one provider instance and its type-specific settings.

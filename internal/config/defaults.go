@@ -54,6 +54,9 @@ func applyDefaults(c *Config, set map[string]bool, dir string) {
 	ct.MaxCreateAttempts = cmp.Or(ct.MaxCreateAttempts, DefaultMaxCreateAttempts)
 	ct.PollInterval = cmp.Or(ct.PollInterval, DefaultPollInterval)
 	ct.PollBudgetPerHour = cmp.Or(ct.PollBudgetPerHour, DefaultPollBudgetPerHour)
+	ct.Retention.Jobs = cmp.Or(ct.Retention.Jobs, core.DefaultJobRetention)
+	ct.Retention.DeletedInstances = cmp.Or(ct.Retention.DeletedInstances, core.DefaultInstanceRetention)
+	ct.Retention.Deliveries = cmp.Or(ct.Retention.Deliveries, core.DefaultDeliveryRetention)
 
 	for i := range c.Providers {
 		p := &c.Providers[i]
