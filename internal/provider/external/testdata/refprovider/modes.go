@@ -1,0 +1,108 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// The behaviours below are what testers met with published providers
+// (garm-provider-lxd v0.1.4 on real LXD), so the manager is tested against
+// them rather than against an idealised executable.
+
+const basePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+var (
+	v010Commands = []string{"CreateInstance", "DeleteInstance", "GetInstance", "ListInstances", "RemoveAllInstances",
+		"StartInstance", "StopInstance", "GetVersion"}
+	v011Commands = append(slices.Clone(v010Commands), "GetSupportedInterfaceVersions", "ValidatePoolInfo",
+		"GetConfigJSONSchema", "GetExtraSpecsJSONSchema")
+)
+
+// onlyV010 answers as an executable whose provider implements only
+// garm-provider-common's v0.1.0 interface: the environment is validated for
+// the requested version (log.Fatal, exit 1, on failure), then a v0.1.1 run
+// fails with "provider does not implement v0.1.1 ExternalProvider".
+func onlyV010(cmd, version string) error {
+	fatal := func(msg string) error {
+		return failure{1, time.Now().Format("2006/01/02 15:04:05") + " " + msg + "\n", true}
+	}
+	switch version {
+	case "", "v0.1.0":
+		if !slices.Contains(v010Commands, cmd) {
+			return fatal("failed to validate execution environment: unknown GARM_COMMAND: " + cmd)
+		}
+		return nil
+	case "v0.1.1":
+		if !slices.Contains(v011Commands, cmd) {
+			return fatal("failed to validate execution environment: unknown GARM_COMMAND: " + cmd)
+		}
+		return failure{1, "failed to run command: provider does not implement v0.1.1 ExternalProvider", true}
+	}
+	return fatal("unsupported interface version: " + version)
+}
+
+// duplicate answers a create of a name that exists: exit 31 as the protocol
+// says, or (duplicate: plain) as garm-provider-lxd does.
+func (p *prov) duplicate(name string) error {
+	if p.cfg.Duplicate == "plain" {
+		return failure{1, `failed to run command: failed to create instance in provider: creating instance: This "instances" entry already exists`, true}
+	}
+	return failure{31, fmt.Sprintf("instance %s already exists", name), false}
+}
+
+// bootArgv is the machine's init: the boot script, after boot_delay.
+func (p *prov) bootArgv(mdir string) []string {
+	boot := filepath.Join(mdir, "boot.sh")
+	if p.cfg.BootDelay == "" {
+		return []string{"/bin/bash", boot}
+	}
+	d, err := time.ParseDuration(p.cfg.BootDelay)
+	if err != nil || d < 0 {
+		d = 0
+	}
+	return []string{"/bin/sh", "-c", `sleep "$1"; exec /bin/bash "$2"`, "sh", fmt.Sprintf("%.3f", d.Seconds()), boot}
+}
+
+// machinePath puts a curl shim first on the machine's PATH: it records the
+// exit code of the machine's first call, so CreateInstance can wait for it
+// (wait_for_callback), as providers that wait for their machine to come up
+// return after the machine may already have called the manager.
+func machinePath(mdir string) string {
+	real, err := exec.LookPath("curl")
+	if err != nil {
+		return basePath
+	}
+	shim := filepath.Join(mdir, "bin")
+	script := fmt.Sprintf(`#!/bin/sh
+%q "$@"
+rc=$?
+[ -e %[2]q ] || echo "$rc" > %[2]q
+exit $rc
+`, real, filepath.Join(mdir, "first-call"))
+	if os.MkdirAll(shim, 0o700) != nil || os.WriteFile(filepath.Join(shim, "curl"), []byte(script), 0o700) != nil {
+		return basePath
+	}
+	return shim + ":" + basePath
+}
+
+// waitForCallback holds CreateInstance until the machine's first call to the
+// manager has completed (whatever its outcome: a real provider does not
+// know), or 60 s passed.
+func (p *prov) waitForCallback(mdir string) error {
+	if !p.cfg.WaitForCallback {
+		return nil
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(filepath.Join(mdir, "first-call")); err == nil && strings.TrimSpace(string(b)) != "" {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("machine made no call to the manager within 60s")
+}
