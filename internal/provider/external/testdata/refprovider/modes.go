@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -73,8 +72,14 @@ func (p *prov) bootArgv(mdir string) []string {
 // (wait_for_callback), as providers that wait for their machine to come up
 // return after the machine may already have called the manager.
 func machinePath(mdir string) string {
-	real, err := exec.LookPath("curl")
-	if err != nil {
+	real := "" // the provider's own environment has no PATH: look where the machine will
+	for _, d := range filepath.SplitList(basePath) {
+		if st, err := os.Stat(filepath.Join(d, "curl")); err == nil && st.Mode()&0o111 != 0 {
+			real = filepath.Join(d, "curl")
+			break
+		}
+	}
+	if real == "" {
 		return basePath
 	}
 	shim := filepath.Join(mdir, "bin")
