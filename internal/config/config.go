@@ -192,6 +192,11 @@ type PoolConfig struct {
 	RunnerGroup       string        `yaml:"runner_group"`
 	RunnerPrefix      string        `yaml:"runner_prefix"`
 	Sizes             *SizesConfig  `yaml:"sizes"`
+	// ExtraSpecs are the provider's own pool settings (external providers:
+	// GARM's pool extra specs, e.g. {disable_updates: true} for LXD).
+	ExtraSpecs JSONObject `yaml:"extra_specs"`
+	// Flavors maps size labels to provider flavors (4cpu-16gb: large-profile).
+	Flavors map[string]string `yaml:"flavors"`
 	// ScaleSet makes the pool a GitHub runner scale set named after its first label.
 	ScaleSet bool `yaml:"scale_set"`
 	Enabled  bool `yaml:"enabled"`

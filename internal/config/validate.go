@@ -24,6 +24,7 @@ func validate(c *Config, p *problems) {
 	v.forges()
 	v.entities()
 	v.pools()
+	v.poolProviderSettings()
 }
 
 type validator struct {
