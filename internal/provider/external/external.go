@@ -255,6 +255,8 @@ func isDuplicate(err error) bool {
 // configuration through the metadata endpoint (JIT, single use), so there is
 // no registration token, and the tools entry only tells providers which
 // OS/architecture the runner is for (GARM's helpers refuse an empty list).
+// Its download_url answers 410 with the reason: only GARM's default boot
+// template (which Paddock cannot serve) would fetch it.
 func (p *Provider) bootstrap(spec provider.Spec, extra json.RawMessage) BootstrapInstance {
 	osType := spec.OSType
 	if osType == "" {
@@ -267,7 +269,7 @@ func (p *Provider) bootstrap(spec provider.Spec, extra json.RawMessage) Bootstra
 	return BootstrapInstance{
 		Name: spec.Name,
 		Tools: []RunnerTool{{OS: osType, Architecture: githubArch(spec.Arch),
-			DownloadURL: strings.TrimRight(spec.MetadataURL, "/") + "/install-script/", Filename: "paddock-install.sh"}},
+			DownloadURL: strings.TrimRight(spec.MetadataURL, "/") + "/runner-tools/", Filename: "actions-runner.tar.gz"}},
 		CallbackURL: spec.CallbackURL, MetadataURL: spec.MetadataURL, InstanceToken: spec.Token,
 		ExtraSpecs: extra, Arch: garmArch(spec.Arch), OSType: osType, Flavor: spec.Flavor, Image: spec.Image,
 		Labels: labels, PoolID: spec.PoolID, JITConfigEnabled: true,

@@ -157,7 +157,7 @@ func checkBootstrap(t *testing.T, stdin string) {
 	var b external.BootstrapInstance
 	_ = json.Unmarshal([]byte(stdin), &b)
 	if b.InstanceToken != "tok-m-1" || b.Arch != "amd64" || b.OSType != "linux" || b.PoolID != "pool-a" || !b.JITConfigEnabled ||
-		len(b.Tools) != 1 || b.Tools[0].Architecture != "x64" {
+		len(b.Tools) != 1 || b.Tools[0].Architecture != "x64" || b.Tools[0].DownloadURL != "http://127.0.0.1:9/api/v1/metadata/runner-tools/" {
 		t.Errorf("bootstrap = %+v", b)
 	}
 	var extra map[string]any
