@@ -17,7 +17,9 @@
 // does), "duplicate": "plain" (a second create of a name fails with exit 1
 // and LXD's text, not exit 31), "boot_delay": "3s" (the machine starts its
 // boot script late), "wait_for_callback": true (CreateInstance returns only
-// after the machine's first call to the manager completed).
+// after the machine's first call to the manager completed, and "create_linger"
+// longer).
+// A link named *v010* or *lxdlike* selects modes without a config (modes.go).
 // Every call is appended to state_dir/calls.jsonl (command, env, stdin).
 package main
 
@@ -47,6 +49,7 @@ type config struct {
 	Duplicate       string            `json:"duplicate"`
 	BootDelay       string            `json:"boot_delay"`
 	WaitForCallback bool              `json:"wait_for_callback"`
+	CreateLinger    string            `json:"create_linger"`
 }
 
 // bootstrapInstance lists GARM's keys exactly; unknown keys are rejected so a
@@ -135,6 +138,7 @@ func run() error {
 	if err := json.Unmarshal(b, &cfg); err != nil || cfg.StateDir == "" {
 		return fmt.Errorf("config file: need {\"state_dir\": …} (%v)", err)
 	}
+	modesByName(&cfg)
 	var stdin []byte
 	if cmd == "CreateInstance" {
 		if stdin, err = io.ReadAll(os.Stdin); err != nil {
