@@ -67,7 +67,8 @@ type Provider struct {
 	state *state
 
 	mu      sync.Mutex
-	version string // V010, V011 or VersionAuto until detected
+	version string     // V010, V011 or VersionAuto until detected
+	probe   sync.Mutex // serialises the auto-detection
 }
 
 var _ provider.Provider = (*Provider)(nil)

@@ -3,6 +3,7 @@ package external_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -249,5 +250,27 @@ func TestProxyAndCABundleReachTheMachine(t *testing.T) {
 	}
 	if string(bi.CACertBundle) != string(pem) || bi.ProxyConfig.HTTPProxy != "http://proxy.internal:3128" || bi.ProxyConfig.NoProxy != "10.0.0.0/8" {
 		t.Errorf("bootstrap ca/proxy = %q %+v", bi.CACertBundle, bi.ProxyConfig)
+	}
+}
+
+// Many first calls at once still probe the executable once.
+func TestConcurrentFirstCallsProbeOnce(t *testing.T) {
+	e := newEnv(t, external.V010, 30*time.Second)
+	e.cfg["interface"] = "v0.1.0"
+	e.write()
+	e.reopen("", nil)
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := e.p.Create(context.Background(), spec(fmt.Sprintf("m-%d", i))); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := e.count(external.CmdSupportedVersions); n != 1 {
+		t.Errorf("probed %d times, want once", n)
 	}
 }

@@ -23,10 +23,13 @@ const notImplementedV011 = "does not implement v0.1.1 ExternalProvider"
 // what GARM assumes. A probe that did not run to an exit (timeout, cancelled)
 // decides nothing and is repeated by the next call.
 func (p *Provider) iface(ctx context.Context) (string, error) {
-	p.mu.Lock()
-	v := p.version
-	p.mu.Unlock()
-	if v != VersionAuto {
+	if v := p.InterfaceVersion(); v != VersionAuto {
+		return v, nil
+	}
+	// One probe, however many calls arrive at once.
+	p.probe.Lock()
+	defer p.probe.Unlock()
+	if v := p.InterfaceVersion(); v != VersionAuto {
 		return v, nil
 	}
 	out, err := p.run(ctx, CmdSupportedVersions, p.env(V011, CmdSupportedVersions, "", ""), nil)
