@@ -41,4 +41,3 @@ func fault(cfg config, cmd string) error {
 	}
 	return nil
 }
-
