@@ -27,7 +27,7 @@ const (
 	DefaultRunnerPrefix      = "paddock"
 	DefaultGitHubAPIURL      = "https://api.github.com/"
 	DefaultGitHubWebURL      = "https://github.com/"
-	DefaultInterfaceVersion  = "v0.1.1"
+	DefaultInterfaceVersion  = "auto"
 	DefaultExecTimeout       = 2 * time.Minute
 )
 
@@ -71,6 +71,7 @@ func applyDefaults(c *Config, set map[string]bool, dir string) {
 		if e := p.External; e != nil {
 			e.ProviderExecutable = resolvePath(e.ProviderExecutable, dir)
 			e.ConfigFile = resolvePath(e.ConfigFile, dir)
+			e.CACertBundle = resolvePath(e.CACertBundle, dir)
 			e.InterfaceVersion = cmp.Or(e.InterfaceVersion, DefaultInterfaceVersion)
 			e.ExecTimeout = cmp.Or(e.ExecTimeout, DefaultExecTimeout)
 		}

@@ -25,6 +25,7 @@ func validate(c *Config, p *problems) {
 	v.webhookSecrets()
 	v.entities()
 	v.pools()
+	v.poolProviderSettings()
 }
 
 type validator struct {
