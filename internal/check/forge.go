@@ -67,7 +67,9 @@ func Forge(f core.Forge) Errors {
 	}
 	for _, u := range []struct{ field, val string }{{"api_url", f.APIURL}, {"web_url", f.WebURL}} {
 		if u.val == "" {
-			e.add(u.field, "required for a %s forge", f.Kind)
+			if f.Kind != "" {
+				e.add(u.field, "required for a %s forge", f.Kind)
+			}
 			continue
 		}
 		if msg := URLProblem(u.val); msg != "" {
