@@ -50,8 +50,11 @@ type Options struct {
 	// PollInterval: how often the safety-net poll lists queued jobs of webhook entities.
 	PollInterval      time.Duration
 	MaxCreateAttempts int
-	// MaxParallel bounds concurrent provider calls per provider.
-	MaxParallel int
+	// MaxParallel bounds concurrent provider calls per provider;
+	// ProviderMaxParallel overrides it for the providers it names (the
+	// config's providers[].max_parallel).
+	MaxParallel         int
+	ProviderMaxParallel map[string]int
 	// CallTimeout bounds one provider or forge call.
 	CallTimeout time.Duration
 	Now         func() time.Time
@@ -119,7 +122,11 @@ func New(o Options) *Controller {
 		dispatch: map[string]time.Time{}, lastPoll: map[string]time.Time{}, backoff: map[string]time.Time{},
 	}
 	for name := range o.Providers {
-		c.sem[name] = make(chan struct{}, o.MaxParallel)
+		n := o.MaxParallel
+		if v := o.ProviderMaxParallel[name]; v > 0 {
+			n = v
+		}
+		c.sem[name] = make(chan struct{}, n)
 	}
 	return c
 }
