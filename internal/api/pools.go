@@ -113,15 +113,14 @@ func (s *server) resolveEntity(ctx context.Context, ref string) (core.Entity, ch
 	return e, nil, err
 }
 
-// poolProblems is check.Pool plus what only the server knows: whether the
-// provider is configured here.
-func (s *server) poolProblems(p core.Pool) check.Errors {
-	errs := check.Pool(p)
-	if p.Provider != "" && s.opts.Providers != nil && !slices.Contains(s.opts.Providers, p.Provider) {
-		errs = append(errs, check.FieldError{Field: "provider", Message: fmt.Sprintf(
-			"provider %q is not configured; configured providers: %s", p.Provider, strings.Join(s.opts.Providers, ", "))})
+// providerProblem is what only the server knows: whether a provider is
+// configured here.
+func (s *server) providerProblem(name string) check.Errors {
+	if name != "" && s.opts.Providers != nil && !slices.Contains(s.opts.Providers, name) {
+		return check.Errors{{Field: "provider", Message: fmt.Sprintf(
+			"provider %q is not configured; configured providers: %s", name, strings.Join(s.opts.Providers, ", "))}}
 	}
-	return errs
+	return nil
 }
 
 // poolETag is the pool's entity tag: a hash of everything stored about it
@@ -233,7 +232,7 @@ func (s *server) createPool(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.EntityID = e.ID
-	errs = append(append(errs, eerrs...), s.poolProblems(p)...)
+	errs = append(append(append(errs, eerrs...), check.Pool(p)...), s.providerProblem(p.Provider)...)
 	if len(errs) > 0 {
 		s.fail(w, r, invalid("pool", errs))
 		return
@@ -250,11 +249,8 @@ func (s *server) createPool(w http.ResponseWriter, r *http.Request) {
 // patches of different fields both land; If-Match makes a client's
 // read-modify-write safe too (412 when the pool changed since it read it).
 //
-// The result must pass the same check as a create, with one exception: a
-// pool stored by an older version may hold values that are refused now, and
-// disabling it (the drain procedure) must still work. So a patch that leaves
-// the pool disabled may keep fields that were already invalid, as long as it
-// makes no other field invalid.
+// The result must pass the same check as a create, except as
+// check.PoolChange allows (disabling a pool stored invalid by an older version).
 func (s *server) updatePool(w http.ResponseWriter, r *http.Request) {
 	ref := r.PathValue("ref")
 	var in poolInput
@@ -266,7 +262,7 @@ func (s *server) updatePool(w http.ResponseWriter, r *http.Request) {
 	if in.Entity != nil {
 		e, eerrs, err := s.resolveEntity(r.Context(), *in.Entity)
 		if err != nil || len(eerrs) > 0 {
-			s.fail(w, r, cmp.Or(err, invalid("pool", eerrs)))
+			s.fail(w, r, cmp.Or(err, invalid("pool", eerrs).Err()))
 			return
 		}
 		entity = &e
@@ -276,18 +272,18 @@ func (s *server) updatePool(w http.ResponseWriter, r *http.Request) {
 			return &statusError{code: http.StatusPreconditionFailed,
 				msg: fmt.Sprintf("pool %q changed since you read it (If-Match does not match its ETag %s); read it again and retry", p.Name, poolETag(*p))}
 		}
-		before := s.poolProblems(*p)
+		before := *p
 		if errs := in.apply(p); len(errs) > 0 {
 			return invalid("pool", errs)
 		}
 		if entity != nil {
 			p.EntityID = entity.ID
 		}
-		errs := s.poolProblems(*p)
-		if len(errs) == 0 || (!p.Enabled && onlyFields(errs, before)) {
-			return nil
+		errs := check.PoolChange(before, *p)
+		if p.Provider != before.Provider {
+			errs = append(errs, s.providerProblem(p.Provider)...)
 		}
-		return invalid("pool", errs)
+		return invalid("pool", errs).Err()
 	})
 	if err != nil {
 		s.fail(w, r, nameTaken("pool", in.nameOr(ref), refErr("pool", ref, err)))
@@ -302,17 +298,6 @@ func (in poolInput) nameOr(ref string) string {
 		return *in.Name
 	}
 	return ref
-}
-
-// onlyFields reports whether every problem in errs concerns a field that
-// already had a problem in before.
-func onlyFields(errs, before check.Errors) bool {
-	for _, fe := range errs {
-		if !before.Has(fe.Field) {
-			return false
-		}
-	}
-	return true
 }
 
 func (s *server) deletePool(w http.ResponseWriter, r *http.Request) {

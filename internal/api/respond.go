@@ -32,9 +32,21 @@ type statusError struct {
 	fields []check.FieldError
 }
 
-// invalid is the 400 answer listing every problem with an object.
-func invalid(kind string, errs check.Errors) error {
+// invalid is the 400 answer listing every problem with an object (nil
+// when there is none).
+func invalid(kind string, errs check.Errors) *statusError {
+	if len(errs) == 0 {
+		return nil
+	}
 	return &statusError{code: http.StatusBadRequest, msg: "invalid " + kind + ": " + errs.Error(), fields: errs}
+}
+
+// Err returns e as an error: nil (not a typed nil) when e is nil.
+func (e *statusError) Err() error {
+	if e == nil {
+		return nil
+	}
+	return e
 }
 
 func (e *statusError) Error() string { return e.msg }

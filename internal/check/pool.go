@@ -200,3 +200,22 @@ func (e *Errors) between(field string, v, lo, hi int) {
 		e.add(field, "must be ≤ %d", hi)
 	}
 }
+
+// PoolChange returns the problems that refuse changing a pool from before to
+// after: those of Pool(after), except that a pool stored by an older version
+// may hold values refused now, and disabling it (the drain procedure) must
+// still work. So a change that leaves the pool disabled may keep fields that
+// were already invalid, as long as it makes no other field invalid.
+func PoolChange(before, after core.Pool) Errors {
+	errs := Pool(after)
+	if len(errs) == 0 || after.Enabled {
+		return errs
+	}
+	old := Pool(before)
+	for _, fe := range errs {
+		if !old.Has(fe.Field) {
+			return errs
+		}
+	}
+	return nil
+}
