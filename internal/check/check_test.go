@@ -55,7 +55,7 @@ func TestPoolRefusals(t *testing.T) {
 		{"provider", func(p *core.Pool) { p.Provider = "" }},
 		{"image", func(p *core.Pool) { p.Image = "a\x00b" }},
 		{"runner_group", func(p *core.Pool) { p.RunnerGroup = strings.Repeat("g", 300) }},
-		{"sizes.max_cpu", func(p *core.Pool) { p.Sizes = &core.SizeLimits{MaxCPU: 0, MaxMemoryGB: 1, MaxDiskGB: 1} }},
+		{"sizes.max_cpu", func(p *core.Pool) { p.Sizes = &core.SizeLimits{MaxCPU: -1, MaxMemoryGB: 1, MaxDiskGB: 1} }},
 		{"sizes.max_disk_gb", func(p *core.Pool) { p.Sizes = &core.SizeLimits{MaxCPU: 1, MaxMemoryGB: 1, MaxDiskGB: 1 << 40} }},
 		{"labels", func(p *core.Pool) { p.ScaleSet, p.Labels = true, []string{"self-hosted"} }},
 	} {

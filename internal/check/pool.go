@@ -119,9 +119,10 @@ func Pool(p core.Pool) Errors {
 		e.add("runner_prefix", "%s", msg)
 	}
 	if s := p.Sizes; s != nil {
-		e.between("sizes.max_cpu", s.MaxCPU, 1, MaxSizeCPU)
-		e.between("sizes.max_memory_gb", s.MaxMemoryGB, 1, MaxSizeMemoryGB)
-		e.between("sizes.max_disk_gb", s.MaxDiskGB, 1, MaxSizeDiskGB)
+		// 0 CPU or memory lets no size label fit; 0 disk does not limit disk.
+		e.between("sizes.max_cpu", s.MaxCPU, 0, MaxSizeCPU)
+		e.between("sizes.max_memory_gb", s.MaxMemoryGB, 0, MaxSizeMemoryGB)
+		e.between("sizes.max_disk_gb", s.MaxDiskGB, 0, MaxSizeDiskGB)
 	}
 	if p.ScaleSet {
 		// GitHub routes a job to a scale set by its name alone, so the pool
