@@ -160,16 +160,3 @@ func resourceOf(path string) string {
 
 // ref escapes an object reference for a path; entity names carry a slash.
 func ref(s string) string { return url.PathEscape(s) }
-
-func (c *client) getJSON(ctx context.Context, path string, q url.Values, out any) ([]byte, error) {
-	data, err := c.do(ctx, http.MethodGet, path, q, nil)
-	if err != nil {
-		return nil, err
-	}
-	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
-			return nil, fmt.Errorf("unexpected answer from %s%s: %w", c.base, path, err)
-		}
-	}
-	return data, nil
-}
