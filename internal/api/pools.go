@@ -272,6 +272,7 @@ func (s *server) updatePool(w http.ResponseWriter, r *http.Request) {
 			return &statusError{code: http.StatusPreconditionFailed,
 				msg: fmt.Sprintf("pool %q changed since you read it (If-Match does not match its ETag %s); read it again and retry", p.Name, poolETag(*p))}
 		}
+		check.PoolStored(p)
 		before := *p
 		if errs := in.apply(p); len(errs) > 0 {
 			return invalid("pool", errs)

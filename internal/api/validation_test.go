@@ -135,6 +135,18 @@ func TestLegacyInvalidPoolCanBeDisabled(t *testing.T) {
 	h.wantError(400, "PATCH", "/api/v1/pools/old", map[string]any{"enabled": true}, "max_runners")
 	h.must(200, "PATCH", "/api/v1/pools/old", map[string]any{"enabled": true, "min_idle": 1, "max_runners": 10,
 		"runner_prefix": "upper", "bootstrap_timeout": "5m"}, nil)
+
+	// An older API stored no runner prefix or image: read as the defaults
+	// (as the manager always did), such a pool can be patched while enabled.
+	legacy := core.Pool{Name: "legacy", EntityID: e.ID, Provider: "local", Labels: []string{"a"}, MaxRunners: 2,
+		OSType: "linux", Arch: "x64", BootstrapTimeout: 20 * time.Minute, MaxJobRuntime: time.Hour, Enabled: true}
+	if err := h.st.CreatePool(ctx, &legacy); err != nil {
+		t.Fatal(err)
+	}
+	h.must(200, "PATCH", "/api/v1/pools/legacy", map[string]any{"priority": 1}, nil)
+	if p := h.pool("legacy"); p.RunnerPrefix != "paddock" || !p.Enabled {
+		t.Fatalf("legacy pool after patch: %+v", p)
+	}
 }
 
 func TestPoolETagIfMatch(t *testing.T) {

@@ -21,6 +21,7 @@ func disableInvalidPools(ctx context.Context, st store.Store, log *slog.Logger) 
 		return err
 	}
 	for _, p := range pools {
+		check.PoolStored(&p)
 		errs := check.Pool(p)
 		if len(errs) == 0 || !p.Enabled {
 			continue

@@ -45,15 +45,18 @@ providers: [{name: local, type: process}]
 	must(t, st.CreateForge(ctx, &f))
 	e := core.Entity{ForgeID: f.ID, Kind: core.EntityRepository, Name: "o/r", Intake: core.IntakePoll}
 	must(t, st.CreateEntity(ctx, &e))
-	mk := func(name string, minIdle, maxRunners int, enabled bool) {
+	mk := func(name string, minIdle, maxRunners int, enabled bool, prefix string) {
 		p := core.Pool{Name: name, EntityID: e.ID, Provider: "local", Labels: []string{"x"}, MinIdle: minIdle,
-			MaxRunners: maxRunners, OSType: "linux", Arch: "x64", Image: "default", BootstrapTimeout: 600e9,
-			RunnerPrefix: "p", Enabled: enabled}
+			MaxRunners: maxRunners, OSType: "linux", Arch: "x64", BootstrapTimeout: 600e9,
+			RunnerPrefix: prefix, Enabled: enabled}
 		must(t, st.CreatePool(ctx, &p))
 	}
-	mk("huge", 1e9, 1e9, true)
-	mk("fine", 0, 2, true)
-	mk("off", 1e9, 1e9, false)
+	mk("huge", 1e9, 1e9, true, "p")
+	mk("fine", 0, 2, true, "p")
+	mk("off", 1e9, 1e9, false, "p")
+	// An older API stored no prefix and no image; the manager has always
+	// read those as the defaults, so the pool is fine.
+	mk("legacy", 0, 2, true, "")
 	must(t, st.Close())
 
 	var log strings.Builder
@@ -62,7 +65,7 @@ providers: [{name: local, type: process}]
 		t.Fatal(err)
 	}
 	defer a.Store.Close()
-	for name, want := range map[string]bool{"huge": false, "fine": true, "off": false} {
+	for name, want := range map[string]bool{"huge": false, "fine": true, "off": false, "legacy": true} {
 		p, err := a.Store.GetPool(ctx, name)
 		must(t, err)
 		if p.Enabled != want {

@@ -97,6 +97,13 @@ func PoolDefaults(p *core.Pool, given func(field string) bool) {
 	}
 }
 
+// PoolStored gives the empty string fields of a stored pool their defaults:
+// older versions stored "" (an API-made pool had no runner prefix), which
+// the manager has always treated as the default.
+func PoolStored(p *core.Pool) {
+	PoolDefaults(p, func(string) bool { return true })
+}
+
 // Pool checks a pool's own fields (after PoolDefaults). References (does the
 // entity exist, is the provider configured) are the caller's to check.
 func Pool(p core.Pool) Errors {

@@ -150,6 +150,7 @@ func updatePool(g *globals, cmd *cobra.Command, path string, body, sizes map[str
 	}
 	before := cur.Pool
 	before.BootstrapTimeout, before.MaxJobRuntime = time.Duration(cur.BootstrapTimeout), time.Duration(cur.MaxJobRuntime)
+	check.PoolStored(&before)
 	if len(sizes) > 0 {
 		// The API replaces sizes as a whole; merge so one flag changes one limit.
 		if z := before.Sizes; z != nil {
