@@ -98,6 +98,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if err := seed(ctx, st, cfg); err != nil {
 		return fail(fmt.Errorf("apply config seeds: %w", err))
 	}
+	if err := disableInvalidPools(ctx, st, log); err != nil {
+		return fail(fmt.Errorf("check stored pools: %w", err))
+	}
 	provs, err := buildProviders(cfg, a.ControllerID, o.BootCommand, log)
 	if err != nil {
 		return fail(err)
@@ -115,9 +118,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		public = "http://" + o.Listener.Addr().String()
 	}
 	tokenKey := sha256.Sum256(append([]byte("paddock instance tokens\x00"), key...))
-	maxPar := 0
+	maxPar := make(map[string]int, len(cfg.Providers))
 	for _, p := range cfg.Providers {
-		maxPar = max(maxPar, p.MaxParallel)
+		maxPar[p.Name] = p.MaxParallel
 	}
 	forges := newForgeClients(st, a.Metrics, cfg)
 	if err := forges.checkForgeVersions(ctx, log); err != nil {
@@ -129,7 +132,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		MetadataURL: public + "/api/v1/metadata", CallbackURL: public + "/api/v1/callbacks",
 		IdleGrace: cfg.Controller.IdleGrace, ReconcileInterval: cfg.Controller.ReconcileInterval,
 		PollInterval: cfg.Controller.PollInterval, MaxCreateAttempts: cfg.Controller.MaxCreateAttempts,
-		MaxParallel: maxPar, OnDispatch: o.OnDispatch,
+		ProviderMaxParallel: maxPar, OnDispatch: o.OnDispatch,
 		Retention: controller.Retention{Jobs: cfg.Controller.Retention.Jobs,
 			Instances: cfg.Controller.Retention.DeletedInstances, Deliveries: cfg.Controller.Retention.Deliveries},
 		PoolClient: func(ctx context.Context, p core.Pool, base forge.Client) (forge.Client, error) {

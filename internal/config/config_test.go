@@ -86,10 +86,13 @@ func TestDefaults(t *testing.T) {
     kind: github
     credential: {kind: pat, token: env:T_ADMIN}
 entities:
-  - {forge: gh, kind: organization, name: acme, intake: poll}
+  - {forge: gh, name: acme, intake: poll}
 pools:
-  - {name: p, entity: acme, provider: local, max_runners: 3}
+  - {name: p, entity: acme, provider: local, labels: [x]}
 `)
+	if c.Entities[0].Kind != core.EntityOrganization {
+		t.Errorf("entity kind = %q, want organization inferred from the name", c.Entities[0].Kind)
+	}
 	want := ServerConfig{Listen: DefaultListen, PublicURL: "http://127.0.0.1:8080", AdminToken: "admin-secret"}
 	if c.Server != want {
 		t.Errorf("server = %#v, want %#v", c.Server, want)
@@ -110,7 +113,7 @@ pools:
 	}
 	p := c.Pools[0]
 	if p.Image != "default" || p.OSType != "linux" || p.Arch != "x64" || p.BootstrapTimeout != 20*time.Minute ||
-		p.MaxJobRuntime != 6*time.Hour || p.RunnerPrefix != "paddock" || !p.Enabled || p.MinIdle != 0 {
+		p.MaxJobRuntime != 6*time.Hour || p.RunnerPrefix != "paddock" || !p.Enabled || p.MinIdle != 0 || p.MaxRunners != 1 {
 		t.Errorf("pool defaults = %+v", p)
 	}
 }
@@ -119,7 +122,7 @@ func TestExplicitZeroValuesKept(t *testing.T) {
 	setBaseEnv(t)
 	c := mustParse(t, minimal+`controller: {idle_grace: 0s}
 pools:
-  - {name: p, entity: acme/app, provider: local, max_runners: 1, max_job_runtime: 0, enabled: false}
+  - {name: p, entity: acme/app, provider: local, labels: [x], max_runners: 1, max_job_runtime: 0, enabled: false}
 `)
 	if c.Controller.IdleGrace != 0 {
 		t.Errorf("idle_grace = %v, want 0 as written", c.Controller.IdleGrace)

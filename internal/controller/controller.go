@@ -52,8 +52,11 @@ type Options struct {
 	MaxCreateAttempts int
 	// Retention: how long completed jobs, deleted instances and delivery ids are kept.
 	Retention Retention
-	// MaxParallel bounds concurrent provider calls per provider.
-	MaxParallel int
+	// MaxParallel bounds concurrent provider calls per provider;
+	// ProviderMaxParallel overrides it for the providers it names (the
+	// config's providers[].max_parallel).
+	MaxParallel         int
+	ProviderMaxParallel map[string]int
 	// CallTimeout bounds one provider or forge call.
 	CallTimeout time.Duration
 	Now         func() time.Time
@@ -121,7 +124,11 @@ func New(o Options) *Controller {
 		dispatch: map[string]time.Time{}, lastPoll: map[string]time.Time{}, backoff: map[string]time.Time{},
 	}
 	for name := range o.Providers {
-		c.sem[name] = make(chan struct{}, o.MaxParallel)
+		n := o.MaxParallel
+		if v := o.ProviderMaxParallel[name]; v > 0 {
+			n = v
+		}
+		c.sem[name] = make(chan struct{}, n)
 	}
 	return c
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/paddock-ci/paddock/internal/check"
 	"github.com/paddock-ci/paddock/internal/core"
 )
 
@@ -54,7 +55,9 @@ func (d *decider) assignJobs(jobs []core.Job) {
 		for _, g := range ps.groups {
 			g.freeAvail = g.avail
 		}
-		ps.room = max(0, ps.pool.MaxRunners-ps.live)
+		// Clamped to the validated bound: a stored row that escaped
+		// validation must not make one decision plan millions of machines.
+		ps.room = max(0, min(ps.pool.MaxRunners, check.MaxRunnersLimit)-ps.live)
 	}
 	queue := slices.Clone(jobs)
 	slices.SortFunc(queue, func(a, b core.Job) int {
@@ -117,12 +120,13 @@ func (d *decider) assignJob(m *matcher, j core.Job) JobNote {
 func (d *decider) plan(ps *poolState) {
 	p := ps.pool
 	freeTarget := 0
-	if p.FreeTargetPercent > 0 {
-		freeTarget = (ps.busy*p.FreeTargetPercent + 99) / 100
+	if pct := min(p.FreeTargetPercent, 100); pct > 0 {
+		freeTarget = (ps.busy*pct + 99) / 100
 	}
-	targetIdle := max(p.MinIdle, freeTarget, 0)
+	minIdle := min(p.MinIdle, check.MaxRunnersLimit)
+	targetIdle := max(minIdle, freeTarget, 0)
 	idleReason := ReasonMinIdle
-	if freeTarget > p.MinIdle {
+	if freeTarget > minIdle {
 		idleReason = ReasonFreeTarget
 	}
 	keys := make([]string, 0, len(ps.groups))
