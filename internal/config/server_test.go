@@ -36,7 +36,7 @@ func TestServerLimits(t *testing.T) {
 	for _, tc := range []struct{ name, limits, want string }{
 		{"too few connections", "max_connections: 3", "server.limits.max_connections: must be ≥ 16"},
 		{"timeout too short", "idle_timeout: 10ms", "server.limits.idle_timeout: must be at least 1s"},
-		{"budget below one webhook", "unauthenticated_memory_mb: 8", "server.limits.unauthenticated_memory_mb: (8) must be at least webhook_max_body_mb (25)"},
+		{"budget below one webhook", "unauthenticated_memory_mb: 40", "server.limits.unauthenticated_memory_mb: (40) must be at least twice webhook_max_body_mb (25)"},
 		{"unknown key", "max_conns: 5", `server.limits: unknown key "max_conns"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

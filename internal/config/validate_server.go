@@ -66,8 +66,8 @@ func (v *validator) serverLimits() {
 	v.minInt(p+"auth_failures_per_minute_total", l.AuthFailuresPerMinuteTotal, 1)
 	mem := cmp.Or(l.UnauthenticatedMemoryMB, DefaultUnauthenticatedMemoryMB)
 	hook := cmp.Or(l.WebhookMaxBodyMB, DefaultWebhookMaxBodyMB)
-	if (v.p.set[p+"unauthenticated_memory_mb"] || v.p.set[p+"webhook_max_body_mb"]) && mem >= 1 && hook > mem {
-		v.p.at(p+"unauthenticated_memory_mb", "(%d) must be at least webhook_max_body_mb (%d), or the largest deliveries could never be read", mem, hook)
+	if (v.p.set[p+"unauthenticated_memory_mb"] || v.p.set[p+"webhook_max_body_mb"]) && mem >= 1 && 2*hook > mem {
+		v.p.at(p+"unauthenticated_memory_mb", "(%d) must be at least twice webhook_max_body_mb (%d): reading a body may briefly hold twice its size", mem, hook)
 	}
 }
 
