@@ -52,7 +52,9 @@ func (l *Conns) Stats() (open int, shed, refused int64) {
 }
 
 // Listener wraps inner so that each accepted connection is counted.
-func (l *Conns) Listener(inner net.Listener) net.Listener { return &connsListener{Listener: inner, l: l} }
+func (l *Conns) Listener(inner net.Listener) net.Listener {
+	return &connsListener{Listener: inner, l: l}
+}
 
 type connsListener struct {
 	net.Listener

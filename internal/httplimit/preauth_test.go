@@ -166,4 +166,3 @@ func TestPreauthRequiresLength(t *testing.T) {
 		t.Fatalf("status %d, want 411", resp.StatusCode)
 	}
 }
-
