@@ -89,3 +89,11 @@ func TestAuthFailuresLimited(t *testing.T) {
 		t.Fatalf("a token reached the log:\n%s", out)
 	}
 }
+
+// TestNegativeJobIDRefused: negative ids are Paddock's scale-set placeholder
+// space and are not addressable from outside.
+func TestNegativeJobIDRefused(t *testing.T) {
+	h := newHarness(t, nil)
+	h.wantError(http.StatusBadRequest, "GET", "/api/v1/jobs/-5", nil, "positive integer")
+	h.wantError(http.StatusBadRequest, "GET", "/api/v1/jobs/0", nil, "positive integer")
+}
