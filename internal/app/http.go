@@ -23,6 +23,9 @@ type edge struct {
 // bodies in flight are bounded by the body timeout, so room frees up soon.
 const preauthRetryAfter = 5 * time.Second
 
+// smallBody is the largest webhook body that counts as ordinary.
+const smallBody = 1 << 20
+
 func (a *App) newEdge(l config.ServerLimits) *edge {
 	nofile, err := httplimit.RaiseFileLimit()
 	if err != nil {
@@ -37,13 +40,20 @@ func (a *App) newEdge(l config.ServerLimits) *edge {
 		Name: "paddock_http_unauthenticated_rejected_total",
 		Help: "Unauthenticated requests (webhooks, machine endpoints) refused before their handler, by endpoint and reason.",
 	}, []string{"endpoint", "reason"})
-	budget := httplimit.NewBudget(int64(l.UnauthenticatedMemoryMB)<<20, l.UnauthenticatedRequests)
+	// Webhook bodies over smallBody (rare: ordinary deliveries are a few KB)
+	// draw on unauthenticated_memory_mb; smaller ones and machine requests
+	// have a quarter of it each, so a flood of large bodies crowds out
+	// neither. All together: 1.5 × unauthenticated_memory_mb.
+	mem := int64(l.UnauthenticatedMemoryMB) << 20
 	e := &edge{
 		conns: httplimit.NewConns(capN),
-		webhook: &httplimit.Preauth{Budget: budget, MaxBody: int64(l.WebhookMaxBodyMB) << 20,
+		webhook: &httplimit.Preauth{Budget: httplimit.NewBudget(mem, l.UnauthenticatedRequests),
+			MaxBody: int64(l.WebhookMaxBodyMB) << 20,
+			Small:   httplimit.NewBudget(mem/4, l.UnauthenticatedRequests), SmallBody: smallBody,
 			ReadTimeout: l.UnauthenticatedBodyTimeout, RetryAfter: preauthRetryAfter,
 			Rejected: func(r string) { rejected.WithLabelValues("webhook", r).Inc() }},
-		machine: &httplimit.Preauth{Budget: budget, MaxBody: int64(l.MachineMaxBodyKB) << 10,
+		machine: &httplimit.Preauth{Budget: httplimit.NewBudget(mem/4, l.UnauthenticatedRequests),
+			MaxBody:     int64(l.MachineMaxBodyKB) << 10,
 			ReadTimeout: l.UnauthenticatedBodyTimeout, RetryAfter: preauthRetryAfter,
 			Rejected: func(r string) { rejected.WithLabelValues("machine", r).Inc() }},
 		auth: httplimit.NewAuthFailures(l.AuthFailuresPerMinute, l.AuthFailuresPerMinuteTotal),

@@ -83,6 +83,10 @@ func (b *Budget) InUse() (bytes int64, requests int) {
 type Preauth struct {
 	Budget  *Budget
 	MaxBody int64
+	// Small, if set, is the budget for bodies of at most SmallBody bytes,
+	// so a flood of large bodies cannot crowd out ordinary ones.
+	Small     *Budget
+	SmallBody int64
 	// ReadTimeout bounds reading the whole body; a slower sender is cut off.
 	ReadTimeout time.Duration
 	// RetryAfter is what a client turned away for lack of budget is told.
@@ -123,10 +127,14 @@ func (p *Preauth) Wrap(next http.Handler) http.Handler {
 			_ = rc.SetReadDeadline(time.Now().Add(p.ReadTimeout))
 			defer rc.SetReadDeadline(time.Time{}) //nolint:errcheck
 		}
+		budget := p.Budget
+		if p.Small != nil && n <= p.SmallBody {
+			budget = p.Small
+		}
 		markReading(r.Context(), true)
-		body, held, err := p.read(r.Body, n)
+		body, held, err := read(budget, r.Body, n)
 		markReading(r.Context(), false)
-		defer p.Budget.give(held)
+		defer budget.give(held)
 		switch {
 		case errors.Is(err, errBudget):
 			p.busy(w, "memory")
@@ -138,11 +146,11 @@ func (p *Preauth) Wrap(next http.Handler) http.Handler {
 			p.refuse(w, http.StatusBadRequest, "read", "could not read the body")
 			return
 		}
-		if !p.Budget.enter() {
+		if !budget.enter() {
 			p.busy(w, "requests")
 			return
 		}
-		defer p.Budget.leave()
+		defer budget.leave()
 		r = r.WithContext(context.WithValue(r.Context(), bodyKey{}, body))
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		next.ServeHTTP(w, r)
@@ -158,12 +166,12 @@ var errBudget = errors.New("unauthenticated body budget exhausted")
 
 // read reads exactly n bytes, charging the budget for the buffer before it
 // grows, so what is charged is what is allocated; it returns the bytes charged.
-func (p *Preauth) read(body io.Reader, n int64) ([]byte, int64, error) {
+func read(budget *Budget, body io.Reader, n int64) ([]byte, int64, error) {
 	if n == 0 {
 		return nil, 0, nil
 	}
 	size := min(n, firstChunk)
-	if !p.Budget.take(size) {
+	if !budget.take(size) {
 		return nil, 0, errBudget
 	}
 	held := size
@@ -171,12 +179,12 @@ func (p *Preauth) read(body io.Reader, n int64) ([]byte, int64, error) {
 	for int64(len(buf)) < n {
 		if len(buf) == cap(buf) {
 			grow := min(n, 2*int64(cap(buf)))
-			if !p.Budget.take(grow) {
+			if !budget.take(grow) {
 				return nil, held, errBudget
 			}
 			nb := make([]byte, len(buf), grow)
 			copy(nb, buf)
-			p.Budget.give(int64(cap(buf)))
+			budget.give(int64(cap(buf)))
 			held = grow
 			buf = nb
 		}

@@ -166,3 +166,33 @@ func TestPreauthRequiresLength(t *testing.T) {
 		t.Fatalf("status %d, want 411", resp.StatusCode)
 	}
 }
+
+// TestPreauthSmallBodiesKeepTheirBudget: while large bodies hold the whole
+// large-body budget, a small body is still read and served.
+func TestPreauthSmallBodiesKeepTheirBudget(t *testing.T) {
+	p := &Preauth{Budget: NewBudget(1<<20, 8), MaxBody: 1 << 20, Small: NewBudget(64<<10, 8), SmallBody: 4 << 10}
+	release := make(chan struct{})
+	addr := serve(t, p, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.Header.Get("Hold")) > 0 {
+			<-release
+		}
+	}))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		req, _ := http.NewRequest("POST", "http://"+addr+"/", bytes.NewReader(make([]byte, 500<<10)))
+		req.Header.Set("Hold", "1")
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	waitUntil(t, "large body held", func() bool { b, n := p.Budget.InUse(); return n == 1 && b >= 500<<10 })
+	if resp, _ := post(t, addr, make([]byte, 600<<10)); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("second large body: %d, want 503", resp.StatusCode)
+	}
+	if resp, got := post(t, addr, []byte(`{"small":true}`)); resp.StatusCode != 200 {
+		t.Fatalf("small body while large ones fill their budget: %d %q", resp.StatusCode, got)
+	}
+	close(release)
+	<-done
+}
