@@ -43,7 +43,7 @@ func TestFloodOfUnauthenticatedConnections(t *testing.T) {
 	_ = slowHeadersN
 	const (
 		jobs        = 200
-		rssBoundMB  = 400
+		rssBoundMB  = 512
 	)
 	if os.Getenv("FLOOD_BASELINE") != "" {
 		*slowHeadersN, *slowBodiesN, *idleConnsN, *bigSendersN = 0, 0, 0, 0
