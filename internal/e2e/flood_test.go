@@ -35,19 +35,20 @@ func TestFloodOfUnauthenticatedConnections(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load test")
 	}
-	if _, err := httplimit.RaiseFileLimit(); err != nil {
-		t.Fatalf("raise this test's open-file limit: %v", err)
-	}
 	slowHeaders, slowBodies, idleConns, bigSenders := 2500, 2000, 600, 8
-	slowHeadersN, slowBodiesN, idleConnsN, bigSendersN := &slowHeaders, &slowBodies, &idleConns, &bigSenders
-	_ = slowHeadersN
-	const (
-		jobs        = 200
-		rssBoundMB  = 512
-	)
-	if os.Getenv("FLOOD_BASELINE") != "" {
-		*slowHeadersN, *slowBodiesN, *idleConnsN, *bigSendersN = 0, 0, 0, 0
+	baseline := os.Getenv("FLOOD_BASELINE") != "" // measure the same burst without the flood
+	if baseline {
+		slowHeaders, slowBodies, idleConns, bigSenders = 0, 0, 0, 0
 	}
+	// This process holds one end of every flood connection.
+	need := uint64(slowHeaders + slowBodies + idleConns + bigSenders + 1000)
+	if n, err := httplimit.RaiseFileLimit(); err != nil || n < need {
+		t.Skipf("this test needs an open-file limit of %d (hard limit allows %d: %v)", need, n, err)
+	}
+	const (
+		jobs       = 200
+		rssBoundMB = 512
+	)
 	e := newEnv(t, 25)
 	prl, err := exec.LookPath("prlimit")
 	if err != nil {
@@ -183,23 +184,6 @@ func TestFloodOfUnauthenticatedConnections(t *testing.T) {
 	e.waitFor("every job completed under the flood", 150*time.Second, func() bool { return e.completed() == jobs })
 	burst := time.Since(start)
 	peak := vmHWM(t, pid)
-	if p := os.Getenv("FLOOD_DUMP"); p != "" {
-		os.WriteFile(p, []byte(m.log.String()), 0o600)
-		var out strings.Builder
-		e.api("GET", "/api/v1/pools", nil, nil)
-		req, _ := http.NewRequest("GET", "http://"+e.addr+"/metrics", nil)
-		req.Header.Set("Authorization", "Bearer "+e.token)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			for _, l := range strings.Split(string(b), "\n") {
-				if strings.HasPrefix(l, "paddock_http") || strings.HasPrefix(l, "paddock_webhooks") {
-					out.WriteString(l + "\n")
-				}
-			}
-		}
-		os.WriteFile(p+".metrics", []byte(out.String()), 0o600)
-	}
 	close(stop)
 	wg.Wait()
 	<-probeDone
@@ -216,9 +200,11 @@ func TestFloodOfUnauthenticatedConnections(t *testing.T) {
 	if peak > rssBoundMB<<20 {
 		t.Errorf("manager peak RSS %d MB exceeds %d MB", peak>>20, rssBoundMB)
 	}
-	if answers["401"] == 0 || answers["413"] == 0 {
+	if !baseline && (answers["401"] == 0 || answers["413"] == 0) {
 		t.Errorf("big unsigned bodies were not all answered as expected: %v", answers)
 	}
+	m.cmd.Process.Kill()
+	<-m.exited // the log is complete
 	if strings.Contains(m.log.String(), "too many open files") {
 		t.Errorf("the manager ran out of file descriptors:\n%s", tail(m.log.String(), 3000))
 	}
