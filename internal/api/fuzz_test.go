@@ -68,7 +68,7 @@ func configAccepts(t *testing.T, p core.Pool, e core.Entity) error {
 		pool["sizes"] = map[string]any{"max_cpu": z.MaxCPU, "max_memory_gb": z.MaxMemoryGB, "max_disk_gb": z.MaxDiskGB}
 	}
 	doc := map[string]any{
-		"server":    map[string]any{"admin_token": "a"},
+		"server":    map[string]any{"admin_token": strings.Repeat("a", 32)},
 		"store":     map[string]any{"encryption_key": strings.Repeat("ab", 32)},
 		"providers": []any{map[string]any{"name": "local", "type": "process"}},
 		"forges": []any{map[string]any{"name": "github", "kind": "github", "webhook_secret": "s",

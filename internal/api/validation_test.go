@@ -47,7 +47,7 @@ func (h *harness) send(method, path string, body any, hdr map[string]string) (in
 // A pool the config file accepts (here with max_job_runtime: 0, "no limit")
 // can be drained through the API, as the README's procedure says.
 func TestConfigPoolCanBePatched(t *testing.T) {
-	t.Setenv("T_ADMIN", "a")
+	t.Setenv("T_ADMIN", "admin-token-0123456789abcdef0123456")
 	t.Setenv("T_KEY", strings.Repeat("ab", 32))
 	cfg, err := config.Parse([]byte(`server: {admin_token: env:T_ADMIN}
 store: {encryption_key: env:T_KEY}

@@ -64,6 +64,7 @@ type App struct {
 	cfg      *config.Config
 	listener net.Listener
 	poller   *poller.Poller // polls entities with intake: poll
+	edge     *edge
 }
 
 // New opens the store, applies the config's seeds and wires every component.
@@ -143,13 +144,18 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Owner: "paddock-" + a.ControllerID})
 	a.poller = poller.New(poller.Options{Store: st, Forges: forges, Sink: a.Controller, Metrics: a.Metrics,
 		Logger: log, BudgetPerHour: cfg.Controller.PollBudgetPerHour})
+	a.edge = a.newEdge(cfg.Server.Limits)
 	machineMux := http.NewServeMux()
 	(&intake.Handler{Store: st, Events: a.Controller, Metrics: a.Metrics, Logger: log}).Routes(machineMux)
 	(&metadata.Handler{Machines: a.Controller, Logger: log}).Routes(machineMux)
 	a.Handler = api.New(api.Options{
 		Store: st, Metrics: a.Metrics, AdminToken: string(cfg.Server.AdminToken),
+		MetricsToken: string(cfg.Server.MetricsToken), MetricsPublic: cfg.Server.MetricsPublic,
+		AuthFailures: a.edge.auth,
 		Mount: map[string]http.Handler{
-			"/webhooks/": machineMux, "/api/v1/metadata/": machineMux, "/api/v1/callbacks/": machineMux,
+			"/webhooks/":         a.edge.webhook.Wrap(machineMux),
+			"/api/v1/metadata/":  a.edge.machine.Wrap(machineMux),
+			"/api/v1/callbacks/": a.edge.machine.Wrap(machineMux),
 		},
 		Notify: a.Controller.Notify, DeleteInstance: a.Controller.DeleteInstance,
 		Providers: names, Logger: log,
@@ -185,9 +191,9 @@ func (a *App) Run(ctx context.Context) error {
 		}
 		a.listener = l
 	}
-	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := a.server(a.cfg.Server.Limits)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(a.listener) }()
+	go func() { errc <- srv.Serve(a.edge.conns.Listener(a.listener)) }()
 	a.Logger.Info("paddock serving", "url", a.URL(), "controller_id", a.ControllerID)
 	cctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})

@@ -21,7 +21,7 @@ import (
 // reaching the scheduler; valid and already disabled pools are left alone.
 func TestStartDisablesInvalidStoredPools(t *testing.T) {
 	dir := t.TempDir()
-	t.Setenv("T_ADMIN", "a")
+	t.Setenv("T_ADMIN", "admin-token-0123456789abcdef0123456")
 	t.Setenv("T_KEY", strings.Repeat("cd", 32))
 	cfg, err := config.Parse([]byte(`server: {admin_token: env:T_ADMIN, listen: "127.0.0.1:0"}
 store: {encryption_key: env:T_KEY}

@@ -42,6 +42,7 @@ func applyDefaults(c *Config, set map[string]bool, dir string) {
 		s.PublicURL = publicURLFor(s.Listen)
 	}
 	s.PublicURL = strings.TrimRight(s.PublicURL, "/")
+	applyLimitDefaults(&s.Limits)
 
 	c.StateDir = resolvePath(cmp.Or(c.StateDir, DefaultStateDir), dir)
 	c.Store.Driver = cmp.Or(c.Store.Driver, "sqlite")

@@ -54,6 +54,8 @@ func (v *validator) server() {
 	if s.AdminToken == "" {
 		v.p.at("server.admin_token", "required (e.g. env:PADDOCK_ADMIN_TOKEN)")
 	}
+	v.serverAuth()
+	v.serverLimits()
 }
 
 func checkListen(p *problems, path, listen string) {
