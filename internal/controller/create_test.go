@@ -31,7 +31,7 @@ type bootingMachine struct {
 	ctx  context.Context
 
 	mu      sync.Mutex
-	failure string                // what went wrong, if anything
+	failure string               // what went wrong, if anything
 	seen    []core.InstanceState // instance state at each call back
 }
 
