@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -170,5 +172,41 @@ func TestMachineCallingBackBeforeCreateReturnsRunsItsJob(t *testing.T) {
 	})
 	if c, _ := h.prov.counts(); c != 1 {
 		t.Fatalf("%d creates, want 1", c)
+	}
+}
+
+// A provider that waits for its machine may still answer with an error (its
+// wait timed out) after the machine booted and took its runner config: the
+// machine exists and is kept, not destroyed and recreated under the same name
+// with a spent token.
+func TestCreateErrorAfterMachineCalledBackKeepsMachine(t *testing.T) {
+	h := newHarness(t, []core.Pool{pool("linux", "linux")})
+	m := newBootingMachine(t, h)
+	h.prov.onCreate = m.boot
+	h.prov.failCreate = func(string, int) error { return errors.New("timed out waiting for the instance to boot") }
+	h.event("queued", 41, []string{"linux"}, "")
+	var inst core.Instance
+	h.eventually("instance kept as running", func() bool {
+		is := h.instances(core.InstanceRunning)
+		if len(is) == 1 {
+			inst = is[0]
+		}
+		return len(is) == 1
+	})
+	if failure, seen := m.result(); failure != "" {
+		t.Fatalf("machine: %s (states %v)", failure, seen)
+	}
+	if inst.Runner != core.RunnerIdle || !strings.Contains(inst.Fault, "timed out waiting") {
+		t.Fatalf("instance = %+v", inst)
+	}
+	if _, ok := h.prov.spec(inst.Name); !ok {
+		t.Fatal("the machine was removed at the provider")
+	}
+	pools, _ := h.st.ListPools(h.ctx)
+	if hl, failing := h.ctl.PoolHealth()[pools[0].ID]; failing {
+		t.Fatalf("pool marked failing although its machine came up: %+v", hl)
+	}
+	if c, d := h.prov.counts(); c != 1 || d != 0 {
+		t.Fatalf("%d creates and %d deletes, want 1 and 0", c, d)
 	}
 }
