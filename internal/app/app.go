@@ -147,7 +147,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 			"/webhooks/": machineMux, "/api/v1/metadata/": machineMux, "/api/v1/callbacks/": machineMux,
 		},
 		Notify: a.Controller.Notify, DeleteInstance: a.Controller.DeleteInstance,
-		Providers: names, Logger: log,
+		PoolHealth: a.Controller.PoolHealth,
+		Providers:  names, Logger: log,
 	})
 	return a, nil
 }
