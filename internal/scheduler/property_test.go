@@ -50,7 +50,7 @@ func genPool(t *rapid.T, i int) core.Pool {
 
 func genInstance(t *rapid.T, i int, poolIDs []string) core.Instance {
 	states := []core.InstanceState{core.InstancePendingCreate, core.InstanceCreating, core.InstanceRunning,
-		core.InstancePendingDelete, core.InstanceDeleting, core.InstanceError, core.InstanceUnknown}
+		core.InstancePendingDelete, core.InstanceDeleting, core.InstanceError}
 	created := minutesAgo(t, "created", 240)
 	between := func(label string) time.Time {
 		return created.Add(time.Duration(rapid.IntRange(0, int(now.Sub(created)/time.Minute)).Draw(t, label)) * time.Minute)
