@@ -277,6 +277,14 @@ func (c *Controller) create(ctx context.Context, inst core.Instance, known *core
 // nothing leaks; the error state is written first, so a machine calling back
 // from then on is refused instead of handed a runner that is about to die.
 func (c *Controller) failCreate(ctx context.Context, name string, pool core.Pool, p provider.Provider, cause error) {
+	calledBack := func(i core.Instance) bool { return p != nil && (i.TokenUsed || i.Runner != core.RunnerPending) }
+	// The pool's health changes before the instance leaves creating: a
+	// decision in between must not see the create over but the pool not yet
+	// backing off, or it would start another create at once.
+	noted, wasFailing := false, false
+	if cur, err := c.o.Store.GetInstance(ctx, name); err != nil || !calledBack(cur) {
+		noted, wasFailing = true, c.noteCreate(pool, cause)
+	}
 	now := c.o.Now()
 	var kept, failed bool
 	if _, err := c.o.Store.UpdateInstance(ctx, name, func(i *core.Instance) error {
@@ -284,7 +292,7 @@ func (c *Controller) failCreate(ctx context.Context, name string, pool core.Pool
 		if i.State != core.InstanceCreating && i.State != core.InstancePendingCreate {
 			return errSkip
 		}
-		if p != nil && (i.TokenUsed || i.Runner != core.RunnerPending) {
+		if calledBack(*i) {
 			i.State, kept = core.InstanceRunning, true
 			i.Fault = truncate("provider reported a failed create after the machine called back: "+cause.Error(), 2000)
 			return nil
@@ -309,12 +317,9 @@ func (c *Controller) failCreate(ctx context.Context, name string, pool core.Pool
 		}
 		cancel()
 	}
-	if !failed && p == nil {
-		return // nothing was called and nothing changed: not the provider's failure
-	}
-	if c.noteCreate(pool, cause) {
+	if noted && wasFailing {
 		c.log.Debug("create failed", "instance", name, "err", cause)
-	} else {
+	} else if noted {
 		c.log.Warn("create failed", "instance", name, "err", cause)
 	}
 }
