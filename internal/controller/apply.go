@@ -38,7 +38,10 @@ func newName(prefix string) string {
 
 // planCreates records the intent to create machines (one transaction for the
 // whole burst), then starts each provider call at once: this is the hot path,
-// no tick in between. arrival gives, per create, when its job's event arrived
+// no tick in between. The rows are written as creating, as their calls start
+// right after the commit (each may wait for a slot of its provider): a
+// machine may call back before its provider's Create returns, and a separate
+// write per machine would slow the burst. arrival gives, per create, when its job's event arrived
 // (zero if it was not made for a job).
 func (c *Controller) planCreates(ctx context.Context, creates []scheduler.Create, pools map[string]core.Pool, arrival []time.Time) {
 	if len(creates) == 0 {
@@ -48,7 +51,7 @@ func (c *Controller) planCreates(ctx context.Context, creates []scheduler.Create
 	for n, cr := range creates {
 		name := newName(pools[cr.PoolID].RunnerPrefix)
 		insts[n] = &core.Instance{
-			Name: name, PoolID: cr.PoolID, State: core.InstancePendingCreate, Runner: core.RunnerPending,
+			Name: name, PoolID: cr.PoolID, State: core.InstanceCreating, Runner: core.RunnerPending,
 			Labels: cr.Labels, Size: cr.Size, CPU: cr.CPU, MemoryMB: cr.MemoryMB, DiskGB: cr.DiskGB,
 			TokenHash: hashToken(c.instanceToken(name)),
 		}
@@ -182,10 +185,10 @@ func (c *Controller) provider(ctx context.Context, inst core.Instance) (provider
 	return p, pool, nil
 }
 
-// create carries out a create intent. The instance is marked creating before
-// the provider is called: a machine may boot and call back for its runner
-// config before the provider's Create returns (providers that wait for the
-// machine do), and its token must be accepted then.
+// create carries out a create intent. The instance is creating before the
+// provider is called (a retry is marked so here): a machine may boot and call
+// back for its runner config before the provider's Create returns (providers
+// that wait for the machine do), and its token must be accepted then.
 func (c *Controller) create(ctx context.Context, inst core.Instance, known *core.Pool) {
 	var (
 		p    provider.Provider
@@ -212,17 +215,19 @@ func (c *Controller) create(ctx context.Context, inst core.Instance, known *core
 		return
 	}
 	defer func() { <-sem }()
-	if _, err := c.o.Store.UpdateInstance(ctx, inst.Name, func(i *core.Instance) error {
-		if i.State != core.InstancePendingCreate && i.State != core.InstanceCreating {
-			return errSkip // deleted meanwhile: the delete intent wins
+	if inst.State == core.InstancePendingCreate { // a retry: new machines are recorded as creating
+		if _, err := c.o.Store.UpdateInstance(ctx, inst.Name, func(i *core.Instance) error {
+			if i.State != core.InstancePendingCreate && i.State != core.InstanceCreating {
+				return errSkip // deleted meanwhile: the delete intent wins
+			}
+			i.State = core.InstanceCreating
+			return nil
+		}); err != nil {
+			if !errors.Is(err, errSkip) {
+				c.log.Error("mark creating", "instance", inst.Name, "err", err)
+			}
+			return
 		}
-		i.State = core.InstanceCreating
-		return nil
-	}); err != nil {
-		if !errors.Is(err, errSkip) {
-			c.log.Error("mark creating", "instance", inst.Name, "err", err)
-		}
-		return
 	}
 	spec := provider.Spec{
 		Name: inst.Name, ControllerID: c.o.ControllerID, PoolID: pool.ID, Image: pool.Image, Flavor: pool.Flavor,

@@ -6,10 +6,12 @@ import "fmt"
 type InstanceState string
 
 const (
-	// InstancePendingCreate: intent recorded, provider not called yet.
+	// InstancePendingCreate: intent recorded, provider not called yet (a
+	// retry of a failed create waiting for its turn).
 	InstancePendingCreate InstanceState = "pending_create"
-	// InstanceCreating: provider Create in flight (written just before the
-	// call). The machine may already boot and call back in this state.
+	// InstanceCreating: provider Create started or about to start (a new
+	// machine is recorded in this state, a retry is moved to it just before
+	// its call). The machine may already boot and call back in this state.
 	InstanceCreating InstanceState = "creating"
 	// InstanceRunning: the provider reports the machine exists (or the machine
 	// itself called back although the provider's create answered an error).
@@ -32,9 +34,9 @@ var InstanceStates = []InstanceState{
 
 // instanceTransitions is the whole instance state machine, as data.
 var instanceTransitions = map[InstanceState][]InstanceState{
-	// pending_create → creating just before the provider call: a machine may
-	// call back for its config before Create returns, and creating says the
-	// provider has its token. pending_create → error: no provider to call.
+	// pending_create → creating just before a retry's provider call: a machine
+	// may call back for its config before Create returns, and creating says
+	// the provider has its token. pending_create → error: no provider to call.
 	// A restart finding creating calls Create again (idempotent by name).
 	InstancePendingCreate: {InstanceCreating, InstancePendingDelete, InstanceError},
 	InstanceCreating:      {InstanceRunning, InstanceError, InstancePendingDelete},
