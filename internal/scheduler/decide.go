@@ -22,6 +22,11 @@ import (
 // instance retried by this very Decision counts as available, as it will be
 // once the retry is applied.
 //
+// A pool whose creates keep failing (Snapshot.Health) gets at most one
+// provider create at a time — a new machine first, else a due retry — and
+// none before its NextCreateAt, which becomes a wake-up; its jobs that no
+// other pool takes are noted as waiting on it.
+//
 // Contract with the applier: Attempts counts failed creates, so a retried
 // instance has Attempts > 0 and its bootstrap clock restarts at its StateSince
 // (stamped by the store when the retry moves it to pending_create).
