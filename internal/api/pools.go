@@ -171,6 +171,7 @@ func (s *server) poolViews(ctx context.Context, ps []core.Pool) ([]PoolView, err
 	out := make([]PoolView, 0, len(ps))
 	for _, p := range ps {
 		v := poolView(p, names[p.EntityID])
+		s.addHealth(&v)
 		for _, i := range is {
 			if i.PoolID == p.ID && i.State.Live() {
 				v.Live++

@@ -14,6 +14,7 @@ import (
 
 	"github.com/paddock-ci/paddock/internal/httplimit"
 	"github.com/paddock-ci/paddock/internal/metrics"
+	"github.com/paddock-ci/paddock/internal/scheduler"
 	"github.com/paddock-ci/paddock/internal/store"
 )
 
@@ -39,6 +40,9 @@ type Options struct {
 	Notify func()
 	// DeleteInstance asks the controller to remove an instance. Nil → 501.
 	DeleteInstance func(ctx context.Context, name string) error
+	// PoolHealth returns, by pool id, the pools whose machine creates are
+	// failing (shown in pool views). May be nil.
+	PoolHealth func() map[string]scheduler.PoolHealth
 	// Ready reports readiness for /healthz. Nil means always ready.
 	Ready func() error
 	// Providers lists configured provider names; pools naming another are

@@ -158,7 +158,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 			"/api/v1/callbacks/": a.edge.machine.Wrap(machineMux),
 		},
 		Notify: a.Controller.Notify, DeleteInstance: a.Controller.DeleteInstance,
-		Providers: names, Logger: log,
+		PoolHealth: a.Controller.PoolHealth,
+		Providers:  names, Logger: log,
 	})
 	return a, nil
 }

@@ -57,7 +57,7 @@ func TestPoolCommands(t *testing.T) {
 	e := newEnv(t)
 	e.seed()
 	out := e.ok("pool", "list")
-	if got := strings.Join(header(t, out), " "); got != "NAME ENTITY PROVIDER LABELS IDLE/MIN LIVE/MAX PRIORITY ENABLED" {
+	if got := strings.Join(header(t, out), " "); got != "NAME ENTITY PROVIDER LABELS IDLE/MIN LIVE/MAX PRIORITY ENABLED STATUS" {
 		t.Fatalf("pool header: %q", got)
 	}
 	if !strings.Contains(out, "linux") || !strings.Contains(out, "0/1") || !strings.Contains(out, "0/10") {

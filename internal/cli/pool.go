@@ -275,12 +275,25 @@ func enabled(b bool) string {
 	return "no"
 }
 
+// poolStatus is "ok", or "failing: " and the provider's last create error
+// (cut to fit a table row when short is set).
+func poolStatus(p api.PoolView, short bool) string {
+	if p.Health == nil {
+		return p.Status
+	}
+	msg := strings.Join(strings.Fields(p.Health.LastError), " ")
+	if r := []rune(msg); short && len(r) > 60 {
+		msg = string(r[:59]) + "…"
+	}
+	return p.Status + ": " + msg
+}
+
 func renderPools(w io.Writer, ps []api.PoolView) {
-	row(w, "NAME", "ENTITY", "PROVIDER", "LABELS", "IDLE/MIN", "LIVE/MAX", "PRIORITY", "ENABLED")
+	row(w, "NAME", "ENTITY", "PROVIDER", "LABELS", "IDLE/MIN", "LIVE/MAX", "PRIORITY", "ENABLED", "STATUS")
 	for _, p := range ps {
 		row(w, p.Name, p.Entity, p.Provider, strings.Join(p.Labels, ","),
 			fmt.Sprintf("%d/%d", p.Idle, p.MinIdle), fmt.Sprintf("%d/%d", p.Live, p.MaxRunners),
-			strconv.Itoa(p.Priority), enabled(p.Enabled))
+			strconv.Itoa(p.Priority), enabled(p.Enabled), poolStatus(p, true))
 	}
 }
 
@@ -291,11 +304,15 @@ func renderPool(w io.Writer, p api.PoolView) {
 	}
 	fields(w, "Name", p.Name, "ID", p.ID, "Entity", p.Entity, "Provider", p.Provider,
 		"Image", p.Image, "Flavor", p.Flavor, "OS/arch", p.OSType+"/"+p.Arch,
-		"Labels", strings.Join(p.Labels, ","), "Enabled", enabled(p.Enabled),
+		"Labels", strings.Join(p.Labels, ","), "Enabled", enabled(p.Enabled), "Status", poolStatus(p, false),
 		"Instances", fmt.Sprintf("%d live, %d idle", p.Live, p.Idle),
 		"Min idle", strconv.Itoa(p.MinIdle), "Max runners", strconv.Itoa(p.MaxRunners),
 		"Free target", fmt.Sprintf("%d%%", p.FreeTargetPercent), "Priority", strconv.Itoa(p.Priority),
 		"Bootstrap timeout", p.BootstrapTimeout.String(), "Max job runtime", p.MaxJobRuntime.String(),
 		"Runner group", p.RunnerGroup, "Runner prefix", p.RunnerPrefix, "Sizes", sizes,
 		"Created", stamp(p.CreatedAt), "Updated", stamp(p.UpdatedAt))
+	if h := p.Health; h != nil {
+		fields(w, "Failing since", stamp(h.Since), "Failed creates", strconv.Itoa(h.Failures),
+			"Next create", h.NextCreateAt.Local().Format(time.RFC3339))
+	}
 }

@@ -74,11 +74,12 @@ type Controller struct {
 	tools *toolCache
 
 	mu       sync.Mutex
-	inflight map[string]bool      // instance name → a provider/forge op runs for it
-	arrivals map[jobKey]time.Time // queued job → when its event arrived, until a machine is planned for it
-	dispatch map[string]time.Time // instance name → job event arrival it serves
-	lastPoll map[string]time.Time // entity id → last queued-job poll
-	backoff  map[string]time.Time // forge id → rate limited until
+	inflight map[string]bool                 // instance name → a provider/forge op runs for it
+	arrivals map[jobKey]time.Time            // queued job → when its event arrived, until a machine is planned for it
+	dispatch map[string]time.Time            // instance name → job event arrival it serves
+	lastPoll map[string]time.Time            // entity id → last queued-job poll
+	backoff  map[string]time.Time            // forge id → rate limited until
+	health   map[string]scheduler.PoolHealth // pool id → failing creates (health.go)
 
 	// listed (under mu): entity id → job ids its latest poll listing showed (ingest.go).
 	listed map[string]map[int64]bool
@@ -122,6 +123,7 @@ func New(o Options) *Controller {
 		tools:    newToolCache(),
 		inflight: map[string]bool{}, arrivals: map[jobKey]time.Time{},
 		dispatch: map[string]time.Time{}, lastPoll: map[string]time.Time{}, backoff: map[string]time.Time{},
+		health: map[string]scheduler.PoolHealth{},
 	}
 	for name := range o.Providers {
 		n := o.MaxParallel
@@ -186,6 +188,7 @@ func (c *Controller) step(ctx context.Context) time.Time {
 		c.log.Error("read snapshot", "err", err)
 		return now.Add(time.Second)
 	}
+	snap.Health = c.observeHealth(snap.Pools)
 	d := scheduler.Decide(snap)
 	pools := make(map[string]core.Pool, len(snap.Pools))
 	for _, p := range snap.Pools {

@@ -32,6 +32,9 @@ type memProvider struct {
 	// failCreate decides whether a Create call fails.
 	failCreate func(name string, attempt int) error
 	attempts   map[string]int
+	// onCreate, if set, runs inside Create before it returns, unlocked: a
+	// provider that waits for its machine to boot.
+	onCreate func(provider.Spec)
 }
 
 func newMemProvider() *memProvider {
@@ -39,6 +42,9 @@ func newMemProvider() *memProvider {
 }
 
 func (p *memProvider) Create(_ context.Context, s provider.Spec) (provider.Machine, error) {
+	if p.onCreate != nil {
+		p.onCreate(s)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.creates = append(p.creates, s.Name)

@@ -56,6 +56,18 @@ func (c *Controller) keepsDoneRunners(ctx context.Context, inst core.Instance) b
 	return ok && k.KeepsDoneRunners()
 }
 
+// machineUp reports whether a machine of an instance in state st may fetch
+// its runner config. A machine can call back before its provider's Create
+// has returned (providers that wait for the machine to boot do): the token,
+// which only the provider was given, is the proof the machine is Paddock's.
+func machineUp(st core.InstanceState) bool {
+	switch st {
+	case core.InstancePendingCreate, core.InstanceCreating, core.InstanceRunning:
+		return true
+	}
+	return false
+}
+
 // RunnerConfigFor mints the machine's single-use runner config. The token is
 // marked used before the forge is asked (intent first); a failed mint gives it
 // back so the machine can retry.
@@ -71,7 +83,7 @@ func (c *Controller) RunnerConfigFor(ctx context.Context, token string) (RunnerC
 		switch {
 		case i.TokenUsed:
 			return ErrTokenUsed
-		case i.State != core.InstanceCreating && i.State != core.InstanceRunning:
+		case !machineUp(i.State):
 			return ErrInstanceGone
 		}
 		i.TokenUsed = true
@@ -91,7 +103,7 @@ func (c *Controller) RunnerConfigFor(ctx context.Context, token string) (RunnerC
 		return RunnerConfig{}, err
 	}
 	if _, err := c.o.Store.UpdateInstance(ctx, inst.Name, func(i *core.Instance) error {
-		if i.State != core.InstanceCreating && i.State != core.InstanceRunning {
+		if !machineUp(i.State) {
 			return ErrInstanceGone
 		}
 		i.RunnerID = runnerID

@@ -53,6 +53,12 @@ type poolState struct {
 	busy   int
 	room   int // max_runners − live − creates planned so far, never negative
 	groups map[string]*group
+
+	// Create backoff of a failing pool (see PoolHealth).
+	health     PoolHealth
+	budget     int   // creates that may start now; -1 = unlimited
+	created    int   // creates planned so far
+	dueRetries []int // failing pool: retries due, held for what budget is left
 }
 
 func (ps *poolState) group(key string) *group {
@@ -108,6 +114,7 @@ func newDecider(s Snapshot) *decider {
 	for i := range d.pools {
 		ps := &poolState{pool: &d.pools[i], groups: map[string]*group{}}
 		ps.group("") // min_idle needs the default group even with no machines or jobs
+		ps.health = s.Health[ps.pool.ID]
 		d.states[i] = ps
 		if _, dup := d.byID[ps.pool.ID]; !dup {
 			d.byID[ps.pool.ID] = ps
@@ -196,6 +203,10 @@ func (d *decider) classifyManaged(idx int, in *core.Instance, ps *poolState) {
 			d.del(idx, ReasonPoolDisabled)
 		case in.Attempts >= d.maxAttempts:
 			d.del(idx, ReasonRetriesExhausted)
+		case !in.NextAttemptAt.After(d.now) && ps.health.Failing():
+			// A retry calls the provider like a create: it waits for what is
+			// left of the pool's create budget once new machines are planned.
+			ps.dueRetries = append(ps.dueRetries, idx)
 		case !in.NextAttemptAt.After(d.now):
 			d.out.Retries = append(d.out.Retries, Retry{InstanceName: in.Name})
 			// Retried, it is a pending_create machine: counting it now keeps the
