@@ -77,6 +77,9 @@ type Controller struct {
 
 	// listed (under mu): entity id → job ids its latest poll listing showed (ingest.go).
 	listed map[string]map[int64]bool
+	// offline (under mu): instance name → consecutive runner listings that
+	// showed its runner offline (runnercheck.go).
+	offline map[string]int
 
 	wg          sync.WaitGroup
 	reconciling atomic.Bool
