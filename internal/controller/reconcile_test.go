@@ -46,6 +46,9 @@ func captureLog(t *testing.T) (harnessOpt, *logBuf) {
 	return func(o *controller.Options) { o.Logger = slog.New(slog.NewTextHandler(l, nil)) }, l
 }
 
+// longIdleGrace keeps scale-down out of tests that are about something else.
+func longIdleGrace(o *controller.Options) { o.IdleGrace = time.Hour }
+
 func controllerID(id string) harnessOpt { return func(o *controller.Options) { o.ControllerID = id } }
 
 func warmPool() core.Pool {
@@ -70,6 +73,33 @@ func (h *harness) bootRunner(name string) controller.RunnerConfig {
 		h.t.Fatal(err)
 	}
 	return cfg
+}
+
+// settle returns once the reconcile a started manager runs first has
+// finished, so it cannot act in the middle of a test (its poll, for one,
+// would retire a queued job that a test runner has just taken), and then
+// reconciles once more. Before a restart, pass listRunnerCalls() as it was
+// after halt.
+func (h *harness) settle(callsBefore ...int) {
+	h.t.Helper()
+	base := 0
+	if len(callsBefore) > 0 {
+		base = callsBefore[0]
+	}
+	h.eventually("start-up reconcile listed the runners", func() bool { return h.listRunnerCalls() > base })
+	h.ctl.ReconcileNow(h.ctx)
+}
+
+func (h *harness) listRunnerCalls() int {
+	n := 0
+	for key, byStatus := range h.sim.Stats().APICalls {
+		if strings.HasPrefix(key, "GET ") && strings.HasSuffix(key, "/actions/runners") {
+			for _, c := range byStatus {
+				n += c
+			}
+		}
+	}
+	return n
 }
 
 func (h *harness) simRunner(name string) (forgesim.Runner, bool) {
@@ -117,13 +147,14 @@ func TestReconcileRemovesOnlyRegistrationsItOwns(t *testing.T) {
 	mine := h.oneRunning().Name
 	h.bootRunner(mine)
 	h.halt()
+	calls := h.listRunnerCalls()
 	for _, st := range []core.InstanceState{core.InstancePendingDelete, core.InstanceDeleting, core.InstanceDeleted} {
 		if _, err := h.st.UpdateInstance(h.ctx, mine, func(i *core.Instance) error { i.State = st; return nil }); err != nil {
 			t.Fatal(err)
 		}
 	}
 	h.start()
-	h.ctl.ReconcileNow(h.ctx)
+	h.settle(calls)
 	for _, name := range []string{"t-foreign0001", "paddock-foreign"} {
 		if _, ok := h.simRunner(name); !ok {
 			t.Errorf("reconcile deleted %s, a runner Paddock never registered", name)
@@ -194,7 +225,7 @@ func TestReconcileRacingADeleteLeavesItAlone(t *testing.T) {
 		o.Providers = map[string]provider.Provider{"mem": lh}
 	})
 	victim := h.oneRunning().Name
-	h.ctl.ReconcileNow(h.ctx) // the start-up reconcile is over
+	h.settle()
 	lh.mu.Lock()
 	lh.hook = func() {
 		if err := h.ctl.DeleteInstance(h.ctx, victim); err != nil {
@@ -226,7 +257,8 @@ func TestReconcileRacingADeleteLeavesItAlone(t *testing.T) {
 // A machine that reports its runner idle but whose runner never comes online
 // at the forge is replaced after two listings; an online one is kept.
 func TestIdleRunnerNeverOnlineIsReplaced(t *testing.T) {
-	h := newHarness(t, []core.Pool{pool("linux", "linux")})
+	h := newHarness(t, []core.Pool{pool("linux", "linux")}, longIdleGrace)
+	h.settle()
 	j, err := h.sim.QueueJob(forgesim.JobSpec{Repo: "o/r", Labels: []string{"linux"}})
 	if err != nil {
 		t.Fatal(err)
@@ -269,7 +301,8 @@ func TestOnlineIdleRunnerIsKept(t *testing.T) {
 // dropped the ephemeral runner, so the next reconcile retires the instance
 // instead of holding it until max_job_runtime.
 func TestLostCompletedWebhookRetiresInstanceAtNextReconcile(t *testing.T) {
-	h := newHarness(t, []core.Pool{pool("linux", "linux")})
+	h := newHarness(t, []core.Pool{pool("linux", "linux")}, longIdleGrace)
+	h.settle()
 	j, err := h.sim.QueueJob(forgesim.JobSpec{Repo: "o/r", Labels: []string{"linux"}, Duration: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -303,7 +336,8 @@ func TestGiteaCancelledJobRetiresInstanceAtNextReconcile(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(sim.Close)
-	h := newHarnessOn(t, sim, []core.Pool{pool("linux", "linux")})
+	h := newHarnessOn(t, sim, []core.Pool{pool("linux", "linux")}, longIdleGrace)
+	h.settle()
 	j, err := sim.QueueJob(forgesim.JobSpec{Repo: "o/r", Labels: []string{"linux"}, Duration: time.Hour})
 	if err != nil {
 		t.Fatal(err)
