@@ -41,18 +41,6 @@ func (c *Controller) reconcile(ctx context.Context) {
 	c.Notify()
 }
 
-func (c *Controller) liveInstances(ctx context.Context) (map[string]core.Instance, error) {
-	insts, err := c.o.Store.ListInstances(ctx, store.InstanceFilter{Live: true})
-	if err != nil {
-		return nil, err
-	}
-	m := make(map[string]core.Instance, len(insts))
-	for _, i := range insts {
-		m[i.Name] = i
-	}
-	return m, nil
-}
-
 // knownInstances is every instance the store still records, deleted ones
 // included (until purged): the store's proof of which names Paddock made.
 func (c *Controller) knownInstances(ctx context.Context) (map[string]core.Instance, error) {
