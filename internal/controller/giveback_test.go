@@ -58,3 +58,46 @@ func TestInterruptedConfigFetchGivesTokenBack(t *testing.T) {
 		t.Fatal("retry returned no runner config")
 	}
 }
+
+// cancelAfterMint answers a mint and then plays the machine giving up
+// before the answer reaches it.
+type cancelAfterMint struct {
+	forge.Client
+	cancel context.CancelFunc
+}
+
+func (f *cancelAfterMint) JITConfig(ctx context.Context, ent core.Entity, req forge.JITRequest) (forge.JITConfig, error) {
+	cfg, err := f.Client.JITConfig(ctx, ent, req)
+	if f.cancel != nil {
+		f.cancel()
+		f.cancel = nil
+	}
+	return cfg, err
+}
+
+// A config minted for a machine that stopped waiting never reaches it: the
+// registration is dropped and the token given back, so the retry works.
+func TestConfigMintedForAGoneRequestIsDropped(t *testing.T) {
+	cm := &cancelAfterMint{}
+	h := newHarness(t, []core.Pool{pool("linux", "linux")}, func(o *controller.Options) {
+		cm.Client = o.Forges.(simForges).c
+		o.Forges = simForges{cm}
+	})
+	h.event("queued", 41, []string{"linux"}, "")
+	name := h.oneRunning().Name
+	spec, _ := h.prov.spec(name)
+	rctx, cancel := context.WithCancel(h.ctx)
+	cm.cancel = cancel
+	if _, err := h.ctl.RunnerConfigFor(rctx, spec.Token); !errors.Is(err, context.Canceled) {
+		t.Fatalf("fetch whose request went away: %v, want context.Canceled", err)
+	}
+	if _, ok := h.simRunner(name); ok {
+		t.Fatal("the registration minted for the gone request is still at the forge")
+	}
+	if _, err := h.ctl.RunnerConfigFor(h.ctx, spec.Token); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if _, ok := h.simRunner(name); !ok {
+		t.Fatal("retry registered no runner")
+	}
+}
