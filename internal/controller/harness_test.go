@@ -76,8 +76,8 @@ func (p *memProvider) List(context.Context) ([]provider.Machine, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []provider.Machine
-	for n := range p.machines {
-		out = append(out, provider.Machine{Name: n, Status: provider.StatusRunning})
+	for n, s := range p.machines {
+		out = append(out, provider.Machine{Name: n, PoolID: s.PoolID, Status: provider.StatusRunning})
 	}
 	return out, nil
 }

@@ -391,3 +391,22 @@ func TestDisablingPoolRemovesBootingMachines(t *testing.T) {
 		t.Fatal("machine still exists at the provider")
 	}
 }
+
+// A machine the provider lists in a pool this manager does not have is not
+// provably Paddock's: reconcile leaves it, while an untracked machine of its
+// own is removed.
+func TestReconcileLeavesMachinesOfUnknownPools(t *testing.T) {
+	h := newHarness(t, []core.Pool{pool("linux", "linux")})
+	h.settle()
+	h.prov.mu.Lock()
+	h.prov.machines["t-elsewhere"] = provider.Spec{Name: "t-elsewhere", PoolID: "pool-of-another-manager"}
+	h.prov.machines["t-leaked"] = provider.Spec{Name: "t-leaked"}
+	h.prov.mu.Unlock()
+	h.ctl.ReconcileNow(h.ctx)
+	if _, ok := h.prov.spec("t-elsewhere"); !ok {
+		t.Error("reconcile deleted a machine of a pool this manager does not have")
+	}
+	if _, ok := h.prov.spec("t-leaked"); ok {
+		t.Error("reconcile left an untracked machine of its own")
+	}
+}
