@@ -50,6 +50,10 @@ type Options struct {
 	// PollInterval: how often the safety-net poll lists queued jobs of webhook entities.
 	PollInterval      time.Duration
 	MaxCreateAttempts int
+	// RunnerOnlineGrace: a runner reported up must show online at the forge
+	// within this long (and within two reconcile listings) or its machine is
+	// replaced. Default 3 min: a runner on a slow VM takes a while to connect.
+	RunnerOnlineGrace time.Duration
 	// MaxParallel bounds concurrent provider calls per provider.
 	MaxParallel int
 	// CallTimeout bounds one provider or forge call.
@@ -107,6 +111,9 @@ func New(o Options) *Controller {
 	}
 	if o.MaxCreateAttempts == 0 {
 		o.MaxCreateAttempts = 5
+	}
+	if o.RunnerOnlineGrace == 0 {
+		o.RunnerOnlineGrace = 3 * time.Minute
 	}
 	if o.MaxParallel == 0 {
 		o.MaxParallel = 8

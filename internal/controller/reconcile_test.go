@@ -255,9 +255,11 @@ func TestReconcileRacingADeleteLeavesItAlone(t *testing.T) {
 }
 
 // A machine that reports its runner idle but whose runner never comes online
-// at the forge is replaced after two listings; an online one is kept.
+// at the forge is replaced after two listings (once the grace has passed); an
+// online one is kept.
 func TestIdleRunnerNeverOnlineIsReplaced(t *testing.T) {
-	h := newHarness(t, []core.Pool{pool("linux", "linux")}, longIdleGrace)
+	h := newHarness(t, []core.Pool{pool("linux", "linux")}, longIdleGrace,
+		func(o *controller.Options) { o.RunnerOnlineGrace = time.Millisecond })
 	h.settle()
 	j, err := h.sim.QueueJob(forgesim.JobSpec{Repo: "o/r", Labels: []string{"linux"}})
 	if err != nil {
@@ -286,7 +288,7 @@ func TestIdleRunnerNeverOnlineIsReplaced(t *testing.T) {
 }
 
 func TestOnlineIdleRunnerIsKept(t *testing.T) {
-	h := newHarness(t, []core.Pool{warmPool()})
+	h := newHarness(t, []core.Pool{warmPool()}, func(o *controller.Options) { o.RunnerOnlineGrace = time.Millisecond })
 	name := h.oneRunning().Name
 	h.runOnline(h.bootRunner(name))
 	for range 3 {
@@ -408,5 +410,20 @@ func TestReconcileLeavesMachinesOfUnknownPools(t *testing.T) {
 	}
 	if _, ok := h.prov.spec("t-leaked"); ok {
 		t.Error("reconcile left an untracked machine of its own")
+	}
+}
+
+// Within the grace, a runner slow to connect is not replaced however many
+// listings show it offline.
+func TestSlowRunnerWithinGraceIsKept(t *testing.T) {
+	h := newHarness(t, []core.Pool{warmPool()}, func(o *controller.Options) { o.RunnerOnlineGrace = time.Hour })
+	name := h.oneRunning().Name
+	h.bootRunner(name)
+	h.settle()
+	for range 3 {
+		h.ctl.ReconcileNow(h.ctx)
+	}
+	if i, _ := h.st.GetInstance(h.ctx, name); i.State != core.InstanceRunning {
+		t.Fatalf("runner still within its grace: instance is %s (%s)", i.State, i.DeleteReason)
 	}
 }

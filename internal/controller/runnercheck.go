@@ -19,7 +19,8 @@ const (
 )
 
 // offlineListings is how many consecutive reconcile listings must show a
-// runner Paddock thinks is up as offline before its machine is replaced: a
+// runner Paddock thinks is up as offline before its machine is replaced (and
+// only once Options.RunnerOnlineGrace has passed since it was reported up): a
 // runner that has just started may not have connected yet.
 const offlineListings = 2
 
@@ -64,7 +65,7 @@ func (c *Controller) checkRunners(ctx context.Context, ent core.Entity, entPools
 			c.planDelete(ctx, name, reasonRunnerGone)
 		case r.Status == "offline" && !r.Busy && cur.Runner != core.RunnerInstalling:
 			n := c.offlineCount(name) + 1
-			if n < offlineListings {
+			if n < offlineListings || c.o.Now().Sub(cur.RunnerSince) < c.o.RunnerOnlineGrace {
 				c.setOfflineCount(name, n)
 				continue
 			}
