@@ -50,6 +50,10 @@ type Options struct {
 	// PollInterval: how often the safety-net poll lists queued jobs of webhook entities.
 	PollInterval      time.Duration
 	MaxCreateAttempts int
+	// RunnerOnlineGrace: a runner reported up must show online at the forge
+	// within this long (and within two reconcile listings) or its machine is
+	// replaced. Default 3 min: a runner on a slow VM takes a while to connect.
+	RunnerOnlineGrace time.Duration
 	// Retention: how long completed jobs, deleted instances and delivery ids are kept.
 	Retention Retention
 	// MaxParallel bounds concurrent provider calls per provider;
@@ -83,6 +87,9 @@ type Controller struct {
 
 	// listed (under mu): entity id → job ids its latest poll listing showed (ingest.go).
 	listed map[string]map[int64]bool
+	// offline (under mu): instance name → consecutive runner listings that
+	// showed its runner offline (runnercheck.go).
+	offline map[string]int
 
 	wg          sync.WaitGroup
 	reconciling atomic.Bool
@@ -110,6 +117,9 @@ func New(o Options) *Controller {
 	}
 	if o.MaxCreateAttempts == 0 {
 		o.MaxCreateAttempts = 5
+	}
+	if o.RunnerOnlineGrace == 0 {
+		o.RunnerOnlineGrace = 3 * time.Minute
 	}
 	if o.MaxParallel == 0 {
 		o.MaxParallel = 8

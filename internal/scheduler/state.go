@@ -217,6 +217,12 @@ func (d *decider) classifyManaged(idx int, in *core.Instance, ps *poolState) {
 		}
 		return
 	}
+	// A disabled pool keeps only machines running a job (handled above): one
+	// still booting would otherwise live until bootstrap_timeout.
+	if !p.Enabled && (in.Runner == core.RunnerPending || in.Runner == core.RunnerInstalling || in.Runner == core.RunnerIdle) {
+		d.del(idx, ReasonPoolDisabled)
+		return
+	}
 	g := ps.group(strings.ToLower(in.Size))
 	switch in.Runner {
 	case core.RunnerDone:
@@ -236,10 +242,6 @@ func (d *decider) classifyManaged(idx int, in *core.Instance, ps *poolState) {
 	case core.RunnerIdle:
 		if in.State != core.InstanceRunning {
 			g.avail++ // a webhook overtook the provider: idle soon, not deletable yet
-			return
-		}
-		if !p.Enabled {
-			d.del(idx, ReasonPoolDisabled)
 			return
 		}
 		g.avail++
