@@ -117,7 +117,13 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		o.Self = exe
 	}
 	dir := o.Dir
-	if dir == "" {
+	if dir != "" {
+		// A first run names a directory that does not exist yet; everything
+		// below (store, provider config, machines) writes into it.
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("--state-dir %s: %w (choose a directory you can write to)", dir, err)
+		}
+	} else {
 		d, err := os.MkdirTemp("", "paddock-demo-")
 		if err != nil {
 			return nil, err
