@@ -121,6 +121,25 @@ func TestRegistrationHandsOutRunnerCredentialsOnly(t *testing.T) {
 	}
 }
 
+// After "Reset registration token" in the web UI, Gitea answers Register
+// with HTTP 500 and Forgejo with 400, both saying the token "has been
+// invalidated": the cached token is dropped and a fresh one fetched.
+func TestResetRegistrationTokenIsRecognisedOnEveryFlavor(t *testing.T) {
+	for _, fl := range []struct {
+		sim  string
+		kind core.ForgeKind
+	}{{forgesim.FlavorGitea, core.ForgeGitea}, {forgesim.FlavorForgejo, core.ForgeForgejo}} {
+		sim := startSim(t, fl.sim, "")
+		c := newClient(t, sim, fl.kind)
+		register(t, c, "before-reset")
+		sim.RevokeRegistrationToken("repo:acme/app")
+		register(t, c, "after-reset")
+		if n := len(sim.RegistrationTokens()); n != 2 {
+			t.Fatalf("%s: %d registration tokens issued; want 2", fl.sim, n)
+		}
+	}
+}
+
 func TestRevokedRegistrationTokenFailsClearlyThenRecovers(t *testing.T) {
 	sim := startSim(t, forgesim.FlavorGitea, "")
 	c := newClient(t, sim, core.ForgeGitea)
