@@ -44,12 +44,33 @@ func giteaPage(r *http.Request, total int) (lo, hi int, err error) {
 	return lo, min(lo+limit, total), nil
 }
 
+// forgejoJSON is Forgejo 15's runner shape: labels as plain strings and no
+// busy flag (a runner at work has status "active").
+func (rn *runner) forgejoJSON() map[string]any {
+	m := rn.giteaJSON()
+	delete(m, "busy")
+	delete(m, "disabled")
+	m["labels"] = append([]string{}, rn.labels...)
+	m["uuid"] = ""
+	m["version"] = "paddock"
+	return m
+}
+
+// runnerJSONLocked is the runner in the sim flavor's shape.
+func (s *Sim) runnerJSONLocked(rn *runner) map[string]any {
+	if s.gt.flavor == FlavorForgejo {
+		return rn.forgejoJSON()
+	}
+	return rn.giteaJSON()
+}
+
 func (s *Sim) handleGiteaListRunners(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	var list []map[string]any
 	for _, rn := range s.runnersInLocked(giteaScope(r)) {
-		list = append(list, rn.giteaJSON())
+		list = append(list, s.runnerJSONLocked(rn))
 	}
+	forgejo := s.gt.flavor == FlavorForgejo
 	s.mu.Unlock()
 	lo, hi, err := giteaPage(r, len(list))
 	if err != nil {
@@ -57,7 +78,12 @@ func (s *Sim) handleGiteaListRunners(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-Total-Count", strconv.Itoa(len(list)))
-	writeJSON(w, http.StatusOK, map[string]any{"total_count": len(list), "runners": append([]map[string]any{}, list[lo:hi]...)})
+	page := append([]map[string]any{}, list[lo:hi]...)
+	if forgejo {
+		writeJSON(w, http.StatusOK, page) // Forgejo 15 answers a bare array
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"total_count": len(list), "runners": page})
 }
 
 // giteaRunnerLocked finds runner_id within the request's scope. Caller holds s.mu.
@@ -78,7 +104,7 @@ func (s *Sim) handleGiteaGetRunner(w http.ResponseWriter, r *http.Request) {
 	rn := s.giteaRunnerLocked(r)
 	var body map[string]any
 	if rn != nil {
-		body = rn.giteaJSON()
+		body = s.runnerJSONLocked(rn)
 	}
 	s.mu.Unlock()
 	if body == nil {

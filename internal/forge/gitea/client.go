@@ -134,8 +134,10 @@ func (c *Client) Version() (Version, string) { return c.version, c.rawVersion }
 func (c *Client) RunnerKind() string { return c.fl.RunnerKind }
 
 // KeepsDoneRunners says whether the forge keeps a runner registered after
-// its job, so Paddock must delete it (no ephemeral registration).
-func (c *Client) KeepsDoneRunners() bool { return !c.fl.EphemeralRegistration }
+// its job, so Paddock must delete it (no ephemeral registration). Where the
+// forge has no runner API either (Forgejo before 15) the registration stays
+// behind, offline, whatever Paddock does: DeleteRunner cannot reach it.
+func (c *Client) KeepsDoneRunners() bool { return !c.has(c.fl.EphemeralFrom) }
 
 // has reports whether the forge's version has a feature that appeared in min.
 func (c *Client) has(min Version) bool { return c.version.AtLeast(min) }

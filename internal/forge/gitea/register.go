@@ -206,7 +206,7 @@ type regResult struct {
 // JSON form (POST, application/json, Connect-Protocol-Version: 1).
 func (c *Client) register(ctx context.Context, regToken string, req forge.JITRequest) (regResult, error) {
 	msg := map[string]any{"name": req.Name, "token": regToken, "version": "paddock", "labels": req.Labels}
-	if c.fl.EphemeralRegistration {
+	if c.has(c.fl.EphemeralFrom) {
 		msg["ephemeral"] = true
 	}
 	body, _ := json.Marshal(msg)

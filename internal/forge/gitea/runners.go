@@ -1,7 +1,9 @@
 package gitea
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,23 +17,70 @@ import (
 // pageLimit is Gitea's default maximum page size (MAX_RESPONSE_ITEMS).
 const pageLimit = 50
 
+// apiRunner is a runner as either forge reports it. Gitea's ActionRunner has
+// labels as objects ({"id","name","type"}) and a busy flag; Forgejo 15's has
+// labels as plain strings and only a status. Both decode here.
 type apiRunner struct {
-	ID     int64  `json:"id"`
-	Name   string `json:"name"`
-	Status string `json:"status"`
-	Busy   bool   `json:"busy"`
-	Labels []struct {
+	ID     int64       `json:"id"`
+	Name   string      `json:"name"`
+	Status string      `json:"status"`
+	Busy   bool        `json:"busy"`
+	Labels []flexLabel `json:"labels"`
+}
+
+// flexLabel is a runner label given as "name" or as {"name": "…"}.
+type flexLabel string
+
+func (l *flexLabel) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*l = flexLabel(s)
+		return nil
+	}
+	var o struct {
 		Name string `json:"name"`
-	} `json:"labels"`
+	}
+	if err := json.Unmarshal(b, &o); err != nil {
+		return fmt.Errorf("runner label is neither a string nor an object with a name: %s", b)
+	}
+	*l = flexLabel(o.Name)
+	return nil
+}
+
+// runnerPage is one page of a runner listing: Gitea's
+// {"runners": […], "total_count": n} or Forgejo 15's bare array.
+type runnerPage struct {
+	Runners    []apiRunner
+	TotalCount int
+	bare       bool
+}
+
+func (p *runnerPage) UnmarshalJSON(b []byte) error {
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '[' {
+		p.bare = true
+		return json.Unmarshal(t, &p.Runners)
+	}
+	var obj struct {
+		Runners    []apiRunner `json:"runners"`
+		TotalCount int         `json:"total_count"`
+	}
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return err
+	}
+	p.Runners, p.TotalCount = obj.Runners, obj.TotalCount
+	return nil
 }
 
 func (r apiRunner) toForge() forge.Runner {
 	fr := forge.Runner{ID: r.ID, Name: r.Name, Busy: r.Busy, Status: "online"}
-	if r.Status == "offline" {
+	switch r.Status {
+	case "offline":
 		fr.Status = "offline"
+	case "active", "running", "busy":
+		fr.Busy = true // Forgejo reports a runner at work by status alone
 	}
 	for _, l := range r.Labels {
-		fr.Labels = append(fr.Labels, l.Name)
+		fr.Labels = append(fr.Labels, string(l))
 	}
 	return fr
 }
@@ -49,10 +98,7 @@ func (c *Client) ListRunners(ctx context.Context, ent core.Entity) ([]forge.Runn
 	}
 	var out []forge.Runner
 	for page := 1; ; page++ {
-		var resp struct {
-			Runners    []apiRunner `json:"runners"`
-			TotalCount int         `json:"total_count"`
-		}
+		var resp runnerPage
 		q := url.Values{"page": {strconv.Itoa(page)}, "limit": {strconv.Itoa(pageLimit)}}
 		if err := c.do(ctx, http.MethodGet, scope+"/actions/runners", q, &resp); err != nil {
 			return nil, fmt.Errorf("list runners of %s: %w", scope, err)
@@ -60,7 +106,8 @@ func (c *Client) ListRunners(ctx context.Context, ent core.Entity) ([]forge.Runn
 		for _, r := range resp.Runners {
 			out = append(out, r.toForge())
 		}
-		if len(resp.Runners) < pageLimit || len(out) >= resp.TotalCount {
+		// A bare array carries no total: a short page is the last one.
+		if len(resp.Runners) < pageLimit || (!resp.bare && len(out) >= resp.TotalCount) {
 			return out, nil
 		}
 	}
@@ -88,7 +135,7 @@ func (c *Client) DeleteRunner(ctx context.Context, ent core.Entity, runnerID int
 		return nil
 	case err != nil:
 		return fmt.Errorf("delete runner %d: %w", runnerID, err)
-	case r.Busy:
+	case r.toForge().Busy:
 		return fmt.Errorf("delete runner %d: %w", runnerID, forge.ErrRunnerBusy)
 	}
 	if err := c.do(ctx, http.MethodDelete, path, nil, nil); err != nil && !errors.Is(err, forge.ErrNotFound) {
