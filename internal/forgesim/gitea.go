@@ -111,6 +111,7 @@ func (s *Sim) giteaRoutes(m *http.ServeMux) {
 	}
 	m.HandleFunc("GET /_sim/gitea/downloads/{filename}", s.handleGiteaTarball)
 	m.HandleFunc("POST /_sim/gitea/revoke", s.handleRevoke)
+	m.HandleFunc("POST /_sim/gitea/jobs/{job_id}/cancel", s.handleCancelJob)
 }
 
 // giteaScope is scopeOf with the instance level named as such.

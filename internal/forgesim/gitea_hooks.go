@@ -5,6 +5,7 @@ import "net/http"
 // giteaPayloadLocked adapts a workflow_job payload to Gitea's: Gitea's
 // organization object has "username" and "name" where GitHub has "login".
 func (s *Sim) giteaPayloadLocked(payload map[string]any, j *job) {
+	payload["workflow_job"] = giteaJobJSON(s.base, j)
 	if j.Org == "" {
 		return
 	}

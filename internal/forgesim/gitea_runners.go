@@ -150,7 +150,7 @@ func (s *Sim) handleGiteaJobs(w http.ResponseWriter, r *http.Request) {
 	var list []map[string]any
 	for _, j := range s.jobs {
 		if inGiteaScope(sc, j) && (status == "" || j.Status == status || j.Conclusion == status) {
-			list = append(list, jobJSON(api, j))
+			list = append(list, giteaJobJSON(api, j))
 		}
 	}
 	s.mu.Unlock()

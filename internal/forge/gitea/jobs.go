@@ -78,7 +78,7 @@ func (c *Client) ListQueuedJobsFor(ctx context.Context, ent core.Entity, labels 
 				continue
 			}
 			job := core.Job{ID: j.ID, RunID: j.RunID, RunAttempt: j.RunAttempt, Name: j.Name,
-				Labels: append([]string(nil), j.Labels...), State: core.JobQueued, QueuedAt: j.CreatedAt}
+				Labels: append([]string(nil), j.Labels...), State: core.JobQueued, QueuedAt: knownTime(j.CreatedAt)}
 			if ent.Kind == core.EntityRepository {
 				job.Repository = ent.Name
 			}
@@ -111,4 +111,14 @@ func (c *Client) forgejoJobs(ctx context.Context, ent core.Entity, scope string,
 			Labels: append([]string(nil), j.RunsOn...), State: core.JobQueued})
 	}
 	return out, nil
+}
+
+// knownTime maps Gitea's "has not happened" timestamp (its TimeStamp 0,
+// rendered as 1970-01-01) to the zero time, which Paddock reads as unknown;
+// taken at face value it turned into a 0 s (or negative) job wait.
+func knownTime(t time.Time) time.Time {
+	if t.Unix() <= 0 {
+		return time.Time{}
+	}
+	return t
 }
