@@ -17,6 +17,9 @@ type QueuedQuery struct {
 	// the listing stops and reports Complete = false, so a poller can never
 	// overspend its budget however many runs an entity has.
 	MaxCalls int
+	// Labels are the runner labels a LabelledJobLister's search needs
+	// (PoolLabels); other listers ignore them.
+	Labels []string
 }
 
 // QueuedListing is the answer to a QueuedQuery. Call counts are filled in

@@ -193,7 +193,16 @@ func (p *Poller) poll(ctx context.Context, forgeID string, ent core.Entity, maxC
 		p.mu.Lock()
 		etags := p.etags[ent.ID]
 		p.mu.Unlock()
-		lst, err = cl.ListQueuedJobsIf(cctx, ent, forge.QueuedQuery{ETags: etags, MaxCalls: maxCalls})
+		q := forge.QueuedQuery{ETags: etags, MaxCalls: maxCalls}
+		if _, labelled := client.(forge.LabelledJobLister); labelled {
+			var pools []core.Pool
+			if pools, err = p.o.Store.ListPools(ctx); err == nil {
+				q.Labels = forge.PoolLabels(pools, ent.ID)
+			}
+		}
+		if err == nil {
+			lst, err = cl.ListQueuedJobsIf(cctx, ent, q)
+		}
 	} else {
 		// Plain listers cannot say how many requests they made: counted as
 		// one, so adapters should implement ConditionalJobLister.

@@ -77,12 +77,7 @@ func (c *Client) ListQueuedJobsFor(ctx context.Context, ent core.Entity, labels 
 			if j.Status != "queued" && j.Status != "waiting" {
 				continue
 			}
-			job := core.Job{ID: j.ID, RunID: j.RunID, RunAttempt: j.RunAttempt, Name: j.Name,
-				Labels: append([]string(nil), j.Labels...), State: core.JobQueued, QueuedAt: knownTime(j.CreatedAt)}
-			if ent.Kind == core.EntityRepository {
-				job.Repository = ent.Name
-			}
-			out = append(out, job)
+			out = append(out, j.toCore(ent))
 		}
 		if len(resp.Jobs) < pageLimit || len(out) >= resp.TotalCount {
 			return out, nil
