@@ -74,7 +74,10 @@ func (c *Client) ListQueuedJobsFor(ctx context.Context, ent core.Entity, labels 
 			return nil, fmt.Errorf("list queued jobs of %s: %w", scope, err)
 		}
 		for _, j := range resp.Jobs {
-			if j.Status != "queued" && j.Status != "waiting" {
+			// Gitea renders a job blocked on its `needs` as "waiting": it
+			// cannot run yet, and a machine made for it would idle (it is
+			// listed as "queued" once its dependencies finish).
+			if j.Status != "queued" {
 				continue
 			}
 			out = append(out, j.toCore(ent))

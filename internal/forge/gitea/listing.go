@@ -65,7 +65,7 @@ func (c *Client) ListQueuedJobsIf(ctx context.Context, ent core.Entity, q forge.
 			for _, j := range jobs {
 				job := j.toCore(ent)
 				switch {
-				case status == "queued" && (j.Status == "queued" || j.Status == "waiting"):
+				case status == "queued" && j.Status == "queued": // not "waiting": see ListQueuedJobsFor
 					lst.Jobs = append(lst.Jobs, job)
 				case status == "in_progress" && j.Status == "in_progress":
 					job.State, job.RunnerName, job.StartedAt = core.JobInProgress, j.RunnerName, knownTime(j.StartedAt)

@@ -2,11 +2,15 @@ package gitea_test
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/forge"
+	"github.com/paddock-ci/paddock/internal/forge/gitea"
 	"github.com/paddock-ci/paddock/internal/forgesim"
 )
 
@@ -36,5 +40,39 @@ func TestPollListingReportsRunningJobsWithRunner(t *testing.T) {
 	lst, err = c.ListQueuedJobsIf(ctx, repo, forge.QueuedQuery{MaxCalls: 1})
 	if err != nil || lst.Complete || lst.Calls != 1 {
 		t.Fatalf("bounded listing %+v, %v; want 1 call, incomplete", lst, err)
+	}
+}
+
+// Gitea lists a job blocked on its `needs` with status "waiting" (its
+// ToActionsStatus maps StatusBlocked so); such a job cannot be picked up
+// yet, and counting it as queued booted machines that sat idle.
+func TestBlockedJobsAreNotQueued(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/version", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, `{"version":"1.25.4"}`)
+	})
+	mux.HandleFunc("GET /api/v1/repos/acme/app/actions/jobs", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("status") != "queued" {
+			_, _ = io.WriteString(w, `{"total_count":0,"jobs":[]}`)
+			return
+		}
+		_, _ = io.WriteString(w, `{"total_count":2,"jobs":[
+			{"id":1,"run_id":1,"status":"queued","labels":["linux"],"created_at":"2026-01-01T00:00:00Z","started_at":"1970-01-01T00:00:00Z"},
+			{"id":2,"run_id":1,"status":"waiting","labels":["linux"],"created_at":"2026-01-01T00:00:00Z","started_at":"1970-01-01T00:00:00Z"}]}`)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	c, err := gitea.New(context.Background(), core.Forge{Name: "g", Kind: core.ForgeGitea, APIURL: srv.URL + "/api/v1/",
+		Credential: core.Credential{Kind: core.CredentialPAT, Token: pat}}, gitea.Options{MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := c.ListQueuedJobs(context.Background(), repo)
+	if err != nil || len(jobs) != 1 || jobs[0].ID != 1 {
+		t.Fatalf("ListQueuedJobs = %+v, %v; want only job 1", jobs, err)
+	}
+	lst, err := c.ListQueuedJobsIf(context.Background(), repo, forge.QueuedQuery{})
+	if err != nil || len(lst.Jobs) != 1 || lst.Jobs[0].ID != 1 {
+		t.Fatalf("ListQueuedJobsIf = %+v, %v; want only job 1", lst.Jobs, err)
 	}
 }
