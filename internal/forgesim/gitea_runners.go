@@ -163,12 +163,13 @@ func (s *Sim) handleGiteaJobs(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleForgejoJobSearch is Forgejo's GET …/actions/runners/jobs?labels=a,b:
-// waiting and running jobs whose runs-on labels are all among the given ones.
+// waiting and running jobs whose runs-on labels are all among the given ones
+// (exact, case-sensitive).
 func (s *Sim) handleForgejoJobSearch(w http.ResponseWriter, r *http.Request) {
 	var labels []string
 	for l := range strings.SplitSeq(r.URL.Query().Get("labels"), ",") {
 		if l = strings.TrimSpace(l); l != "" {
-			labels = append(labels, strings.ToLower(l))
+			labels = append(labels, l)
 		}
 	}
 	sc := giteaScope(r)
@@ -193,9 +194,11 @@ func (s *Sim) handleForgejoJobSearch(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// allIn is Forgejo's ItRunsOn: every runs-on label among the given ones,
+// compared exactly.
 func allIn(want, have []string) bool {
 	for _, l := range want {
-		if !slices.Contains(have, strings.ToLower(l)) {
+		if !slices.Contains(have, l) {
 			return false
 		}
 	}

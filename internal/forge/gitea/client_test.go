@@ -347,3 +347,16 @@ func TestGiteaRunnersMatchLabelsExactly(t *testing.T) {
 		t.Fatalf("exactly matching job %d not handed out: %s", j.ID, b)
 	}
 }
+
+// Forgejo's job search compares runs-on labels exactly, as its runners do.
+func TestForgejoJobSearchIsCaseSensitive(t *testing.T) {
+	sim := startSim(t, forgesim.FlavorForgejo, "")
+	c := newClient(t, sim, core.ForgeForgejo)
+	_, _ = sim.QueueJob(forgesim.JobSpec{Repo: "acme/app", Labels: []string{"Linux"}})
+	if jobs, err := c.ListQueuedJobsFor(context.Background(), repo, []string{"linux"}); err != nil || len(jobs) != 0 {
+		t.Fatalf("search with linux found %+v, %v; a runs-on Linux job is not offered to a linux runner", jobs, err)
+	}
+	if jobs, err := c.ListQueuedJobsFor(context.Background(), repo, []string{"Linux"}); err != nil || len(jobs) != 1 {
+		t.Fatalf("search with Linux found %+v, %v", jobs, err)
+	}
+}
