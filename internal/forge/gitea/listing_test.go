@@ -2,6 +2,7 @@ package gitea_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -74,5 +75,28 @@ func TestBlockedJobsAreNotQueued(t *testing.T) {
 	lst, err := c.ListQueuedJobsIf(context.Background(), repo, forge.QueuedQuery{})
 	if err != nil || len(lst.Jobs) != 1 || lst.Jobs[0].ID != 1 {
 		t.Fatalf("ListQueuedJobsIf = %+v, %v; want only job 1", lst.Jobs, err)
+	}
+}
+
+// A forge whose version should have the runner API but answers 404 on it
+// (a proxy, a fork) must not have that 404 read as "the runner is gone":
+// the client stops using the API and says so instead of listing nothing.
+func TestMissingRunnerEndpointIsNotReadAsGone(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/version", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, `{"version":"1.25.4"}`)
+	})
+	srv := httptest.NewServer(mux) // every other path: 404
+	t.Cleanup(srv.Close)
+	c, err := gitea.New(context.Background(), core.Forge{Name: "g", Kind: core.ForgeGitea, APIURL: srv.URL + "/api/v1/",
+		Credential: core.Credential{Kind: core.CredentialPAT, Token: pat}}, gitea.Options{MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteRunner(context.Background(), repo, 5); err != nil {
+		t.Fatalf("DeleteRunner: %v; the machine's deletion must not be blocked", err)
+	}
+	if _, err := c.ListRunners(context.Background(), repo); !errors.Is(err, errors.ErrUnsupported) {
+		t.Fatalf("ListRunners after a 404 runner API: %v; want ErrUnsupported", err)
 	}
 }

@@ -93,7 +93,10 @@ func (c *Client) ListRunners(ctx context.Context, ent core.Entity) ([]forge.Runn
 	if err != nil {
 		return nil, err
 	}
-	if !c.has(c.fl.RunnerAPI) {
+	if c.noRunnerAPI.Load() {
+		return nil, fmt.Errorf("%s %s answered 404 on its runner API (a proxy or a build without it?): %w", c.fl.Name, c.rawVersion, errors.ErrUnsupported)
+	}
+	if !c.hasRunnerAPI() {
 		return nil, c.unsupported("runner listing API", c.fl.RunnerAPI)
 	}
 	var out []forge.Runner
@@ -125,13 +128,19 @@ func (c *Client) DeleteRunner(ctx context.Context, ent core.Entity, runnerID int
 	if err != nil {
 		return err
 	}
-	if !c.has(c.fl.RunnerAPI) {
+	if !c.hasRunnerAPI() {
 		return nil
 	}
 	path := scope + "/actions/runners/" + strconv.FormatInt(runnerID, 10)
 	var r apiRunner
 	switch err := c.do(ctx, http.MethodGet, path, nil, &r); {
 	case errors.Is(err, forge.ErrNotFound):
+		// Gone, or no such endpoint at all? Only the listing can tell.
+		var page runnerPage
+		q := url.Values{"limit": {"1"}}
+		if lerr := c.do(ctx, http.MethodGet, scope+"/actions/runners", q, &page); errors.Is(lerr, forge.ErrNotFound) {
+			c.noRunnerAPI.Store(true)
+		}
 		return nil
 	case err != nil:
 		return fmt.Errorf("delete runner %d: %w", runnerID, err)
