@@ -119,10 +119,13 @@ func (c *Client) ListRunners(ctx context.Context, ent core.Entity) ([]forge.Runn
 // DeleteRunner removes a registration. Gitea deletes even a busy runner, so
 // the runner is looked at first and a busy one reported as forge.ErrRunnerBusy.
 //
-// Versions without the runner API cannot delete at all: nil is returned
-// because the runner was registered ephemeral (the forge drops it after its
-// job) and its machine is destroyed anyway; a runner that never took a job
-// stays listed as offline in the forge's UI.
+// Without a runner API (Forgejo before 15) nothing can be deleted and no
+// call is made: nil is returned so the spent machine is still destroyed.
+// The runner took its one job (`daemon --once`, `one-job`) or is ephemeral,
+// so what remains is an offline entry in the forge's runner list. A 404 on
+// the runner is checked against the listing: if that 404s too, the endpoint
+// is missing, and the client stops using the API rather than reading every
+// runner as gone.
 func (c *Client) DeleteRunner(ctx context.Context, ent core.Entity, runnerID int64) error {
 	scope, err := scopePath(ent)
 	if err != nil {
