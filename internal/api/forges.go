@@ -183,6 +183,10 @@ func (s *server) createForge(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if err := s.sharedSecret(r.Context(), f); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	if err := s.opts.Store.CreateForge(r.Context(), &f); err != nil {
 		s.fail(w, r, nameTaken("forge", f.Name, err))
 		return
@@ -205,6 +209,10 @@ func (s *server) updateForge(w http.ResponseWriter, r *http.Request) {
 	}
 	in.apply(&f)
 	if err := validateForge(&f); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.sharedSecret(r.Context(), f); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -42,6 +42,10 @@ type poolInput struct {
 	RunnerPrefix      *string          `json:"runner_prefix"`
 	Sizes             *core.SizeLimits `json:"sizes"`
 	Enabled           *bool            `json:"enabled"`
+	// ExtraSpecs (a JSON object; null clears) and Flavors (size label →
+	// provider flavor; {} clears) are handed to the provider.
+	ExtraSpecs json.RawMessage    `json:"extra_specs"`
+	Flavors    *map[string]string `json:"flavors"`
 }
 
 func (s *server) applyPool(ctx context.Context, in poolInput, p *core.Pool) (entity string, err error) {
@@ -61,6 +65,9 @@ func (s *server) applyPool(ctx context.Context, in poolInput, p *core.Pool) (ent
 	set(&p.Enabled, in.Enabled)
 	if in.Sizes != nil {
 		p.Sizes = in.Sizes
+	}
+	if err := applyProviderSettings(in, p); err != nil {
+		return "", err
 	}
 	if err := setDuration("bootstrap_timeout", &p.BootstrapTimeout, in.BootstrapTimeout); err != nil {
 		return "", err

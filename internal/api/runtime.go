@@ -56,9 +56,14 @@ func (s *server) listInstances(w http.ResponseWriter, r *http.Request) {
 			f.Live = false // asking for deleted ones implies wanting them
 		}
 	}
-	is, err := s.opts.Store.ListInstances(ctx, f)
+	page, err := pageOf(q)
 	if err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	is, next, err := s.opts.Store.ListInstancesPage(ctx, f, page)
+	if err != nil {
+		s.fail(w, r, pageErr(err))
 		return
 	}
 	names, err := s.poolNames(ctx)
@@ -70,6 +75,7 @@ func (s *server) listInstances(w http.ResponseWriter, r *http.Request) {
 	for _, i := range is {
 		out = append(out, InstanceView{Instance: i, Pool: names[i.PoolID]})
 	}
+	setNext(w, r, next)
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -129,13 +135,10 @@ func (s *server) listJobs(w http.ResponseWriter, r *http.Request) {
 		}
 		f.States = append(f.States, core.JobState(st))
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			s.fail(w, r, badRequest("limit=%q must be a non-negative integer", v))
-			return
-		}
-		f.Limit = n
+	page, err := pageOf(q)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	if ref := q.Get("entity"); ref != "" {
 		e, err := s.opts.Store.GetEntity(ctx, ref)
@@ -145,9 +148,9 @@ func (s *server) listJobs(w http.ResponseWriter, r *http.Request) {
 		}
 		f.EntityID = e.ID
 	}
-	js, err := s.opts.Store.ListJobs(ctx, f)
+	js, next, err := s.opts.Store.ListJobsPage(ctx, f, page)
 	if err != nil {
-		s.fail(w, r, err)
+		s.fail(w, r, pageErr(err))
 		return
 	}
 	views, err := s.jobViews(ctx, js)
@@ -155,6 +158,7 @@ func (s *server) listJobs(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	setNext(w, r, next)
 	writeJSON(w, http.StatusOK, views)
 }
 
@@ -168,7 +172,7 @@ func (s *server) getJob(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badRequest("job id %q must be an integer", raw))
 		return
 	}
-	var f store.JobFilter
+	f := store.JobFilter{ID: id}
 	if ref := r.URL.Query().Get("entity"); ref != "" {
 		e, err := s.opts.Store.GetEntity(ctx, ref)
 		if err != nil {
@@ -177,16 +181,10 @@ func (s *server) getJob(w http.ResponseWriter, r *http.Request) {
 		}
 		f.EntityID = e.ID
 	}
-	all, err := s.opts.Store.ListJobs(ctx, f)
+	hits, err := s.opts.Store.ListJobs(ctx, f)
 	if err != nil {
 		s.fail(w, r, err)
 		return
-	}
-	var hits []core.Job
-	for _, j := range all {
-		if j.ID == id {
-			hits = append(hits, j)
-		}
 	}
 	views, err := s.jobViews(ctx, hits)
 	if err != nil {

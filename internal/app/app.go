@@ -130,6 +130,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		IdleGrace: cfg.Controller.IdleGrace, ReconcileInterval: cfg.Controller.ReconcileInterval,
 		PollInterval: cfg.Controller.PollInterval, MaxCreateAttempts: cfg.Controller.MaxCreateAttempts,
 		MaxParallel: maxPar, OnDispatch: o.OnDispatch,
+		Retention: controller.Retention{Jobs: cfg.Controller.Retention.Jobs,
+			Instances: cfg.Controller.Retention.DeletedInstances, Deliveries: cfg.Controller.Retention.Deliveries},
 		PoolClient: func(ctx context.Context, p core.Pool, base forge.Client) (forge.Client, error) {
 			return a.ScaleSets.PoolClient(ctx, p, base)
 		},

@@ -2,6 +2,7 @@ package app
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 
 	"github.com/paddock-ci/paddock/internal/config"
@@ -20,9 +21,20 @@ func newExternalProvider(pc config.ProviderConfig, env ProviderEnv) (provider.Pr
 		return nil, errors.New("external provider: the external block is missing")
 	}
 	dir := filepath.Join(env.Config.StateDir, "external", pc.Name)
-	return external.New(external.Options{
+	o := external.Options{
 		Executable: e.ProviderExecutable, ConfigFile: e.ConfigFile, InterfaceVersion: e.InterfaceVersion,
 		ControllerID: env.ControllerID, EnvPrefixes: e.EnvironmentVariables, Timeout: e.ExecTimeout,
-		StateFile: filepath.Join(dir, "state.json"),
-	})
+		StateFile: filepath.Join(dir, "state.json"), Logger: env.Logger.With("provider", pc.Name),
+	}
+	if e.CACertBundle != "" {
+		b, err := config.LoadCABundle(e.CACertBundle)
+		if err != nil {
+			return nil, fmt.Errorf("external provider %s: %w", pc.Name, err)
+		}
+		o.CACertBundle = b
+	}
+	if px := e.Proxy; px != nil {
+		o.Proxy = external.ProxyConfig{HTTPProxy: px.HTTPProxy, HTTPSProxy: px.HTTPSProxy, NoProxy: px.NoProxy}
+	}
+	return external.New(o)
 }

@@ -46,6 +46,12 @@ func (g *globals) client() (*client, error) {
 
 // do sends body as JSON (if non-nil) and returns the raw response body of a 2xx answer.
 func (c *client) do(ctx context.Context, method, path string, q url.Values, body any) ([]byte, error) {
+	data, _, err := c.send(ctx, method, path, q, body)
+	return data, err
+}
+
+// send is do that also returns the response headers (paged lists need them).
+func (c *client) send(ctx context.Context, method, path string, q url.Values, body any) ([]byte, http.Header, error) {
 	target := c.base + path
 	if len(q) > 0 {
 		target += "?" + q.Encode()
@@ -54,13 +60,13 @@ func (c *client) do(ctx context.Context, method, path string, q url.Values, body
 	if body != nil {
 		data, err := json.Marshal(body)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		rd = bytes.NewReader(data)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, target, rd)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")
@@ -69,17 +75,17 @@ func (c *client) do(ctx context.Context, method, path string, q url.Values, body
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, c.transportError(err)
+		return nil, nil, c.transportError(err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
 	if err != nil {
-		return nil, fmt.Errorf("reading the answer from %s: %w", c.base, err)
+		return nil, nil, fmt.Errorf("reading the answer from %s: %w", c.base, err)
 	}
 	if resp.StatusCode/100 == 2 {
-		return data, nil
+		return data, resp.Header, nil
 	}
-	return nil, apiError(resp.StatusCode, data, path)
+	return nil, nil, apiError(resp.StatusCode, data, path)
 }
 
 func (c *client) transportError(err error) error {

@@ -27,6 +27,7 @@ func newInstanceCmd(g *globals) *cobra.Command {
 	var pool string
 	var states []string
 	var all bool
+	var ilimit int
 	list := &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls"},
@@ -43,12 +44,13 @@ func newInstanceCmd(g *globals) *cobra.Command {
 			if all {
 				q.Set("all", "true")
 			}
-			return call(g, cmd, http.MethodGet, instancesPath, q, nil, renderInstances)
+			return listPaged(g, cmd, instancesPath, q, ilimit, renderInstances)
 		},
 	}
 	list.Flags().StringVar(&pool, "pool", "", "only this pool (name or id)")
 	list.Flags().StringSliceVar(&states, "state", nil, "only these states (repeatable or comma separated)")
 	list.Flags().BoolVar(&all, "all", false, "include deleted instances")
+	list.Flags().IntVar(&ilimit, "limit", 0, "at most this many, oldest first (0 = all; fetched a page at a time)")
 	cmd.AddCommand(list,
 		showCmd(g, "instance", instancesPath, renderInstance),
 		instanceDeleteCmd(g))
@@ -106,17 +108,14 @@ func newJobCmd(g *globals) *cobra.Command {
 			for _, s := range states {
 				q.Add("state", s)
 			}
-			if limit > 0 {
-				q.Set("limit", strconv.Itoa(limit))
-			}
 			if entity != "" {
 				q.Set("entity", entity)
 			}
-			return call(g, cmd, http.MethodGet, jobsPath, q, nil, renderJobs)
+			return listPaged(g, cmd, jobsPath, q, limit, renderJobs)
 		},
 	}
 	list.Flags().StringSliceVar(&states, "state", nil, "only these states: queued, in_progress, completed")
-	list.Flags().IntVar(&limit, "limit", 50, "at most this many (0 = all)")
+	list.Flags().IntVar(&limit, "limit", 50, "at most this many, newest first (0 = all; fetched a page at a time)")
 	list.Flags().StringVar(&entity, "entity", "", "only this entity (name or id)")
 
 	var showEntity string

@@ -62,6 +62,16 @@ type ControllerConfig struct {
 	// PollBudgetPerHour: forge API calls the poller (intake: poll) may be
 	// charged per forge and hour; 304 Not Modified answers are not charged.
 	PollBudgetPerHour int `yaml:"poll_budget_per_hour"`
+	// Retention: how long finished history is kept (validate_retention.go).
+	Retention RetentionConfig `yaml:"retention"`
+}
+
+// RetentionConfig sets how long the controller's housekeeping keeps finished
+// history. Floors and defaults are core's Retention constants.
+type RetentionConfig struct {
+	Jobs             time.Duration `yaml:"jobs"`              // completed jobs
+	DeletedInstances time.Duration `yaml:"deleted_instances"` // deleted instances
+	Deliveries       time.Duration `yaml:"deliveries"`        // webhook delivery ids
 }
 
 // ProviderConfig names one provider instance and its type-specific settings.
@@ -111,11 +121,23 @@ type QEMUConfig struct {
 type ExternalConfig struct {
 	ProviderExecutable string `yaml:"provider_executable"` // relative paths are relative to the config file
 	ConfigFile         string `yaml:"config_file"`         // passed as GARM_PROVIDER_CONFIG_FILE
-	InterfaceVersion   string `yaml:"interface_version"`   // v0.1.0 or v0.1.1 (default)
+	InterfaceVersion   string `yaml:"interface_version"`   // auto (default: asked of the executable), v0.1.0 or v0.1.1
 	// EnvironmentVariables are name prefixes: the manager's variables that
 	// match are passed to the executable (its environment is otherwise empty).
 	EnvironmentVariables []string      `yaml:"environment_variables"`
 	ExecTimeout          time.Duration `yaml:"exec_timeout"` // per call; default 2m
+	// CACertBundle is a PEM file handed to machines (BootstrapInstance
+	// ca-cert-bundle) so they trust a manager with a private CA.
+	CACertBundle string `yaml:"ca_cert_bundle"`
+	// Proxy is handed to machines (BootstrapInstance proxy_config).
+	Proxy *ProxyConfig `yaml:"proxy"`
+}
+
+// ProxyConfig is the proxy machines use to reach the manager and the forge.
+type ProxyConfig struct {
+	HTTPProxy  string `yaml:"http_proxy"`
+	HTTPSProxy string `yaml:"https_proxy"`
+	NoProxy    string `yaml:"no_proxy"`
 }
 
 // ForgeConfig seeds a core.Forge.
@@ -180,6 +202,11 @@ type PoolConfig struct {
 	RunnerGroup       string        `yaml:"runner_group"`
 	RunnerPrefix      string        `yaml:"runner_prefix"`
 	Sizes             *SizesConfig  `yaml:"sizes"`
+	// ExtraSpecs are the provider's own pool settings (external providers:
+	// GARM's pool extra specs, e.g. {disable_updates: true} for LXD).
+	ExtraSpecs JSONObject `yaml:"extra_specs"`
+	// Flavors maps size labels to provider flavors (4cpu-16gb: large-profile).
+	Flavors map[string]string `yaml:"flavors"`
 	// ScaleSet makes the pool a GitHub runner scale set named after its first label.
 	ScaleSet bool `yaml:"scale_set"`
 	Enabled  bool `yaml:"enabled"`
@@ -240,6 +267,10 @@ func Parse(data []byte, name, dir string) (*Config, error) {
 		return nil, err
 	}
 	applyDefaults(cfg, p.set, dir)
+	checkExternalFiles(cfg, p) // paths are resolved against dir only now
+	if err := p.err(); err != nil {
+		return nil, err
+	}
 	return cfg, nil
 }
 

@@ -98,7 +98,7 @@ pools:
 		t.Errorf("state_dir/store = %q %+v", c.StateDir, c.Store)
 	}
 	wantCtl := ControllerConfig{ReconcileInterval: time.Minute, IdleGrace: 30 * time.Second, MaxCreateAttempts: 5, PollInterval: 5 * time.Minute,
-		PollBudgetPerHour: 1200}
+		PollBudgetPerHour: 1200, Retention: RetentionConfig{Jobs: 7 * 24 * time.Hour, DeletedInstances: 14 * 24 * time.Hour, Deliveries: 72 * time.Hour}}
 	if c.Controller != wantCtl {
 		t.Errorf("controller = %+v, want %+v", c.Controller, wantCtl)
 	}

@@ -24,6 +24,7 @@ type decoder struct {
 var (
 	durationType = reflect.TypeFor[time.Duration]()
 	secretType   = reflect.TypeFor[Secret]()
+	jsonType     = reflect.TypeFor[JSONObject]()
 )
 
 func (d *decoder) value(n *yaml.Node, path string, v reflect.Value) {
@@ -38,6 +39,9 @@ func (d *decoder) value(n *yaml.Node, path string, v reflect.Value) {
 	case secretType:
 		d.secret(n, path, v)
 		return
+	case jsonType:
+		d.jsonObject(n, path, v)
+		return
 	}
 	switch v.Kind() {
 	case reflect.Struct:
@@ -48,6 +52,8 @@ func (d *decoder) value(n *yaml.Node, path string, v reflect.Value) {
 		v.Set(ptr)
 	case reflect.Slice:
 		d.sequence(n, path, v)
+	case reflect.Map:
+		d.stringMap(n, path, v)
 	case reflect.String:
 		if s, ok := d.scalar(n, path, "a string"); ok {
 			v.SetString(s)

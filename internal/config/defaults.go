@@ -27,7 +27,7 @@ const (
 	DefaultRunnerPrefix      = "paddock"
 	DefaultGitHubAPIURL      = "https://api.github.com/"
 	DefaultGitHubWebURL      = "https://github.com/"
-	DefaultInterfaceVersion  = "v0.1.1"
+	DefaultInterfaceVersion  = "auto"
 	DefaultExecTimeout       = 2 * time.Minute
 )
 
@@ -54,6 +54,9 @@ func applyDefaults(c *Config, set map[string]bool, dir string) {
 	ct.MaxCreateAttempts = cmp.Or(ct.MaxCreateAttempts, DefaultMaxCreateAttempts)
 	ct.PollInterval = cmp.Or(ct.PollInterval, DefaultPollInterval)
 	ct.PollBudgetPerHour = cmp.Or(ct.PollBudgetPerHour, DefaultPollBudgetPerHour)
+	ct.Retention.Jobs = cmp.Or(ct.Retention.Jobs, core.DefaultJobRetention)
+	ct.Retention.DeletedInstances = cmp.Or(ct.Retention.DeletedInstances, core.DefaultInstanceRetention)
+	ct.Retention.Deliveries = cmp.Or(ct.Retention.Deliveries, core.DefaultDeliveryRetention)
 
 	for i := range c.Providers {
 		p := &c.Providers[i]
@@ -68,6 +71,7 @@ func applyDefaults(c *Config, set map[string]bool, dir string) {
 		if e := p.External; e != nil {
 			e.ProviderExecutable = resolvePath(e.ProviderExecutable, dir)
 			e.ConfigFile = resolvePath(e.ConfigFile, dir)
+			e.CACertBundle = resolvePath(e.CACertBundle, dir)
 			e.InterfaceVersion = cmp.Or(e.InterfaceVersion, DefaultInterfaceVersion)
 			e.ExecTimeout = cmp.Or(e.ExecTimeout, DefaultExecTimeout)
 		}

@@ -25,7 +25,7 @@ func TestProblems(t *testing.T) {
 		{"unknown nested key", strings.Replace(minimal, "server:\n", "server:\n  lisen: :80\n", 1),
 			`paddock.yaml:2: server: unknown key "lisen" (did you mean "listen"?)`},
 		{"unknown key lists known ones", minimal + "controller: {zzzzzzzz: 1}\n",
-			`paddock.yaml:8: controller: unknown key "zzzzzzzz" (known keys: idle_grace, max_create_attempts, poll_budget_per_hour, poll_interval, reconcile_interval)`},
+			`paddock.yaml:8: controller: unknown key "zzzzzzzz" (known keys: idle_grace, max_create_attempts, poll_budget_per_hour, poll_interval, reconcile_interval, retention)`},
 		{"duplicate key", minimal + "state_dir: /a\nstate_dir: /b\n",
 			`paddock.yaml:9: state_dir: duplicate key (first set on line 8)`},
 		{"bad duration", minimal + "controller:\n  idle_grace: 30\n",

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"encoding/json"
+	"maps"
 	"slices"
 
 	"github.com/paddock-ci/paddock/internal/core"
@@ -65,6 +67,12 @@ func (p PoolConfig) ToCore(entityID string) core.Pool {
 	}
 	if s := p.Sizes; s != nil {
 		pool.Sizes = &core.SizeLimits{MaxCPU: s.MaxCPU, MaxMemoryGB: s.MaxMemoryGB, MaxDiskGB: s.MaxDiskGB}
+	}
+	if len(p.ExtraSpecs) > 0 {
+		pool.ExtraSpecs = json.RawMessage(slices.Clone(p.ExtraSpecs))
+	}
+	if len(p.Flavors) > 0 {
+		pool.Flavors = maps.Clone(p.Flavors)
 	}
 	return pool
 }

@@ -22,8 +22,10 @@ func validate(c *Config, p *problems) {
 	v.controller()
 	v.providers()
 	v.forges()
+	v.webhookSecrets()
 	v.entities()
 	v.pools()
+	v.poolProviderSettings()
 }
 
 type validator struct {
@@ -94,6 +96,7 @@ func (v *validator) controller() {
 	v.minDuration("controller.poll_interval", c.PollInterval, minInterval)
 	v.minInt("controller.max_create_attempts", c.MaxCreateAttempts, 1)
 	v.minInt("controller.poll_budget_per_hour", c.PollBudgetPerHour, 1)
+	v.retention()
 }
 
 func (v *validator) providers() {

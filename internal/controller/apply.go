@@ -210,10 +210,10 @@ func (c *Controller) create(ctx context.Context, inst core.Instance, known *core
 	}
 	defer func() { <-sem }()
 	spec := provider.Spec{
-		Name: inst.Name, ControllerID: c.o.ControllerID, PoolID: pool.ID, Image: pool.Image, Flavor: pool.Flavor,
+		Name: inst.Name, ControllerID: c.o.ControllerID, PoolID: pool.ID, Image: pool.Image, Flavor: pool.FlavorFor(inst.Size),
 		OSType: pool.OSType, Arch: pool.Arch, Labels: inst.Labels, CPU: inst.CPU, MemoryMB: inst.MemoryMB,
 		DiskGB: inst.DiskGB, MetadataURL: c.o.MetadataURL, CallbackURL: c.o.CallbackURL,
-		Token: c.instanceToken(inst.Name),
+		Token: c.instanceToken(inst.Name), ExtraSpecs: pool.ExtraSpecs,
 	}
 	c.mu.Lock()
 	arrival, ok := c.dispatch[inst.Name]

@@ -50,6 +50,8 @@ type Options struct {
 	// PollInterval: how often the safety-net poll lists queued jobs of webhook entities.
 	PollInterval      time.Duration
 	MaxCreateAttempts int
+	// Retention: how long completed jobs, deleted instances and delivery ids are kept.
+	Retention Retention
 	// MaxParallel bounds concurrent provider calls per provider.
 	MaxParallel int
 	// CallTimeout bounds one provider or forge call.

@@ -32,13 +32,7 @@ func (c *Controller) startReconcile(ctx context.Context) {
 func (c *Controller) reconcile(ctx context.Context) {
 	c.reconcileMachines(ctx)
 	c.reconcileForges(ctx)
-	now := c.o.Now()
-	if _, err := c.o.Store.PurgeInstances(ctx, now.Add(-24*time.Hour)); err != nil {
-		c.log.Warn("purge instances", "err", err)
-	}
-	if _, err := c.o.Store.PurgeDeliveries(ctx, now.Add(-72*time.Hour)); err != nil {
-		c.log.Warn("purge deliveries", "err", err)
-	}
+	c.housekeep(ctx)
 	c.Notify()
 }
 

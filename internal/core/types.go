@@ -1,6 +1,7 @@
 package core
 
 import (
+	"encoding/json"
 	"strings"
 	"time"
 )
@@ -126,6 +127,12 @@ type Pool struct {
 	RunnerGroup       string        `json:"runner_group"`
 	RunnerPrefix      string        `json:"runner_prefix"`
 	Sizes             *SizeLimits   `json:"sizes,omitempty"`
+	// ExtraSpecs is the provider's own pool settings (a JSON object, such as
+	// garm-provider-lxd's disable_updates), passed to external providers.
+	ExtraSpecs json.RawMessage `json:"extra_specs,omitempty"`
+	// Flavors maps size labels (4cpu-16gb) to the provider flavor a machine
+	// of that size gets; sizes not listed get Flavor.
+	Flavors map[string]string `json:"flavors,omitempty"`
 	// ScaleSet makes the pool a GitHub runner scale set named after its first
 	// label: jobs arrive through the scale set's message session (no inbound
 	// connectivity) and runners are minted through the scale set.

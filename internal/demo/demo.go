@@ -5,6 +5,7 @@
 package demo
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -38,7 +39,10 @@ type Options struct {
 	// a state_dir, which the reference provider and `paddock provider-exec
 	// process` both read).
 	ProviderExec, ProviderConfig string
-	Timeout                      time.Duration
+	// External: where machines that are not on this host reach the manager,
+	// what the pools ask the provider for, and which interface to speak.
+	External ExternalOptions
+	Timeout  time.Duration
 	// JobDuration is how long each simulated job works.
 	JobDuration time.Duration
 	// Self is the paddock binary (machines run `Self machine-boot`, runners `Self agent`).
@@ -124,20 +128,27 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	if err := checkExternal(o); err != nil {
 		return nil, err
+	}
+	l, err := net.Listen("tcp", cmp.Or(o.External.Listen, "127.0.0.1:0"))
+	if err != nil {
+		return nil, fmt.Errorf("--listen: %w", err)
 	}
 	hookSecret := secret()
 	sim := forgesim.New(forgesim.Options{
 		WebhookURL: webhookURL(o, "http://"+l.Addr().String()+"/webhooks/"+o.Forge), WebhookSecret: hookSecret, Flavor: o.Forge,
 		RunnerCommand: runnerCommand(o), Seed: 1,
 	})
-	if err := sim.Start("127.0.0.1:0"); err != nil {
+	if err := sim.Start(simListen(o, l)); err != nil {
 		l.Close()
 		return nil, err
 	}
 	defer sim.Close()
+	if err := externalMachineURLs(o, sim); err != nil {
+		l.Close()
+		return nil, err
+	}
 	if o.Provider == "qemu" {
 		if err := prepareQEMU(ctx, &o, sim); err != nil {
 			l.Close()
@@ -156,6 +167,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		return nil, err
 	}
 	applyIntake(o, cfg)
+	applyExternal(o, cfg)
 	logger := slog.New(slog.NewTextHandler(o.Log, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	disp := &latencies{}
 	a, err := app.New(ctx, cfg, app.Options{Logger: logger, Listener: l, BootCommand: []string{o.Self, "machine-boot"},
@@ -324,6 +336,6 @@ func providerBlock(o Options, dir string) (string, error) {
 		return "", err
 	}
 	q := func(s string) string { b, _ := json.Marshal(s); return string(b) }
-	return fmt.Sprintf("    type: external\n    external:\n      provider_executable: %s\n      config_file: %s\n      exec_timeout: 1m",
-		q(exe), q(cfgFile)), nil
+	return fmt.Sprintf("    type: external\n    external:\n      provider_executable: %s\n      config_file: %s\n      exec_timeout: 3m\n      interface_version: %s",
+		q(exe), q(cfgFile), q(cmp.Or(o.External.InterfaceVersion, "auto"))), nil
 }

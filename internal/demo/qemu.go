@@ -27,7 +27,7 @@ func runnerCommand(o Options) []string {
 	if o.Provider == "qemu" {
 		return []string{guestPaddock, "agent"}
 	}
-	return []string{o.Self, "agent"}
+	return []string{cmp.Or(o.External.MachinePaddock, o.Self), "agent"}
 }
 
 // prepareQEMU builds (or reuses) the fast image and tells the simulator the

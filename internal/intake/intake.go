@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/controller"
-	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/forge"
 	"github.com/paddock-ci/paddock/internal/metrics"
 	"github.com/paddock-ci/paddock/internal/store"
@@ -129,47 +128,6 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, d *dialect) {
 		return
 	}
 	h.reply(w, d, http.StatusOK, "accepted", answer{Result: string(outcome)})
-}
-
-// verify finds the forge of the dialect's kind whose webhook secret signed
-// the body. Every candidate is checked, so the time taken does not say which
-// forge matched; a delivery with no signature at all is refused at once.
-func (h *Handler) verify(ctx context.Context, d *dialect, ref string, body []byte, hdr http.Header) (core.Forge, error) {
-	var cands []core.Forge
-	if ref != "" {
-		f, err := h.Store.GetForge(ctx, ref)
-		if err != nil {
-			return core.Forge{}, fmt.Errorf("unknown forge %q", ref)
-		}
-		cands = []core.Forge{f}
-	} else {
-		all, err := h.Store.ListForges(ctx)
-		if err != nil {
-			return core.Forge{}, err
-		}
-		cands = all
-	}
-	var found *core.Forge
-	lastErr := errors.New("no " + string(d.kind) + " forge with a webhook secret is configured")
-	for i := range cands {
-		f := cands[i]
-		if f.Kind != d.kind || f.WebhookSecret == "" {
-			continue
-		}
-		err := d.verifySig([]byte(f.WebhookSecret), body, hdr)
-		switch {
-		case errors.Is(err, d.noSignature):
-			return core.Forge{}, err
-		case err == nil && found == nil:
-			found = &cands[i]
-		case err != nil:
-			lastErr = err
-		}
-	}
-	if found == nil {
-		return core.Forge{}, fmt.Errorf("signature does not match any configured webhook secret: %w", lastErr)
-	}
-	return *found, nil
 }
 
 func entityName(e forge.EntityRef) string {

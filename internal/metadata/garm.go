@@ -38,6 +38,7 @@ func (h *Handler) garmRoutes(mux *http.ServeMux) {
 	both("GET", "/api/v1/metadata/system/cert-bundle", h.certBundle)
 	both("GET", "/api/v1/metadata/runner-registration-token", h.registrationToken)
 	mux.HandleFunc("GET /api/v1/metadata/credentials/{file}", h.credentials)
+	both("GET", "/api/v1/metadata/runner-tools", h.runnerTools)
 	mux.HandleFunc("POST /api/v1/callbacks/status/{$}", h.status)
 	both("POST", "/api/v1/callbacks/system-info", h.systemInfo)
 }
@@ -93,16 +94,32 @@ func (h *Handler) installScript(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte(renderInstallScript(base+"/metadata", base+"/callbacks", tok)))
 }
 
-// RunnerMetadata describes the runner a machine is about to become. It holds
-// no credential: the single-use runner config comes from /runner.
+// RunnerMetadata is GARM's InstanceMetadata shape (garm params.InstanceMetadata),
+// so boot scripts written for GARM read the same keys. It holds no
+// credential: the single-use runner config comes from /runner. Paddock has
+// no GARM agent (agent_mode false) and always uses JIT configs; the runner
+// download is part of that config, so runner_tools is empty here.
+// InstallScript and RunnerConfig are Paddock's additions.
 type RunnerMetadata struct {
-	RunnerName       string   `json:"runner_name,omitempty"`
-	Labels           []string `json:"labels,omitempty"`
-	JITConfigEnabled bool     `json:"jit_config_enabled"`
-	MetadataURL      string   `json:"metadata_url"`
-	CallbackURL      string   `json:"callback_url"`
-	InstallScript    string   `json:"install_script"`
-	RunnerConfig     string   `json:"runner_config"`
+	MetadataAccess        MetadataAccess    `json:"metadata_access"`
+	ForgeType             string            `json:"forge_type"`
+	RunnerRegistrationURL string            `json:"runner_registration_url"`
+	RunnerName            string            `json:"runner_name"`
+	RunnerLabels          []string          `json:"runner_labels,omitempty"`
+	CABundle              map[string][]byte `json:"ca_bundles,omitempty"`
+	ExtraSpecs            map[string]any    `json:"extra_specs,omitempty"`
+	AgentMode             bool              `json:"agent_mode"`
+	JITEnabled            bool              `json:"jit_enabled"`
+	RunnerTools           struct{}          `json:"runner_tools"`
+	InstallScript         string            `json:"install_script"`
+	RunnerConfig          string            `json:"runner_config"`
+}
+
+// MetadataAccess is GARM's metadata_access object.
+type MetadataAccess struct {
+	CallbackURL string `json:"callback_url"`
+	MetadataURL string `json:"metadata_url"`
+	AgentURL    string `json:"agent_url"`
 }
 
 func (h *Handler) runnerMetadata(w http.ResponseWriter, r *http.Request) {
@@ -111,10 +128,11 @@ func (h *Handler) runnerMetadata(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	base := baseURL(r)
-	md := RunnerMetadata{JITConfigEnabled: true, MetadataURL: base + "/metadata", CallbackURL: base + "/callbacks",
-		InstallScript: base + "/metadata/install-script", RunnerConfig: base + "/metadata/runner"}
+	md := RunnerMetadata{JITEnabled: true,
+		MetadataAccess: MetadataAccess{MetadataURL: base + "/metadata", CallbackURL: base + "/callbacks"},
+		InstallScript:  base + "/metadata/install-script", RunnerConfig: base + "/metadata/runner"}
 	if inst, ok := h.instance(r, tok); ok {
-		md.RunnerName, md.Labels = inst.Name, inst.Labels
+		md.RunnerName, md.RunnerLabels = inst.Name, inst.Labels
 	}
 	writeJSON(w, http.StatusOK, md)
 }
@@ -186,6 +204,16 @@ var errNoRegistrationToken = errors.New("paddock never hands a reusable runner r
 
 func (h *Handler) registrationToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusGone, map[string]string{"error": errNoRegistrationToken.Error()})
+}
+
+// runnerTools is the BootstrapInstance tools download_url. Only GARM's own
+// boot template downloads it (without a token: GARM's tools come from the
+// forge); templates that use runner_install_template never do. It answers
+// what the registration-token path answers, at the first step that template
+// takes, instead of a bare 401. It needs no token: it hands out nothing.
+func (h *Handler) runnerTools(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusGone, map[string]string{"error": "paddock does not serve the runner download to GARM's default boot template: " +
+		errNoRegistrationToken.Error()})
 }
 
 func (h *Handler) credentials(w http.ResponseWriter, r *http.Request) {

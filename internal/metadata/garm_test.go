@@ -123,9 +123,25 @@ func TestGARMEndpointsAnswerBothPathFormsAndCheckTheToken(t *testing.T) {
 	}
 	_, md := get(t, base+"runner-metadata", "tok")
 	var rm metadata.RunnerMetadata
-	if err := json.Unmarshal([]byte(md), &rm); err != nil || rm.RunnerName != "pdk-1" || !rm.JITConfigEnabled ||
-		rm.MetadataURL != srv.URL+"/api/v1/metadata" {
+	if err := json.Unmarshal([]byte(md), &rm); err != nil || rm.RunnerName != "pdk-1" || !rm.JITEnabled || rm.AgentMode ||
+		rm.MetadataAccess.MetadataURL != srv.URL+"/api/v1/metadata" || rm.MetadataAccess.CallbackURL != srv.URL+"/api/v1/callbacks" {
 		t.Errorf("runner-metadata = %s (%v)", md, err)
+	}
+	// GARM's keys (params.InstanceMetadata), spelt as GARM spells them.
+	var keys map[string]json.RawMessage
+	_ = json.Unmarshal([]byte(md), &keys)
+	for _, k := range []string{"metadata_access", "forge_type", "runner_registration_url", "runner_name", "agent_mode", "jit_enabled", "runner_tools"} {
+		if _, ok := keys[k]; !ok {
+			t.Errorf("runner-metadata lacks GARM's key %q: %s", k, md)
+		}
+	}
+	// GARM's default template downloads the tools without a token first:
+	// it must hear why Paddock will not serve it (410), not a bare 401.
+	for _, suffix := range []string{"", "/"} {
+		if code, body := get(t, base+"runner-tools"+suffix, ""); code != 410 || !strings.Contains(body, "runner_install_template") &&
+			!strings.Contains(body, "JIT") {
+			t.Errorf("runner-tools%s without a token: %d %s", suffix, code, body)
+		}
 	}
 	if _, name := get(t, base+"system/service-name", "tok"); name != "actions.runner.paddock.pdk-1" {
 		t.Errorf("service name = %q", name)

@@ -16,7 +16,17 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrConflict: an object with that name (or key) already exists, or it is still referenced.
 	ErrConflict = errors.New("conflict")
+	// ErrBadCursor: a page cursor this store did not hand out (or for another list).
+	ErrBadCursor = errors.New("invalid page cursor")
 )
+
+// Page asks for one page of a list in the list's stable order. Walking a list
+// page by page visits every object that stays in the list exactly once; objects
+// added meanwhile may or may not appear.
+type Page struct {
+	Limit  int    // page size, at least 1
+	Cursor string // opaque: "" for the first page, else the next of the previous page
+}
 
 // InstanceFilter selects instances. Zero fields match everything.
 type InstanceFilter struct {
@@ -30,7 +40,8 @@ type InstanceFilter struct {
 type JobFilter struct {
 	EntityID string
 	States   []core.JobState
-	Limit    int // 0 = no limit; newest first when set
+	Limit    int   // 0 = no limit; newest first when set (ListJobs only)
+	ID       int64 // only jobs with this id (ids are unique per forge, not across forges)
 }
 
 // JobKey names one job.
@@ -73,7 +84,11 @@ type Store interface {
 	// state machines forbid, and stamps UpdatedAt/StateSince/RunnerSince.
 	// If fn returns an error nothing is written and that error is returned.
 	UpdateInstance(ctx context.Context, ref string, fn func(*core.Instance) error) (core.Instance, error)
-	// PurgeInstances removes deleted instances last updated before t (history retention).
+	// ListInstancesPage returns one page of the instances matching f, oldest
+	// first, and the cursor of the next page ("" after the last page).
+	ListInstancesPage(ctx context.Context, f InstanceFilter, p Page) ([]core.Instance, string, error)
+	// PurgeInstances removes deleted instances last updated before t (history
+	// retention), in bounded batches so other writers are never held up long.
 	PurgeInstances(ctx context.Context, before time.Time) (int, error)
 
 	// UpsertJob inserts the job or applies a forward state change; a backward
@@ -82,6 +97,13 @@ type Store interface {
 	UpsertJob(ctx context.Context, j *core.Job) (changed bool, err error)
 	GetJob(ctx context.Context, entityID string, id int64) (core.Job, error)
 	ListJobs(ctx context.Context, f JobFilter) ([]core.Job, error)
+	// ListJobsPage returns one page of the jobs matching f (f.Limit is
+	// ignored), newest received first, and the cursor of the next page ("" after
+	// the last page).
+	ListJobsPage(ctx context.Context, f JobFilter, p Page) ([]core.Job, string, error)
+	// PurgeJobs removes completed jobs last updated before t (retention), in
+	// bounded batches like PurgeInstances.
+	PurgeJobs(ctx context.Context, before time.Time) (int, error)
 	// UpdateJob reads, applies fn and writes back in one transaction (scheduler notes, pool binding).
 	UpdateJob(ctx context.Context, entityID string, id int64, fn func(*core.Job) error) (core.Job, error)
 	// UpdateJobs applies fn to several jobs in one transaction: all or nothing.
@@ -89,7 +111,7 @@ type Store interface {
 
 	// RecordDelivery remembers a webhook delivery id; fresh=false means it was seen before.
 	RecordDelivery(ctx context.Context, source, deliveryID string, at time.Time) (fresh bool, err error)
-	// PurgeDeliveries forgets delivery ids recorded before t.
+	// PurgeDeliveries forgets delivery ids recorded before t, in bounded batches.
 	PurgeDeliveries(ctx context.Context, before time.Time) (int, error)
 
 	// Meta is a small key/value table for the controller id and similar.

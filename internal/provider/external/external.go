@@ -15,8 +15,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/provider"
@@ -32,7 +34,8 @@ type Options struct {
 	Executable string
 	// ConfigFile is passed as GARM_PROVIDER_CONFIG_FILE.
 	ConfigFile string
-	// InterfaceVersion is v0.1.0 or v0.1.1 (default).
+	// InterfaceVersion is v0.1.0, v0.1.1 or "auto" (default): asked of the
+	// executable once; v0.1.0 unless it says it speaks v0.1.1.
 	InterfaceVersion string
 	// ControllerID is passed as GARM_CONTROLLER_ID; providers tag machines with it.
 	ControllerID string
@@ -47,13 +50,25 @@ type Options struct {
 	WorkDir string
 	// Environ is the manager's environment (default os.Environ); tests replace it.
 	Environ func() []string
+	// CACertBundle (PEM) is handed to machines as the BootstrapInstance's
+	// ca-cert-bundle: providers install it so machines trust the manager.
+	CACertBundle []byte
+	// Proxy is handed to machines as proxy_config (providers built on
+	// garm-provider-common write it into the machine's environment and
+	// package manager).
+	Proxy ProxyConfig
+	// Logger receives the interface version choice and adoptions (default: discard).
+	Logger *slog.Logger
 }
 
 // Provider runs the executable for each call.
 type Provider struct {
 	opts  Options
-	ver   version
 	state *state
+
+	mu      sync.Mutex
+	version string     // V010, V011 or VersionAuto until detected
+	probe   sync.Mutex // serialises the auto-detection
 }
 
 var _ provider.Provider = (*Provider)(nil)
@@ -61,12 +76,11 @@ var _ provider.Provider = (*Provider)(nil)
 // New checks the options.
 func New(opts Options) (*Provider, error) {
 	if opts.InterfaceVersion == "" {
-		opts.InterfaceVersion = V011
+		opts.InterfaceVersion = VersionAuto
 	}
-	ver, ok := versions[opts.InterfaceVersion]
-	if !ok {
-		return nil, fmt.Errorf("external provider: interface version %q is not supported (want %s)",
-			opts.InterfaceVersion, strings.Join(Versions(), " or "))
+	if _, ok := versions[opts.InterfaceVersion]; !ok && opts.InterfaceVersion != VersionAuto {
+		return nil, fmt.Errorf("external provider: interface version %q is not supported (want %s or %s)",
+			opts.InterfaceVersion, strings.Join(Versions(), ", "), VersionAuto)
 	}
 	if opts.Executable == "" || opts.ControllerID == "" {
 		return nil, errors.New("external provider: executable and controller id are required")
@@ -84,28 +98,32 @@ func New(opts Options) (*Provider, error) {
 	if opts.Environ == nil {
 		opts.Environ = os.Environ
 	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
 	s, err := loadState(opts.StateFile)
 	if err != nil {
 		return nil, err
 	}
-	return &Provider{opts: opts, ver: ver, state: s}, nil
+	return &Provider{opts: opts, state: s, version: opts.InterfaceVersion}, nil
 }
 
 // env builds a call's environment from scratch: the protocol's variables,
 // the manager's variables matching the configured prefixes, and the proxy
 // settings. Nothing else of the manager's environment (its admin token,
 // store key, PATH) reaches the executable.
-func (p *Provider) env(command, poolID, instanceID string) []string {
+func (p *Provider) env(ver, command, poolID, instanceID string) []string {
+	v := versions[ver]
 	env := []string{
 		"GARM_COMMAND=" + command,
 		"GARM_CONTROLLER_ID=" + p.opts.ControllerID,
 		"GARM_PROVIDER_CONFIG_FILE=" + p.opts.ConfigFile,
-		"GARM_INTERFACE_VERSION=" + p.opts.InterfaceVersion,
+		"GARM_INTERFACE_VERSION=" + ver,
 	}
-	if p.ver.poolIDFor == nil || p.ver.poolIDFor[command] {
+	if v.poolIDFor == nil || v.poolIDFor[command] {
 		env = append(env, "GARM_POOL_ID="+poolID)
 	}
-	if p.ver.extraSpecsEnv {
+	if v.extraSpecsEnv {
 		extra := p.state.extraSpecs(poolID)
 		if len(extra) == 0 {
 			extra = json.RawMessage("{}")
@@ -140,9 +158,14 @@ func passThrough(name string, prefixes []string) bool {
 	return false
 }
 
-// Create asks the executable for the machine. A duplicate (exit 31) is the
-// machine Paddock already asked for: it is fetched and returned, so a retried
-// create is idempotent as provider.Provider requires.
+// Create asks the executable for the machine, unless it already has it.
+// A manager that crashed (or timed out) while a create ran retries it; the
+// machine may be up and booting by then, and published providers answer a
+// second create of the name with a plain failure (garm-provider-lxd: exit 1,
+// `This "instances" entry already exists`), not the protocol's exit 31. So a
+// name the adapter has asked for before is first looked up, and a duplicate
+// answer of either kind adopts the machine instead of failing: a healthy
+// machine is never deleted and remade.
 func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Machine, error) {
 	if spec.Name == "" {
 		return provider.Machine{}, errors.New("external provider: machine name is required")
@@ -151,18 +174,31 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 	if err != nil {
 		return provider.Machine{}, err
 	}
+	if _, asked := p.state.instance(spec.Name); asked {
+		m, found, err := p.adopt(ctx, spec, "retried create")
+		if err != nil || found {
+			return m, err
+		}
+	}
 	// Intent first: the pool is listed (and the machine found) even if the
 	// manager dies while the executable runs.
 	if err := p.state.remember(spec.Name, spec.PoolID, spec.ExtraSpecs); err != nil {
 		return provider.Machine{}, fmt.Errorf("external provider: record intent: %w", err)
 	}
-	in, err := json.Marshal(bootstrap(spec, extra))
+	in, err := json.Marshal(p.bootstrap(spec, extra))
 	if err != nil {
 		return provider.Machine{}, err
 	}
-	out, err := p.run(ctx, CmdCreate, p.env(CmdCreate, spec.PoolID, ""), in)
-	if exitCode(err) == ExitDuplicate {
-		return p.Get(ctx, spec.Name)
+	out, err := p.call(ctx, CmdCreate, spec.PoolID, "", in)
+	if isDuplicate(err) {
+		m, found, aerr := p.adopt(ctx, spec, "duplicate answer: "+lastLine(err))
+		if aerr != nil {
+			return provider.Machine{}, aerr
+		}
+		if !found {
+			return provider.Machine{}, fmt.Errorf("%w; yet %s of pool %s does not list it: %w", err, CmdList, spec.PoolID, provider.ErrNotFound)
+		}
+		return m, nil
 	}
 	if err != nil {
 		return provider.Machine{}, err
@@ -180,11 +216,49 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 	return inst.Machine(spec.PoolID), nil
 }
 
+// adopt looks the machine up in its pool's list. The list is what proves the
+// machine is ours: providers list only machines tagged with this
+// controller's ID and the pool's ID.
+func (p *Provider) adopt(ctx context.Context, spec provider.Spec, why string) (provider.Machine, bool, error) {
+	insts, err := p.listPool(ctx, spec.PoolID)
+	if err != nil {
+		return provider.Machine{}, false, err
+	}
+	for _, inst := range insts {
+		if inst.Name != spec.Name {
+			continue
+		}
+		if err := p.state.learn(inst.Name, spec.PoolID, inst.ProviderID); err != nil {
+			return provider.Machine{}, false, err
+		}
+		p.opts.Logger.Info("external provider: adopted existing machine instead of creating it again",
+			"instance", spec.Name, "provider_id", inst.ProviderID, "why", why)
+		return inst.Machine(spec.PoolID), true, nil
+	}
+	return provider.Machine{}, false, nil
+}
+
+// isDuplicate: exit 31, or a plain failure whose message says the name is
+// taken (what LXD, Incus and cloud APIs say through providers that do not
+// map their duplicate errors to 31).
+func isDuplicate(err error) bool {
+	var ee *ExecError
+	if !errors.As(err, &ee) {
+		return false
+	}
+	if ee.ExitCode == ExitDuplicate {
+		return true
+	}
+	return ee.ExitCode > 0 && strings.Contains(strings.ToLower(ee.Stderr), "already exists")
+}
+
 // bootstrap is the CreateInstance input. Paddock hands the machine its runner
 // configuration through the metadata endpoint (JIT, single use), so there is
 // no registration token, and the tools entry only tells providers which
 // OS/architecture the runner is for (GARM's helpers refuse an empty list).
-func bootstrap(spec provider.Spec, extra json.RawMessage) BootstrapInstance {
+// Its download_url answers 410 with the reason: only GARM's default boot
+// template (which Paddock cannot serve) would fetch it.
+func (p *Provider) bootstrap(spec provider.Spec, extra json.RawMessage) BootstrapInstance {
 	osType := spec.OSType
 	if osType == "" {
 		osType = "linux"
@@ -196,11 +270,11 @@ func bootstrap(spec provider.Spec, extra json.RawMessage) BootstrapInstance {
 	return BootstrapInstance{
 		Name: spec.Name,
 		Tools: []RunnerTool{{OS: osType, Architecture: githubArch(spec.Arch),
-			DownloadURL: strings.TrimRight(spec.MetadataURL, "/") + "/install-script/", Filename: "paddock-install.sh"}},
+			DownloadURL: strings.TrimRight(spec.MetadataURL, "/") + "/runner-tools/", Filename: "actions-runner.tar.gz"}},
 		CallbackURL: spec.CallbackURL, MetadataURL: spec.MetadataURL, InstanceToken: spec.Token,
 		ExtraSpecs: extra, Arch: garmArch(spec.Arch), OSType: osType, Flavor: spec.Flavor, Image: spec.Image,
 		Labels: labels, PoolID: spec.PoolID, JITConfigEnabled: true,
-		UserDataOptions: UserDataOptions{},
+		UserDataOptions: UserDataOptions{}, CACertBundle: p.opts.CACertBundle, ProxyConfig: p.opts.Proxy,
 	}
 }
 
@@ -217,7 +291,7 @@ func (p *Provider) instanceID(name string) (string, string) {
 // Delete removes the machine; not found (exit 30) is success.
 func (p *Provider) Delete(ctx context.Context, name string) error {
 	id, pool := p.instanceID(name)
-	_, err := p.run(ctx, CmdDelete, p.env(CmdDelete, pool, id), nil)
+	_, err := p.call(ctx, CmdDelete, pool, id, nil)
 	if err != nil && exitCode(err) != ExitNotFound {
 		return err
 	}
@@ -227,7 +301,7 @@ func (p *Provider) Delete(ctx context.Context, name string) error {
 // Get returns provider.ErrNotFound for exit 30.
 func (p *Provider) Get(ctx context.Context, name string) (provider.Machine, error) {
 	id, pool := p.instanceID(name)
-	out, err := p.run(ctx, CmdGet, p.env(CmdGet, pool, id), nil)
+	out, err := p.call(ctx, CmdGet, pool, id, nil)
 	if exitCode(err) == ExitNotFound {
 		return provider.Machine{}, provider.ErrNotFound
 	}
@@ -251,11 +325,7 @@ func (p *Provider) List(ctx context.Context) ([]provider.Machine, error) {
 	var out []provider.Machine
 	seen := map[string]bool{}
 	for _, pool := range p.state.pools() {
-		raw, err := p.run(ctx, CmdList, p.env(CmdList, pool, ""), nil)
-		if err != nil {
-			return nil, err
-		}
-		insts, err := decodeList(raw)
+		insts, err := p.listPool(ctx, pool)
 		if err != nil {
 			return nil, err
 		}
@@ -271,6 +341,14 @@ func (p *Provider) List(ctx context.Context) ([]provider.Machine, error) {
 		}
 	}
 	return out, nil
+}
+
+func (p *Provider) listPool(ctx context.Context, pool string) ([]ProviderInstance, error) {
+	raw, err := p.call(ctx, CmdList, pool, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	return decodeList(raw)
 }
 
 func decodeOne(command string, out []byte) (ProviderInstance, error) {

@@ -17,9 +17,9 @@ import (
 // ErrUnsupported: the configured interface version has no such command.
 var ErrUnsupported = errors.New("command not part of this interface version")
 
-func (p *Provider) supports(command string) error {
-	if !p.ver.commands[command] {
-		return fmt.Errorf("%s with interface %s: %w", command, p.opts.InterfaceVersion, ErrUnsupported)
+func supports(ver, command string) error {
+	if !versions[ver].commands[command] {
+		return fmt.Errorf("%s with interface %s: %w", command, ver, ErrUnsupported)
 	}
 	return nil
 }
@@ -27,25 +27,42 @@ func (p *Provider) supports(command string) error {
 // Start boots a stopped machine.
 func (p *Provider) Start(ctx context.Context, name string) error {
 	id, pool := p.instanceID(name)
-	_, err := p.run(ctx, CmdStart, p.env(CmdStart, pool, id), nil)
+	_, err := p.call(ctx, CmdStart, pool, id, nil)
 	return err
 }
 
 // Stop shuts a machine down without removing it.
 func (p *Provider) Stop(ctx context.Context, name string) error {
 	id, pool := p.instanceID(name)
-	_, err := p.run(ctx, CmdStop, p.env(CmdStop, pool, id), nil)
+	_, err := p.call(ctx, CmdStop, pool, id, nil)
 	return err
 }
 
-// RemoveAll asks the executable to remove every machine of this controller
-// in the given pool (v0.1.0 passes no pool: everything of the controller).
+// RemoveAll removes the machines of one pool that Paddock created (or found
+// in that pool's list), one DeleteInstance each. The protocol's
+// RemoveAllInstances is never sent: in v0.1.0 it carries no pool, and
+// garm-provider-lxd answers it by removing every machine of the controller,
+// whatever its pool.
 func (p *Provider) RemoveAll(ctx context.Context, poolID string) error {
-	_, err := p.run(ctx, CmdRemoveAll, p.env(CmdRemoveAll, poolID, ""), nil)
-	return err
+	insts, err := p.listPool(ctx, poolID)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, inst := range insts {
+		if ref, ok := p.state.instance(inst.Name); !ok || ref.PoolID != poolID {
+			continue
+		}
+		if err := p.Delete(ctx, inst.Name); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
-// Version returns the executable's own version (v0.1.1).
+// Version returns the executable's own version. GetVersion is not in GARM's
+// v0.1.0 table, yet every executable built on garm-provider-common answers
+// it in both versions, so it is asked in both.
 func (p *Provider) Version(ctx context.Context) (string, error) {
 	out, err := p.simple(ctx, CmdGetVersion, "")
 	return strings.TrimSpace(string(out)), err
@@ -68,16 +85,11 @@ func (p *Provider) SupportedInterfaceVersions(ctx context.Context) ([]string, er
 // ValidatePoolInfo asks the executable whether image, flavor and extra specs
 // make a pool it can serve (v0.1.1). A nil error means yes.
 func (p *Provider) ValidatePoolInfo(ctx context.Context, poolID, image, flavor string, extra json.RawMessage) error {
-	if err := p.supports(CmdValidatePool); err != nil {
-		return err
-	}
 	if len(extra) == 0 {
 		extra = json.RawMessage("{}")
 	}
-	env := p.env(CmdValidatePool, poolID, "")
-	env = replaceEnv(env, "GARM_POOL_EXTRASPECS", base64.StdEncoding.EncodeToString(extra))
-	env = append(env, "GARM_POOL_IMAGE="+image, "GARM_POOL_FLAVOR="+flavor)
-	_, err := p.run(ctx, CmdValidatePool, env, nil)
+	_, err := p.call(ctx, CmdValidatePool, poolID, "", nil,
+		"GARM_POOL_EXTRASPECS="+base64.StdEncoding.EncodeToString(extra), "GARM_POOL_IMAGE="+image, "GARM_POOL_FLAVOR="+flavor)
 	return err
 }
 
@@ -103,10 +115,7 @@ func (p *Provider) schema(ctx context.Context, command string) (json.RawMessage,
 }
 
 func (p *Provider) simple(ctx context.Context, command, poolID string) ([]byte, error) {
-	if err := p.supports(command); err != nil {
-		return nil, err
-	}
-	return p.run(ctx, command, p.env(command, poolID, ""), nil)
+	return p.call(ctx, command, poolID, "", nil)
 }
 
 func replaceEnv(env []string, name, value string) []string {

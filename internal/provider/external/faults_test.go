@@ -75,12 +75,12 @@ func TestExitCodes(t *testing.T) {
 			check("Create exit 1", err, failedWith(1))
 			e.fault(external.CmdCreate, "")
 
-			for _, cmd := range []string{external.CmdStart, external.CmdStop, external.CmdRemoveAll} {
+			for _, cmd := range []string{external.CmdStart, external.CmdStop, external.CmdList} {
 				e.fault(cmd, "exit:2")
 			}
 			check("Start exit 2", e.p.Start(ctx, "m"), failedWith(2))
 			check("Stop exit 2", e.p.Stop(ctx, "m"), failedWith(2))
-			check("RemoveAll exit 2", e.p.RemoveAll(ctx, "pool-a"), failedWith(2))
+			check("RemoveAll with ListInstances exit 2", e.p.RemoveAll(ctx, "pool-a"), failedWith(2))
 		})
 	}
 }

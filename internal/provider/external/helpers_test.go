@@ -184,3 +184,35 @@ func gone(pid int) bool {
 	}
 	return !alive(pid)
 }
+
+// reopen replaces the adapter with a fresh one over the same files (a
+// restarted manager), with the given interface version and extra options.
+func (e *env) reopen(version string, mut func(*external.Options)) {
+	e.t.Helper()
+	o := external.Options{
+		Executable: refprovider, ConfigFile: e.cfgPath, InterfaceVersion: version, ControllerID: "ctrl-1",
+		EnvPrefixes: []string{"OS_"}, Timeout: 30 * time.Second, StateFile: filepath.Join(e.dir, "adapter.json"),
+		Environ: func() []string { return managerEnv },
+	}
+	if mut != nil {
+		mut(&o)
+	}
+	p, err := external.New(o)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.p = p
+}
+
+// count is how many calls of command the executable got.
+func (e *env) count(command string) int {
+	n := 0
+	for _, c := range e.calls() {
+		if c.Command == command {
+			n++
+		}
+	}
+	return n
+}
+
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }

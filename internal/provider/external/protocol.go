@@ -47,7 +47,9 @@ type version struct {
 	commands map[string]bool
 }
 
-var baseCommands = []string{CmdCreate, CmdDelete, CmdGet, CmdList, CmdRemoveAll, CmdStart, CmdStop}
+// GetVersion is answered by v0.1.0 executables too (garm-provider-common's
+// v0.1.0 execution package handles it).
+var baseCommands = []string{CmdCreate, CmdDelete, CmdGet, CmdList, CmdRemoveAll, CmdStart, CmdStop, CmdGetVersion}
 
 func set(names ...string) map[string]bool {
 	m := map[string]bool{}
@@ -61,7 +63,7 @@ func set(names ...string) map[string]bool {
 var versions = map[string]version{
 	V010: {poolIDFor: set(CmdCreate, CmdList), commands: set(baseCommands...)},
 	V011: {extraSpecsEnv: true, commands: set(append(baseCommands,
-		CmdGetVersion, CmdSupportedVersions, CmdValidatePool, CmdConfigSchema, CmdExtraSpecsSchema)...)},
+		CmdSupportedVersions, CmdValidatePool, CmdConfigSchema, CmdExtraSpecsSchema)...)},
 }
 
 // Versions lists the interface versions this adapter speaks.

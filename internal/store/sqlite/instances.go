@@ -148,8 +148,7 @@ func (s *Store) GetInstanceByTokenHash(ctx context.Context, h string) (core.Inst
 	return i, err
 }
 
-// ListInstances returns the instances matching f, oldest first.
-func (s *Store) ListInstances(ctx context.Context, f store.InstanceFilter) ([]core.Instance, error) {
+func instanceWhere(f store.InstanceFilter) ([]string, []any) {
 	var (
 		where []string
 		args  []any
@@ -168,12 +167,24 @@ func (s *Store) ListInstances(ctx context.Context, f store.InstanceFilter) ([]co
 		where = append(where, "state <> ?")
 		args = append(args, string(core.InstanceDeleted))
 	}
+	return where, args
+}
+
+// ListInstances returns the instances matching f, oldest first.
+func (s *Store) ListInstances(ctx context.Context, f store.InstanceFilter) ([]core.Instance, error) {
+	where, args := instanceWhere(f)
+	return s.queryInstances(ctx, where, args, "")
+}
+
+// queryInstances lists instances matching where in (created_at, name) order;
+// tail (such as a LIMIT) is appended with its args.
+func (s *Store) queryInstances(ctx context.Context, where []string, args []any, tail string, tailArgs ...any) ([]core.Instance, error) {
 	q := "SELECT " + instanceCols + " FROM instances"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY created_at, name"
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	q += " ORDER BY created_at, name" + tail
+	rows, err := s.r.QueryContext(ctx, q, append(args, tailArgs...)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: list instances: %w", err)
 	}
@@ -246,8 +257,9 @@ func (s *Store) UpdateInstance(ctx context.Context, ref string, fn func(*core.In
 	return out, nil
 }
 
-// PurgeInstances deletes deleted instances last updated before t.
+// PurgeInstances deletes deleted instances last updated before t, batch by batch.
 func (s *Store) PurgeInstances(ctx context.Context, before time.Time) (int, error) {
-	return affected(s.w.ExecContext(ctx, "DELETE FROM instances WHERE state = ? AND updated_at < ?",
-		string(core.InstanceDeleted), nanos(before)))
+	return s.purge(ctx,
+		"DELETE FROM instances WHERE rowid IN (SELECT rowid FROM instances WHERE state = ? AND updated_at < ? LIMIT ?)",
+		string(core.InstanceDeleted), nanos(before))
 }

@@ -158,20 +158,7 @@ func (s *Store) GetJob(ctx context.Context, entityID string, id int64) (core.Job
 // ListJobs returns the jobs matching f: oldest received first, or, when
 // f.Limit is set, the newest f.Limit jobs newest first.
 func (s *Store) ListJobs(ctx context.Context, f store.JobFilter) ([]core.Job, error) {
-	var (
-		where []string
-		args  []any
-	)
-	if f.EntityID != "" {
-		where = append(where, "entity_id = ?")
-		args = append(args, f.EntityID)
-	}
-	if len(f.States) > 0 {
-		where = append(where, "state IN (?"+strings.Repeat(", ?", len(f.States)-1)+")")
-		for _, st := range f.States {
-			args = append(args, string(st))
-		}
-	}
+	where, args := jobWhere(f)
 	q := "SELECT data FROM jobs"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")

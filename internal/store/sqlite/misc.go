@@ -23,9 +23,11 @@ func (s *Store) RecordDelivery(ctx context.Context, source, deliveryID string, a
 	return n == 1, err
 }
 
-// PurgeDeliveries forgets deliveries recorded before t.
+// PurgeDeliveries forgets deliveries recorded before t, batch by batch.
 func (s *Store) PurgeDeliveries(ctx context.Context, before time.Time) (int, error) {
-	return affected(s.w.ExecContext(ctx, "DELETE FROM deliveries WHERE at < ?", nanos(before)))
+	return s.purge(ctx,
+		"DELETE FROM deliveries WHERE rowid IN (SELECT rowid FROM deliveries WHERE at < ? LIMIT ?)",
+		nanos(before))
 }
 
 // GetMeta returns the value stored under key.

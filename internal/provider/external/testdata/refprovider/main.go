@@ -12,6 +12,14 @@
 // Faults: garbage, hang, crash (machine made, then exit 2 with no answer),
 // exit:N, invalid (empty provider_id), bad-status, stderr-flood.
 // stray: ListInstances also reports (and runs) a machine nobody asked for.
+// The modes that published providers show (modes.go): "interface": "v0.1.0"
+// (speaks only v0.1.0, answering v0.1.1 calls exactly as garm-provider-common
+// does), "duplicate": "plain" (a second create of a name fails with exit 1
+// and LXD's text, not exit 31), "boot_delay": "3s" (the machine starts its
+// boot script late), "wait_for_callback": true (CreateInstance returns only
+// after the machine's first call to the manager completed, and "create_linger"
+// longer).
+// A link named *v010* or *lxdlike* selects modes without a config (modes.go).
 // Every call is appended to state_dir/calls.jsonl (command, env, stdin).
 package main
 
@@ -30,13 +38,17 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 )
 
 type config struct {
-	StateDir string            `json:"state_dir"`
-	Faults   map[string]string `json:"faults"`
-	Stray    string            `json:"stray"`
+	StateDir        string            `json:"state_dir"`
+	Faults          map[string]string `json:"faults"`
+	Stray           string            `json:"stray"`
+	Interface       string            `json:"interface"`
+	Duplicate       string            `json:"duplicate"`
+	BootDelay       string            `json:"boot_delay"`
+	WaitForCallback bool              `json:"wait_for_callback"`
+	CreateLinger    string            `json:"create_linger"`
 }
 
 // bootstrapInstance lists GARM's keys exactly; unknown keys are rejected so a
@@ -89,6 +101,7 @@ type machine struct {
 type failure struct {
 	code int
 	msg  string
+	raw  bool // printed as is (a published provider's exact text)
 }
 
 func (f failure) Error() string { return f.msg }
@@ -99,6 +112,9 @@ func main() {
 	switch {
 	case err == nil:
 		return
+	case errors.As(err, &f) && f.raw:
+		fmt.Fprint(os.Stderr, f.msg)
+		os.Exit(f.code)
 	case errors.As(err, &f):
 		fmt.Fprintln(os.Stderr, "refprovider:", f.msg)
 		os.Exit(f.code)
@@ -121,6 +137,7 @@ func run() error {
 	if err := json.Unmarshal(b, &cfg); err != nil || cfg.StateDir == "" {
 		return fmt.Errorf("config file: need {\"state_dir\": …} (%v)", err)
 	}
+	modesByName(&cfg)
 	var stdin []byte
 	if cmd == "CreateInstance" {
 		if stdin, err = io.ReadAll(os.Stdin); err != nil {
@@ -132,6 +149,12 @@ func run() error {
 		return err
 	}
 	v := os.Getenv("GARM_INTERFACE_VERSION")
+	if cfg.Interface == "v0.1.0" {
+		if err := onlyV010(cmd, v); err != nil {
+			return err
+		}
+		v = "v0.1.0"
+	}
 	if v != "v0.1.0" && v != "v0.1.1" {
 		return fmt.Errorf("unsupported GARM_INTERFACE_VERSION %q", v)
 	}
@@ -160,12 +183,12 @@ func run() error {
 		return p.removeAll()
 	case "StartInstance", "StopInstance":
 		return p.startStop(cmd == "StartInstance")
+	case "GetVersion":
+		fmt.Print("refprovider v0.0.1") // as garm-provider-common prints it: no newline
+		return nil
 	}
 	if v == "v0.1.1" {
 		switch cmd {
-		case "GetVersion":
-			fmt.Println("refprovider v0.0.1")
-			return nil
 		case "GetSupportedInterfaceVersions":
 			return emit([]string{"v0.1.0", "v0.1.1"})
 		case "ValidatePoolInfo":
@@ -197,36 +220,6 @@ func record(dir, cmd string, stdin []byte) {
 	defer f.Close()
 	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
 	_, _ = f.Write(append(line, '\n'))
-}
-
-func fault(cfg config, cmd string) error {
-	f := cfg.Faults[cmd]
-	switch {
-	case f == "" || f == "crash" || f == "invalid" || f == "bad-status":
-		return nil // crash/invalid/bad-status act inside the command
-	case f == "garbage":
-		fmt.Println("Traceback (most recent call last): this is not JSON")
-		os.Exit(0)
-	case f == "hang":
-		// A child in the same process group: a timeout must kill it too.
-		child := exec.Command("/bin/sleep", "300")
-		if err := child.Start(); err == nil {
-			_ = os.WriteFile(filepath.Join(cfg.StateDir, "hang-child.pid"), []byte(strconv.Itoa(child.Process.Pid)), 0o600)
-		}
-		fmt.Fprintln(os.Stderr, "refprovider: waiting for a cloud API that never answers")
-		time.Sleep(time.Hour)
-	case f == "stderr-flood":
-		chunk := bytes.Repeat([]byte("noise "), 1024)
-		for range 200 {
-			os.Stderr.Write(chunk)
-		}
-		fmt.Fprintln(os.Stderr, "\nrefprovider: the real error is at the end")
-		os.Exit(1)
-	case strings.HasPrefix(f, "exit:"):
-		code, _ := strconv.Atoi(strings.TrimPrefix(f, "exit:"))
-		return failure{code, fmt.Sprintf("forced exit %d for %s", code, cmd)}
-	}
-	return nil
 }
 
 type prov struct {
@@ -264,7 +257,7 @@ func (p *prov) create(stdin []byte) error {
 	}
 	mdir := filepath.Join(p.dir, bi.Name)
 	if err := os.Mkdir(mdir, 0o700); errors.Is(err, os.ErrExist) {
-		return failure{31, fmt.Sprintf("instance %s already exists", bi.Name)}
+		return p.duplicate(bi.Name)
 	} else if err != nil {
 		return err
 	}
@@ -275,16 +268,19 @@ func (p *prov) create(stdin []byte) error {
 	_, _ = rand.Read(id)
 	m := machine{Name: bi.Name, ProviderID: "ref-" + hex.EncodeToString(id), PoolID: bi.PoolID,
 		ControllerID: p.controller, OSType: bi.OSType, Arch: bi.Arch}
-	if m.PID, err = start(mdir, "/bin/bash", filepath.Join(mdir, "boot.sh")); err != nil {
+	if m.PID, err = start(mdir, p.bootArgv(mdir)...); err != nil {
 		os.RemoveAll(mdir)
 		return err
 	}
 	if err := save(mdir, m); err != nil {
 		return err
 	}
+	if err := p.waitForCallback(mdir); err != nil {
+		return err
+	}
 	switch p.cfg.Faults["CreateInstance"] {
 	case "crash":
-		return failure{2, "panic: runtime error: invalid memory address (simulated crash after the machine started)"}
+		return failure{2, "panic: runtime error: invalid memory address (simulated crash after the machine started)", false}
 	case "invalid":
 		m.ProviderID = ""
 	case "bad-status":
@@ -310,7 +306,7 @@ func start(dir string, argv ...string) (int, error) {
 	c := exec.Command(argv[0], argv[1:]...)
 	c.Dir = home
 	c.Stdout, c.Stderr = logf, logf
-	c.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + home, "LANG=C.UTF-8"}
+	c.Env = []string{"PATH=" + machinePath(dir), "HOME=" + home, "LANG=C.UTF-8"}
 	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := c.Start(); err != nil {
 		return 0, err
@@ -361,7 +357,7 @@ func (p *prov) find() (machine, error) {
 			return m, nil
 		}
 	}
-	return machine{}, failure{30, fmt.Sprintf("instance %s not found", p.id)}
+	return machine{}, failure{30, fmt.Sprintf("instance %s not found", p.id), false}
 }
 
 func alive(pid int) bool {

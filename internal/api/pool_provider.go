@@ -1,0 +1,36 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"maps"
+
+	"github.com/paddock-ci/paddock/internal/core"
+	"github.com/paddock-ci/paddock/internal/scheduler"
+)
+
+// applyProviderSettings sets a pool's extra_specs and flavors from a create
+// or PATCH body and checks them; absent fields are left unchanged.
+func applyProviderSettings(in poolInput, p *core.Pool) error {
+	if len(in.ExtraSpecs) > 0 {
+		if string(bytes.TrimSpace(in.ExtraSpecs)) == "null" {
+			p.ExtraSpecs = nil
+		} else {
+			var compact bytes.Buffer
+			if err := json.Compact(&compact, in.ExtraSpecs); err != nil {
+				return badRequest(`extra_specs must be a JSON object of the provider's pool settings, such as {"disable_updates": true}`)
+			}
+			p.ExtraSpecs = compact.Bytes()
+		}
+	}
+	if in.Flavors != nil {
+		p.Flavors = maps.Clone(*in.Flavors)
+		if len(p.Flavors) == 0 {
+			p.Flavors = nil
+		}
+	}
+	if err := scheduler.CheckProviderSettings(p.ExtraSpecs, p.Flavors); err != nil {
+		return badRequest("%v", err)
+	}
+	return nil
+}

@@ -1,0 +1,162 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/paddock-ci/paddock/internal/core"
+	"github.com/paddock-ci/paddock/internal/store"
+)
+
+// Paged lists use keyset paging: the cursor holds the sort key of the last
+// object handed out and the next page starts after it, walking an index
+// (migration 0003). Unlike OFFSET, a page costs its own size however deep it
+// is, and rows inserted or removed meanwhile never shift later pages.
+
+// jobCursor is the sort key of a job in ListJobsPage order.
+type jobCursor struct {
+	List     string `json:"l"`
+	Received int64  `json:"r"`
+	EntityID string `json:"e"`
+	ID       int64  `json:"i"`
+}
+
+// instanceCursor is the sort key of an instance in ListInstancesPage order.
+type instanceCursor struct {
+	List    string `json:"l"`
+	Created int64  `json:"c"`
+	Name    string `json:"n"`
+}
+
+func encodeCursor(v any) string {
+	b, _ := json.Marshal(v) // plain structs: cannot fail
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeCursor fills v from c and checks it was made for list.
+func decodeCursor(c, list string, v any, kind func() string) error {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err == nil {
+		err = json.Unmarshal(b, v)
+	}
+	if err == nil && kind() != list {
+		err = errors.New("cursor of another list")
+	}
+	if err != nil {
+		return fmt.Errorf("cursor %q: %w", c, store.ErrBadCursor)
+	}
+	return nil
+}
+
+func checkPage(p store.Page) error {
+	if p.Limit < 1 {
+		return fmt.Errorf("page limit %d: must be at least 1", p.Limit)
+	}
+	return nil
+}
+
+func jobWhere(f store.JobFilter) ([]string, []any) {
+	var (
+		where []string
+		args  []any
+	)
+	if f.EntityID != "" {
+		where = append(where, "entity_id = ?")
+		args = append(args, f.EntityID)
+	}
+	if f.ID != 0 {
+		where = append(where, "id = ?")
+		args = append(args, f.ID)
+	}
+	if len(f.States) > 0 {
+		where = append(where, "state IN (?"+strings.Repeat(", ?", len(f.States)-1)+")")
+		for _, st := range f.States {
+			args = append(args, string(st))
+		}
+	}
+	return where, args
+}
+
+// ListJobsPage returns one page of jobs, newest received first.
+func (s *Store) ListJobsPage(ctx context.Context, f store.JobFilter, p store.Page) ([]core.Job, string, error) {
+	if err := checkPage(p); err != nil {
+		return nil, "", err
+	}
+	where, args := jobWhere(f)
+	if p.Cursor != "" {
+		var c jobCursor
+		if err := decodeCursor(p.Cursor, "jobs", &c, func() string { return c.List }); err != nil {
+			return nil, "", err
+		}
+		where = append(where, "(received_at, entity_id, id) < (?, ?, ?)")
+		args = append(args, c.Received, c.EntityID, c.ID)
+	}
+	q := "SELECT data FROM jobs"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	// One more than asked for tells whether a next page exists.
+	q += " ORDER BY received_at DESC, entity_id DESC, id DESC LIMIT ?"
+	args = append(args, p.Limit+1)
+	js, err := listJSON[core.Job](ctx, s.r, q, args...)
+	if err != nil || len(js) <= p.Limit {
+		return js, "", err
+	}
+	js = js[:p.Limit]
+	last := js[len(js)-1]
+	return js, encodeCursor(jobCursor{List: "jobs", Received: nanos(last.ReceivedAt), EntityID: last.EntityID, ID: last.ID}), nil
+}
+
+// ListInstancesPage returns one page of instances, oldest first.
+func (s *Store) ListInstancesPage(ctx context.Context, f store.InstanceFilter, p store.Page) ([]core.Instance, string, error) {
+	if err := checkPage(p); err != nil {
+		return nil, "", err
+	}
+	where, args := instanceWhere(f)
+	if p.Cursor != "" {
+		var c instanceCursor
+		if err := decodeCursor(p.Cursor, "instances", &c, func() string { return c.List }); err != nil {
+			return nil, "", err
+		}
+		where = append(where, "(created_at, name) > (?, ?)")
+		args = append(args, c.Created, c.Name)
+	}
+	is, err := s.queryInstances(ctx, where, args, " LIMIT ?", p.Limit+1)
+	if err != nil || len(is) <= p.Limit {
+		return is, "", err
+	}
+	is = is[:p.Limit]
+	last := is[len(is)-1]
+	return is, encodeCursor(instanceCursor{List: "instances", Created: nanos(last.CreatedAt), Name: last.Name}), nil
+}
+
+// purgeBatch bounds one retention DELETE: SQLite has a single writer, and a
+// batch this size commits in milliseconds, so webhook and controller writes
+// queued behind it barely notice. database/sql hands the write connection to
+// a waiting writer before the next batch takes it again.
+const purgeBatch = 500
+
+// purge runs del (a DELETE taking args and then a LIMIT for its rowid
+// subquery) batch by batch until a batch removes fewer than purgeBatch rows.
+func (s *Store) purge(ctx context.Context, del string, args ...any) (int, error) {
+	total := 0
+	for {
+		n, err := affected(s.w.ExecContext(ctx, del, append(args, purgeBatch)...))
+		total += n
+		if err != nil || n < purgeBatch {
+			return total, err
+		}
+	}
+}
+
+// PurgeJobs deletes completed jobs last updated before t.
+func (s *Store) PurgeJobs(ctx context.Context, before time.Time) (int, error) {
+	return s.purge(ctx,
+		"DELETE FROM jobs WHERE rowid IN (SELECT rowid FROM jobs WHERE state = ? AND updated_at < ? LIMIT ?)",
+		string(core.JobCompleted), nanos(before))
+}
