@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -28,8 +29,18 @@ var ErrRemoved = errors.New("runner registration removed")
 // timeout-minutes of 360.
 var JobTimeout = 6 * time.Hour
 
+const jitConfigEnv = "ACTIONS_RUNNER_INPUT_JITCONFIG"
+
 // ParseArgs reads the arguments run.sh passes: --jitconfig X or --jitconfig=X.
+//
+// With no arguments, the config is taken from ACTIONS_RUNNER_INPUT_JITCONFIG,
+// as GitHub's runner does, and removed from the environment so the job does
+// not inherit it.
 func ParseArgs(args []string) (string, error) {
+	if v := os.Getenv(jitConfigEnv); len(args) == 0 && strings.TrimSpace(v) != "" {
+		os.Unsetenv(jitConfigEnv)
+		return v, nil
+	}
 	jit := ""
 	for i := 0; i < len(args); i++ {
 		a := args[i]

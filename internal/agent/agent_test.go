@@ -54,6 +54,15 @@ func TestParseArgs(t *testing.T) {
 			t.Errorf("ParseArgs(%q) accepted", bad)
 		}
 	}
+	// As GitHub's runner: the config may come in the environment instead,
+	// which is then cleared so the job does not inherit it.
+	t.Setenv("ACTIONS_RUNNER_INPUT_JITCONFIG", "from-env")
+	if jit, err := agent.ParseArgs(nil); err != nil || jit != "from-env" {
+		t.Errorf("ParseArgs from the environment = %q, %v", jit, err)
+	}
+	if v, ok := os.LookupEnv("ACTIONS_RUNNER_INPUT_JITCONFIG"); ok {
+		t.Errorf("ACTIONS_RUNNER_INPUT_JITCONFIG still set to %q", v)
+	}
 }
 
 type env struct {

@@ -3,9 +3,10 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
-	"strings"
 
+	"github.com/paddock-ci/paddock/internal/check"
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/store"
 )
@@ -18,70 +19,31 @@ type entityInput struct {
 	Intake *core.Intake     `json:"intake"`
 }
 
-// apply merges the input and resolves the forge reference; it returns the forge's name.
+// applyEntity merges the input, resolves the forge reference and checks the
+// result against the rules of that forge's kind; it returns the forge's name.
 func (s *server) applyEntity(ctx context.Context, in entityInput, e *core.Entity) (string, error) {
 	set(&e.Kind, in.Kind)
 	set(&e.Name, in.Name)
 	set(&e.Intake, in.Intake)
-	if e.Kind == "" && e.Name != "" {
-		// owner/repo is unambiguous; anything else is most often an org.
-		e.Kind = core.EntityOrganization
-		if strings.Contains(e.Name, "/") {
-			e.Kind = core.EntityRepository
-		}
-	}
-	if e.Intake == "" {
-		e.Intake = core.IntakeWebhook
-	}
+	check.EntityDefaults(e)
+	ref := e.ForgeID
 	if in.Forge != nil {
-		if *in.Forge == "" {
-			return "", badRequest("forge is required")
-		}
-		f, err := s.opts.Store.GetForge(ctx, *in.Forge)
-		if errors.Is(err, store.ErrNotFound) {
-			return "", badRequest("forge %q does not exist (see paddock forge list)", *in.Forge)
-		} else if err != nil {
-			return "", err
-		}
-		e.ForgeID = f.ID
-		return f.Name, validateEntity(e)
+		ref = *in.Forge
 	}
-	if e.ForgeID == "" {
-		return "", badRequest("forge is required")
+	if ref == "" {
+		return "", invalid("entity", check.Errors{{Field: "forge", Message: "forge is required (a forge name or id)"}})
 	}
-	f, err := s.opts.Store.GetForge(ctx, e.ForgeID)
-	if err != nil {
+	f, err := s.opts.Store.GetForge(ctx, ref)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", invalid("entity", check.Errors{{Field: "forge", Message: fmt.Sprintf("forge %q does not exist (see paddock forge list)", ref)}})
+	} else if err != nil {
 		return "", err
 	}
-	return f.Name, validateEntity(e)
-}
-
-func validateEntity(e *core.Entity) error {
-	if e.Name == "" {
-		return badRequest("name is required")
+	e.ForgeID = f.ID
+	if errs := check.Entity(*e, f.Kind); len(errs) > 0 {
+		return "", invalid("entity", errs)
 	}
-	if strings.ContainsAny(e.Name, " \t\r\n") {
-		return badRequest("name %q must not contain whitespace", e.Name)
-	}
-	switch e.Kind {
-	case core.EntityRepository:
-		owner, repo, ok := strings.Cut(e.Name, "/")
-		if !ok || owner == "" || repo == "" || strings.Contains(repo, "/") {
-			return badRequest("name %q must be owner/repo for kind repository", e.Name)
-		}
-	case core.EntityOrganization, core.EntityEnterprise:
-		if strings.Contains(e.Name, "/") {
-			return badRequest("name %q must not contain '/' for kind %s", e.Name, e.Kind)
-		}
-	default:
-		return badRequest("kind %q is unknown; use repository, organization or enterprise", e.Kind)
-	}
-	switch e.Intake {
-	case core.IntakeWebhook, core.IntakePoll:
-	default:
-		return badRequest("intake %q is unknown; use webhook or poll", e.Intake)
-	}
-	return nil
+	return f.Name, nil
 }
 
 func (s *server) forgeNames(ctx context.Context) (map[string]string, error) {
@@ -136,10 +98,6 @@ func (s *server) createEntity(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var e core.Entity
-	if in.Forge == nil {
-		s.fail(w, r, badRequest("forge is required"))
-		return
-	}
 	forge, err := s.applyEntity(r.Context(), in, &e)
 	if err != nil {
 		s.fail(w, r, err)

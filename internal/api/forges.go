@@ -1,20 +1,16 @@
 package api
 
 import (
-	"encoding/pem"
 	"errors"
+	"fmt"
 	"net/http"
-	"net/url"
-	"regexp"
 	"sort"
 	"strings"
 
+	"github.com/paddock-ci/paddock/internal/check"
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/store"
 )
-
-// nameRE bounds object names: they appear in URLs (/webhooks/{forge}) and runner names.
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 
 const redactedPlaceholder = "***"
 
@@ -52,94 +48,20 @@ func set[T any](dst *T, src *T) {
 }
 
 func validateForge(f *core.Forge) error {
-	if err := validName("name", f.Name); err != nil {
-		return err
-	}
+	check.ForgeDefaults(f)
+	errs := check.Forge(*f)
 	switch f.Kind {
-	case core.ForgeGitHub:
 	case core.ForgeGitea, core.ForgeForgejo:
-		return badRequest("kind %q is not supported yet; only \"github\" is", f.Kind)
-	case "":
-		return badRequest("kind is required (github)")
-	default:
-		return badRequest("kind %q is unknown; use \"github\"", f.Kind)
+		// Their runner downloads can only be declared in the config file.
+		errs = append(errs, check.FieldError{Field: "kind", Message: fmt.Sprintf(
+			"a %s forge can be declared only in the config file (it needs runner_downloads); use \"github\" here", f.Kind)})
 	}
-	if f.APIURL == "" {
-		f.APIURL = "https://api.github.com/"
+	if c := f.Credential; c.Token == redactedPlaceholder || c.PrivateKeyPEM == redactedPlaceholder {
+		errs = append(errs, check.FieldError{Field: "credential", Message: fmt.Sprintf(
+			"holds the redaction placeholder %q; send the real secret, or omit credential to keep it", redactedPlaceholder)})
 	}
-	var err error
-	if f.APIURL, err = normalizeURL("api_url", f.APIURL); err != nil {
-		return err
-	}
-	if f.WebURL == "" {
-		f.WebURL = githubWebURL(f.APIURL)
-	}
-	if f.WebURL, err = normalizeURL("web_url", f.WebURL); err != nil {
-		return err
-	}
-	return validateCredential(f.Credential)
-}
-
-func validName(field, v string) error {
-	if v == "" {
-		return badRequest("%s is required", field)
-	}
-	if !nameRE.MatchString(v) {
-		return badRequest("%s %q is invalid: use letters, digits, '.', '_' or '-' (at most 63, starting with a letter or digit)", field, v)
-	}
-	return nil
-}
-
-// normalizeURL insists on an absolute http(s) URL and a trailing slash, so
-// endpoint paths join onto it the same way for github.com and GHES.
-func normalizeURL(field, raw string) (string, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", badRequest("%s %q must be an absolute http(s) URL", field, raw)
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return "", badRequest("%s %q must not carry a query, fragment or user info", field, raw)
-	}
-	if !strings.HasSuffix(u.Path, "/") {
-		u.Path += "/"
-	}
-	return u.String(), nil
-}
-
-// githubWebURL derives the web address from the API address: api.github.com
-// → github.com, and a GHES host's /api/v3/ → its root.
-func githubWebURL(apiURL string) string {
-	u, err := url.Parse(apiURL)
-	if err != nil {
-		return ""
-	}
-	if strings.EqualFold(u.Host, "api.github.com") {
-		u.Host = "github.com"
-	}
-	u.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), "/api/v3") + "/"
-	return u.String()
-}
-
-func validateCredential(c core.Credential) error {
-	if c.Token == redactedPlaceholder || c.PrivateKeyPEM == redactedPlaceholder {
-		return badRequest("credential holds the redaction placeholder %q; send the real secret, or omit credential to keep it", redactedPlaceholder)
-	}
-	switch c.Kind {
-	case core.CredentialPAT:
-		if c.Token == "" {
-			return badRequest("credential.token is required for credential kind \"pat\"")
-		}
-	case core.CredentialApp:
-		if c.AppID <= 0 || c.InstallationID <= 0 {
-			return badRequest("credential.app_id and credential.installation_id are required (positive) for credential kind \"app\"")
-		}
-		if b, _ := pem.Decode([]byte(c.PrivateKeyPEM)); b == nil {
-			return badRequest("credential.private_key_pem must be a PEM-encoded private key")
-		}
-	case "":
-		return badRequest("credential.kind is required (pat or app)")
-	default:
-		return badRequest("credential.kind %q is unknown; use \"pat\" or \"app\"", c.Kind)
+	if len(errs) > 0 {
+		return invalid("forge", errs)
 	}
 	return nil
 }

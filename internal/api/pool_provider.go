@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"maps"
+	"strings"
+
+	"github.com/paddock-ci/paddock/internal/check"
 
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/scheduler"
@@ -11,14 +14,14 @@ import (
 
 // applyProviderSettings sets a pool's extra_specs and flavors from a create
 // or PATCH body and checks them; absent fields are left unchanged.
-func applyProviderSettings(in poolInput, p *core.Pool) error {
+func applyProviderSettings(in poolInput, p *core.Pool) check.Errors {
 	if len(in.ExtraSpecs) > 0 {
 		if string(bytes.TrimSpace(in.ExtraSpecs)) == "null" {
 			p.ExtraSpecs = nil
 		} else {
 			var compact bytes.Buffer
 			if err := json.Compact(&compact, in.ExtraSpecs); err != nil {
-				return badRequest(`extra_specs must be a JSON object of the provider's pool settings, such as {"disable_updates": true}`)
+				return check.Errors{{Field: "extra_specs", Message: `must be a JSON object of the provider's pool settings, such as {"disable_updates": true}`}}
 			}
 			p.ExtraSpecs = compact.Bytes()
 		}
@@ -30,7 +33,11 @@ func applyProviderSettings(in poolInput, p *core.Pool) error {
 		}
 	}
 	if err := scheduler.CheckProviderSettings(p.ExtraSpecs, p.Flavors); err != nil {
-		return badRequest("%v", err)
+		field := "extra_specs"
+		if strings.HasPrefix(err.Error(), "flavors") {
+			field = "flavors"
+		}
+		return check.Errors{{Field: field, Message: err.Error()}}
 	}
 	return nil
 }

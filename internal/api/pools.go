@@ -1,24 +1,21 @@
 package api
 
 import (
+	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/paddock-ci/paddock/internal/check"
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/store"
-)
-
-// Defaults for fields a pool create leaves out. max_runners defaults low on
-// purpose: a forgotten flag should not be able to run up a cloud bill.
-const (
-	defaultMaxRunners       = 1
-	defaultBootstrapTimeout = 20 * time.Minute
-	defaultMaxJobRuntime    = 6 * time.Hour
 )
 
 // poolInput is a create or PATCH body; nil fields are left unchanged.
@@ -48,14 +45,35 @@ type poolInput struct {
 	Flavors    *map[string]string `json:"flavors"`
 }
 
-func (s *server) applyPool(ctx context.Context, in poolInput, p *core.Pool) (entity string, err error) {
+// given reports whether the body wrote a field (by JSON key), for defaults.
+func (in poolInput) given(field string) bool {
+	switch field {
+	case "max_runners":
+		return in.MaxRunners != nil
+	case "bootstrap_timeout":
+		return rawGiven(in.BootstrapTimeout)
+	case "max_job_runtime":
+		return rawGiven(in.MaxJobRuntime)
+	case "enabled":
+		return in.Enabled != nil
+	}
+	return false
+}
+
+func rawGiven(raw json.RawMessage) bool { return len(raw) > 0 && string(raw) != "null" }
+
+// apply merges the input into p; duration fields that do not parse are
+// returned as field errors.
+func (in poolInput) apply(p *core.Pool) check.Errors {
 	set(&p.Name, in.Name)
 	set(&p.Provider, in.Provider)
 	set(&p.Image, in.Image)
 	set(&p.Flavor, in.Flavor)
 	set(&p.OSType, in.OSType)
 	set(&p.Arch, in.Arch)
-	set(&p.Labels, in.Labels)
+	if in.Labels != nil {
+		p.Labels = slices.Clone(*in.Labels)
+	}
 	set(&p.MinIdle, in.MinIdle)
 	set(&p.MaxRunners, in.MaxRunners)
 	set(&p.FreeTargetPercent, in.FreeTargetPercent)
@@ -64,89 +82,76 @@ func (s *server) applyPool(ctx context.Context, in poolInput, p *core.Pool) (ent
 	set(&p.RunnerPrefix, in.RunnerPrefix)
 	set(&p.Enabled, in.Enabled)
 	if in.Sizes != nil {
-		p.Sizes = in.Sizes
+		z := *in.Sizes
+		p.Sizes = &z
 	}
-	if err := applyProviderSettings(in, p); err != nil {
-		return "", err
+	var errs check.Errors
+	for _, d := range []struct {
+		field string
+		dst   *time.Duration
+		raw   json.RawMessage
+	}{{"bootstrap_timeout", &p.BootstrapTimeout, in.BootstrapTimeout}, {"max_job_runtime", &p.MaxJobRuntime, in.MaxJobRuntime}} {
+		if !rawGiven(d.raw) {
+			continue
+		}
+		v, err := parseDuration(d.raw)
+		if err != nil {
+			errs = append(errs, check.FieldError{Field: d.field, Message: err.Error()})
+			continue
+		}
+		*d.dst = v
 	}
-	if err := setDuration("bootstrap_timeout", &p.BootstrapTimeout, in.BootstrapTimeout); err != nil {
-		return "", err
-	}
-	if err := setDuration("max_job_runtime", &p.MaxJobRuntime, in.MaxJobRuntime); err != nil {
-		return "", err
-	}
-	ref := p.EntityID
-	if in.Entity != nil {
-		ref = *in.Entity
-	}
+	return append(errs, applyProviderSettings(in, p)...)
+}
+
+// resolveEntity finds the entity a pool input names, as a field error if it
+// does not exist.
+func (s *server) resolveEntity(ctx context.Context, ref string) (core.Entity, check.Errors, error) {
 	if ref == "" {
-		return "", badRequest("entity is required")
+		return core.Entity{}, check.Errors{{Field: "entity", Message: "required (an entity name such as owner/repo, or its id)"}}, nil
 	}
 	e, err := s.opts.Store.GetEntity(ctx, ref)
 	if errors.Is(err, store.ErrNotFound) {
-		return "", badRequest("entity %q does not exist (see paddock entity list)", ref)
-	} else if err != nil {
-		return "", err
+		return e, check.Errors{{Field: "entity", Message: fmt.Sprintf("entity %q does not exist (see paddock entity list)", ref)}}, nil
 	}
-	p.EntityID = e.ID
-	return e.Name, s.validatePool(p)
+	return e, nil, err
 }
 
-func setDuration(field string, dst *time.Duration, raw json.RawMessage) error {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil
+// providerProblem is what only the server knows: whether a provider is
+// configured here.
+func (s *server) providerProblem(name string) check.Errors {
+	if name != "" && s.opts.Providers != nil && !slices.Contains(s.opts.Providers, name) {
+		return check.Errors{{Field: "provider", Message: fmt.Sprintf(
+			"provider %q is not configured; configured providers: %s", name, strings.Join(s.opts.Providers, ", "))}}
 	}
-	d, err := parseDuration(raw)
-	if err != nil {
-		return badRequest("%s: %v", field, err)
-	}
-	*dst = d
 	return nil
 }
 
-func (s *server) validatePool(p *core.Pool) error {
-	if err := validName("name", p.Name); err != nil {
-		return err
+// poolETag is the pool's entity tag: a hash of everything stored about it
+// (UpdatedAt included, so every write changes it). Instance counts in the
+// view are not part of it.
+func poolETag(p core.Pool) string {
+	b, _ := json.Marshal(p)
+	sum := sha256.Sum256(b)
+	return `"` + hex.EncodeToString(sum[:16]) + `"`
+}
+
+// ifMatch reports whether an If-Match header value allows writing a pool
+// whose current tag is etag (RFC 9110 §13.1.1: strong comparison, "*" for
+// any current representation; an absent header allows anything).
+func ifMatch(header []string, etag string) bool {
+	if len(header) == 0 {
+		return true
 	}
-	if p.Provider == "" {
-		return badRequest("provider is required")
-	}
-	if s.opts.Providers != nil && !slices.Contains(s.opts.Providers, p.Provider) {
-		return badRequest("provider %q is not configured; configured providers: %s",
-			p.Provider, strings.Join(s.opts.Providers, ", "))
-	}
-	if len(p.Labels) == 0 {
-		return badRequest("labels must list at least one label")
-	}
-	seen := map[string]bool{}
-	for i, l := range p.Labels {
-		l = strings.TrimSpace(l)
-		if l == "" || strings.ContainsAny(l, ", \t") {
-			return badRequest("labels[%d] %q must be non-empty without spaces or commas", i, p.Labels[i])
+	for _, h := range header {
+		for _, t := range strings.Split(h, ",") {
+			t = strings.TrimSpace(t)
+			if t == "*" || t == etag {
+				return true
+			}
 		}
-		// Forges match labels case-insensitively, so "Linux" and "linux" are one label.
-		if seen[strings.ToLower(l)] {
-			return badRequest("labels[%d] %q is listed twice", i, l)
-		}
-		seen[strings.ToLower(l)] = true
-		p.Labels[i] = l
 	}
-	switch {
-	case p.MaxRunners < 1:
-		return badRequest("max_runners must be at least 1 (got %d); disable the pool instead with enabled=false", p.MaxRunners)
-	case p.MinIdle < 0 || p.MinIdle > p.MaxRunners:
-		return badRequest("min_idle must be between 0 and max_runners (%d), got %d", p.MaxRunners, p.MinIdle)
-	case p.FreeTargetPercent < 0 || p.FreeTargetPercent > 100:
-		return badRequest("free_target_percent must be between 0 and 100, got %d", p.FreeTargetPercent)
-	case p.BootstrapTimeout <= 0:
-		return badRequest("bootstrap_timeout must be positive, got %s", p.BootstrapTimeout)
-	case p.MaxJobRuntime <= 0:
-		return badRequest("max_job_runtime must be positive, got %s", p.MaxJobRuntime)
-	}
-	if z := p.Sizes; z != nil && (z.MaxCPU < 0 || z.MaxMemoryGB < 0 || z.MaxDiskGB < 0) {
-		return badRequest("sizes limits must not be negative")
-	}
-	return nil
+	return false
 }
 
 // poolViews decorates pools with entity names and instance counts.
@@ -166,6 +171,7 @@ func (s *server) poolViews(ctx context.Context, ps []core.Pool) ([]PoolView, err
 	out := make([]PoolView, 0, len(ps))
 	for _, p := range ps {
 		v := poolView(p, names[p.EntityID])
+		s.addHealth(&v)
 		for _, i := range is {
 			if i.PoolID == p.ID && i.State.Live() {
 				v.Live++
@@ -186,6 +192,7 @@ func (s *server) writePools(w http.ResponseWriter, r *http.Request, status int, 
 		return
 	}
 	if one {
+		w.Header().Set("ETag", poolETag(ps[0]))
 		writeJSON(w, status, vs[0])
 		return
 	}
@@ -217,10 +224,22 @@ func (s *server) createPool(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	p := core.Pool{Enabled: true, MaxRunners: defaultMaxRunners, OSType: "linux", Arch: "x64",
-		BootstrapTimeout: defaultBootstrapTimeout, MaxJobRuntime: defaultMaxJobRuntime}
-	if _, err := s.applyPool(r.Context(), in, &p); err != nil {
+	var p core.Pool
+	errs := in.apply(&p)
+	check.PoolDefaults(&p, in.given)
+	ref := ""
+	if in.Entity != nil {
+		ref = *in.Entity
+	}
+	e, eerrs, err := s.resolveEntity(r.Context(), ref)
+	if err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	p.EntityID = e.ID
+	errs = append(append(append(errs, eerrs...), check.Pool(p)...), s.providerProblem(p.Provider)...)
+	if len(errs) > 0 {
+		s.fail(w, r, invalid("pool", errs))
 		return
 	}
 	if err := s.opts.Store.CreatePool(r.Context(), &p); err != nil {
@@ -231,6 +250,12 @@ func (s *server) createPool(w http.ResponseWriter, r *http.Request) {
 	s.writePools(w, r, http.StatusCreated, []core.Pool{p}, true)
 }
 
+// updatePool applies a PATCH inside one store transaction, so concurrent
+// patches of different fields both land; If-Match makes a client's
+// read-modify-write safe too (412 when the pool changed since it read it).
+//
+// The result must pass the same check as a create, except as
+// check.PoolChange allows (disabling a pool stored invalid by an older version).
 func (s *server) updatePool(w http.ResponseWriter, r *http.Request) {
 	ref := r.PathValue("ref")
 	var in poolInput
@@ -238,21 +263,47 @@ func (s *server) updatePool(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	p, err := s.opts.Store.GetPool(r.Context(), ref)
+	var entity *core.Entity
+	if in.Entity != nil {
+		e, eerrs, err := s.resolveEntity(r.Context(), *in.Entity)
+		if err != nil || len(eerrs) > 0 {
+			s.fail(w, r, cmp.Or(err, invalid("pool", eerrs).Err()))
+			return
+		}
+		entity = &e
+	}
+	p, err := s.opts.Store.ModifyPool(r.Context(), ref, func(p *core.Pool) error {
+		if !ifMatch(r.Header.Values("If-Match"), poolETag(*p)) {
+			return &statusError{code: http.StatusPreconditionFailed,
+				msg: fmt.Sprintf("pool %q changed since you read it (If-Match does not match its ETag %s); read it again and retry", p.Name, poolETag(*p))}
+		}
+		check.PoolStored(p)
+		before := *p
+		if errs := in.apply(p); len(errs) > 0 {
+			return invalid("pool", errs)
+		}
+		if entity != nil {
+			p.EntityID = entity.ID
+		}
+		errs := check.PoolChange(before, *p)
+		if p.Provider != before.Provider {
+			errs = append(errs, s.providerProblem(p.Provider)...)
+		}
+		return invalid("pool", errs).Err()
+	})
 	if err != nil {
-		s.fail(w, r, refErr("pool", ref, err))
-		return
-	}
-	if _, err := s.applyPool(r.Context(), in, &p); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := s.opts.Store.UpdatePool(r.Context(), &p); err != nil {
-		s.fail(w, r, nameTaken("pool", p.Name, err))
+		s.fail(w, r, nameTaken("pool", in.nameOr(ref), refErr("pool", ref, err)))
 		return
 	}
 	s.changed()
 	s.writePools(w, r, http.StatusOK, []core.Pool{p}, true)
+}
+
+func (in poolInput) nameOr(ref string) string {
+	if in.Name != nil {
+		return *in.Name
+	}
+	return ref
 }
 
 func (s *server) deletePool(w http.ResponseWriter, r *http.Request) {

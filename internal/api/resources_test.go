@@ -2,6 +2,10 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"strings"
 	"testing"
 	"time"
@@ -68,11 +72,11 @@ func TestForgeValidation(t *testing.T) {
 		body map[string]any
 		want string
 	}{
-		{map[string]any{"name": "g", "kind": "gitea", "credential": pat}, "not supported yet"},
-		{map[string]any{"name": "g", "kind": "forgejo", "credential": pat}, "not supported yet"},
+		{map[string]any{"name": "g", "kind": "gitea", "credential": pat}, "only in the config file"},
+		{map[string]any{"name": "g", "kind": "forgejo", "credential": pat}, "only in the config file"},
 		{map[string]any{"name": "g", "kind": "svn", "credential": pat}, `kind "svn"`},
-		{map[string]any{"name": "g", "credential": pat}, "kind is required"},
-		{map[string]any{"kind": "github", "credential": pat}, "name is required"},
+		{map[string]any{"name": "g", "credential": pat}, "kind: required"},
+		{map[string]any{"kind": "github", "credential": pat}, "name: required"},
 		{map[string]any{"name": "a b", "kind": "github", "credential": pat}, "name"},
 		{map[string]any{"name": "g", "kind": "github", "api_url": "ftp://x/", "credential": pat}, "api_url"},
 		{map[string]any{"name": "g", "kind": "github", "api_url": "not a url", "credential": pat}, "api_url"},
@@ -86,7 +90,11 @@ func TestForgeValidation(t *testing.T) {
 		h.wantError(400, "POST", "/api/v1/forges", c.body, c.want)
 	}
 	// A valid app credential passes.
-	pemKey := "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n"
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemKey := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
 	var f core.Forge
 	h.must(201, "POST", "/api/v1/forges", map[string]any{"name": "app", "kind": "github",
 		"credential": map[string]any{"kind": "app", "app_id": 1, "installation_id": 2, "private_key_pem": pemKey}}, &f)
@@ -167,12 +175,12 @@ func TestPools(t *testing.T) {
 		body map[string]any
 		want string
 	}{
-		{base("entity", nil), "entity is required"},
+		{base("entity", nil), "entity: required"},
 		{base("entity", "nope"), `entity "nope" does not exist`},
-		{base("provider", ""), "provider is required"},
+		{base("provider", ""), "provider: required"},
 		{base("provider", "azure"), `provider "azure" is not configured`},
 		{base("labels", []string{}), "labels"},
-		{base("labels", []string{"a", "A"}), "twice"},
+		{base("labels", []string{"a", "A"}), "duplicate label"},
 		{base("max_runners", 0), "max_runners"},
 		{base("min_idle", 3, "max_runners", 2), "min_idle"},
 		{base("min_idle", -1), "min_idle"},

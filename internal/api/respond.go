@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/paddock-ci/paddock/internal/check"
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/store"
 )
@@ -15,16 +16,37 @@ import (
 // maxBody bounds request bodies; admin objects are tiny, a private key is the largest field.
 const maxBody = 1 << 20
 
-// Error is the body of every non-2xx answer.
+// Error is the body of every non-2xx answer. Fields lists every field that
+// failed validation (400 answers to creates and updates), so a client can fix
+// them all at once; Error then names them too.
 type Error struct {
-	Error string `json:"error"`
+	Error  string             `json:"error"`
+	Fields []check.FieldError `json:"fields,omitempty"`
 }
 
 // statusError is an answer whose status and message are already decided
 // (client mistakes, conflicts that name what conflicts).
 type statusError struct {
-	code int
-	msg  string
+	code   int
+	msg    string
+	fields []check.FieldError
+}
+
+// invalid is the 400 answer listing every problem with an object (nil
+// when there is none).
+func invalid(kind string, errs check.Errors) *statusError {
+	if len(errs) == 0 {
+		return nil
+	}
+	return &statusError{code: http.StatusBadRequest, msg: "invalid " + kind + ": " + errs.Error(), fields: errs}
+}
+
+// Err returns e as an error: nil (not a typed nil) when e is nil.
+func (e *statusError) Err() error {
+	if e == nil {
+		return nil
+	}
+	return e
 }
 
 func (e *statusError) Error() string { return e.msg }
@@ -56,7 +78,7 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var tr *core.ErrTransition
 	switch {
 	case errors.As(err, &se):
-		writeError(w, se.code, se.msg)
+		writeJSON(w, se.code, Error{Error: se.msg, Fields: se.fields})
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, store.ErrConflict), errors.As(err, &tr):

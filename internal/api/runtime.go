@@ -168,8 +168,10 @@ func (s *server) getJob(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	raw := r.PathValue("id")
 	id, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil {
-		s.fail(w, r, badRequest("job id %q must be an integer", raw))
+	if err != nil || id <= 0 {
+		// Forge job ids are positive; negative ones are Paddock's own
+		// scale-set placeholders, never addressed from outside.
+		s.fail(w, r, badRequest("job id %q must be a positive integer", raw))
 		return
 	}
 	f := store.JobFilter{ID: id}

@@ -5,15 +5,16 @@ package api
 
 import (
 	"context"
-	"crypto/subtle"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/paddock-ci/paddock/internal/httplimit"
 	"github.com/paddock-ci/paddock/internal/metrics"
+	"github.com/paddock-ci/paddock/internal/scheduler"
 	"github.com/paddock-ci/paddock/internal/store"
 )
 
@@ -24,6 +25,13 @@ type Options struct {
 	// AdminToken guards /api/v1. Empty means every admin request is refused:
 	// an unauthenticated admin API must never happen by accident.
 	AdminToken string
+	// MetricsToken, if set, is accepted on /metrics besides the admin token.
+	MetricsToken string
+	// MetricsPublic serves /metrics without a token.
+	MetricsPublic bool
+	// AuthFailures limits failed token checks; nil uses 10 per minute per
+	// client address and 300 per minute in total.
+	AuthFailures *httplimit.AuthFailures
 	// Mount adds subtrees (pattern → handler), e.g. "/webhooks/". They bypass
 	// admin auth because forges and machines authenticate differently.
 	Mount map[string]http.Handler
@@ -32,6 +40,9 @@ type Options struct {
 	Notify func()
 	// DeleteInstance asks the controller to remove an instance. Nil → 501.
 	DeleteInstance func(ctx context.Context, name string) error
+	// PoolHealth returns, by pool id, the pools whose machine creates are
+	// failing (shown in pool views). May be nil.
+	PoolHealth func() map[string]scheduler.PoolHealth
 	// Ready reports readiness for /healthz. Nil means always ready.
 	Ready func() error
 	// Providers lists configured provider names; pools naming another are
@@ -41,26 +52,36 @@ type Options struct {
 }
 
 type server struct {
-	opts Options
-	log  *slog.Logger
+	opts     Options
+	log      *slog.Logger
+	failures *httplimit.AuthFailures
+	failLog  failureLog
 }
 
 // New returns the HTTP handler for the whole manager surface.
 func New(opts Options) http.Handler {
-	s := &server{opts: opts, log: opts.Logger}
+	s := &server{opts: opts, log: opts.Logger, failures: opts.AuthFailures}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.failLog.every.Interval = time.Second
+	if s.failures == nil {
+		s.failures = httplimit.NewAuthFailures(10, 300)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	if opts.Metrics != nil {
-		mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Metrics.Registry,
-			promhttp.HandlerOpts{Registry: opts.Metrics.Registry}))
+		var h http.Handler = promhttp.HandlerFor(opts.Metrics.Registry,
+			promhttp.HandlerOpts{Registry: opts.Metrics.Registry})
+		if !opts.MetricsPublic {
+			h = s.auth(h, opts.AdminToken, opts.MetricsToken)
+		}
+		mux.Handle("GET /metrics", h)
 	}
 	for pattern, h := range opts.Mount {
 		mux.Handle(pattern, h)
 	}
-	mux.Handle("/api/v1/", s.auth(s.routes()))
+	mux.Handle("/api/v1/", s.auth(s.routes(), opts.AdminToken))
 	return mux
 }
 
@@ -97,28 +118,6 @@ func (s *server) routes() http.Handler {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
 	return m
-}
-
-func (s *server) auth(next http.Handler) http.Handler {
-	want := []byte(s.opts.AdminToken)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if len(want) == 0 {
-			writeError(w, http.StatusUnauthorized, "the server has no admin token configured; admin API disabled")
-			return
-		}
-		scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="paddock"`)
-			writeError(w, http.StatusUnauthorized, "missing bearer token (Authorization: Bearer <admin token>)")
-			return
-		}
-		if subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), want) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="paddock", error="invalid_token"`)
-			writeError(w, http.StatusUnauthorized, "invalid admin token")
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/core"
+	"github.com/paddock-ci/paddock/internal/scheduler"
 )
 
 // Duration is a time.Duration written as a Go duration string ("20m0s") so
@@ -67,6 +68,27 @@ type PoolView struct {
 	// Live counts instances not yet deleted; Idle those whose runner waits for a job.
 	Live int `json:"live"`
 	Idle int `json:"idle"`
+	// Status is "ok", or "failing" while the pool's machine creates keep
+	// failing; Health then says why and when the next create is tried.
+	Status string                `json:"status"`
+	Health *scheduler.PoolHealth `json:"health,omitempty"`
+}
+
+// Pool statuses.
+const (
+	PoolOK      = "ok"
+	PoolFailing = "failing"
+)
+
+// addHealth fills a pool view's status from the controller's record.
+func (s *server) addHealth(v *PoolView) {
+	v.Status = PoolOK
+	if s.opts.PoolHealth == nil {
+		return
+	}
+	if h, ok := s.opts.PoolHealth()[v.ID]; ok && h.Failing() {
+		v.Status, v.Health = PoolFailing, &h
+	}
 }
 
 // InstanceView is an instance with its pool's name.

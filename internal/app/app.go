@@ -64,6 +64,7 @@ type App struct {
 	cfg      *config.Config
 	listener net.Listener
 	poller   *poller.Poller // polls entities with intake: poll
+	edge     *edge
 }
 
 // New opens the store, applies the config's seeds and wires every component.
@@ -98,6 +99,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if err := seed(ctx, st, cfg); err != nil {
 		return fail(fmt.Errorf("apply config seeds: %w", err))
 	}
+	if err := disableInvalidPools(ctx, st, log); err != nil {
+		return fail(fmt.Errorf("check stored pools: %w", err))
+	}
 	provs, err := buildProviders(cfg, a.ControllerID, o.BootCommand, log)
 	if err != nil {
 		return fail(err)
@@ -115,9 +119,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		public = "http://" + o.Listener.Addr().String()
 	}
 	tokenKey := sha256.Sum256(append([]byte("paddock instance tokens\x00"), key...))
-	maxPar := 0
+	maxPar := make(map[string]int, len(cfg.Providers))
 	for _, p := range cfg.Providers {
-		maxPar = max(maxPar, p.MaxParallel)
+		maxPar[p.Name] = p.MaxParallel
 	}
 	forges := newForgeClients(st, a.Metrics, cfg)
 	if err := forges.checkForgeVersions(ctx, log); err != nil {
@@ -129,7 +133,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		MetadataURL: public + "/api/v1/metadata", CallbackURL: public + "/api/v1/callbacks",
 		IdleGrace: cfg.Controller.IdleGrace, ReconcileInterval: cfg.Controller.ReconcileInterval,
 		PollInterval: cfg.Controller.PollInterval, MaxCreateAttempts: cfg.Controller.MaxCreateAttempts,
-		MaxParallel: maxPar, OnDispatch: o.OnDispatch,
+		ProviderMaxParallel: maxPar, OnDispatch: o.OnDispatch,
 		Retention: controller.Retention{Jobs: cfg.Controller.Retention.Jobs,
 			Instances: cfg.Controller.Retention.DeletedInstances, Deliveries: cfg.Controller.Retention.Deliveries},
 		PoolClient: func(ctx context.Context, p core.Pool, base forge.Client) (forge.Client, error) {
@@ -140,16 +144,22 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Owner: "paddock-" + a.ControllerID})
 	a.poller = poller.New(poller.Options{Store: st, Forges: forges, Sink: a.Controller, Metrics: a.Metrics,
 		Logger: log, BudgetPerHour: cfg.Controller.PollBudgetPerHour})
+	a.edge = a.newEdge(cfg.Server.Limits)
 	machineMux := http.NewServeMux()
 	(&intake.Handler{Store: st, Events: a.Controller, Metrics: a.Metrics, Logger: log, Polls: a.poller}).Routes(machineMux)
 	(&metadata.Handler{Machines: a.Controller, Logger: log}).Routes(machineMux)
 	a.Handler = api.New(api.Options{
 		Store: st, Metrics: a.Metrics, AdminToken: string(cfg.Server.AdminToken),
+		MetricsToken: string(cfg.Server.MetricsToken), MetricsPublic: cfg.Server.MetricsPublic,
+		AuthFailures: a.edge.auth,
 		Mount: map[string]http.Handler{
-			"/webhooks/": machineMux, "/api/v1/metadata/": machineMux, "/api/v1/callbacks/": machineMux,
+			"/webhooks/":         a.edge.webhook.Wrap(machineMux),
+			"/api/v1/metadata/":  a.edge.machine.Wrap(machineMux),
+			"/api/v1/callbacks/": a.edge.machine.Wrap(machineMux),
 		},
 		Notify: a.Controller.Notify, DeleteInstance: a.Controller.DeleteInstance,
-		Providers: names, Logger: log,
+		PoolHealth: a.Controller.PoolHealth,
+		Providers:  names, Logger: log,
 	})
 	return a, nil
 }
@@ -182,9 +192,9 @@ func (a *App) Run(ctx context.Context) error {
 		}
 		a.listener = l
 	}
-	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := a.server(a.cfg.Server.Limits)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(a.listener) }()
+	go func() { errc <- srv.Serve(a.edge.conns.Listener(a.listener)) }()
 	a.Logger.Info("paddock serving", "url", a.URL(), "controller_id", a.ControllerID)
 	cctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})

@@ -76,7 +76,7 @@ func runBurst(b *testing.B, burst int) []time.Duration {
 	defer sim.Close()
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
-server: {listen: %q, admin_token: bench-admin-token}
+server: {listen: %q, admin_token: bench-admin-token-0123456789abcdef}
 store: {path: %q, encryption_key: %q}
 state_dir: %q
 providers: [{name: fast, type: process, max_parallel: 64}]

@@ -85,16 +85,19 @@ func (m *manager) opts(dir, token string) Options {
 func sum(b []byte) string { h := sha256.Sum256(b); return hex.EncodeToString(h[:]) }
 
 func TestBootRunsRunnerWithJITConfig(t *testing.T) {
-	tb := tarball(t, map[string]string{"run.sh": "#!/bin/sh\necho \"$@\" > args.txt\n"})
+	tb := tarball(t, map[string]string{"run.sh": "#!/bin/sh\necho \"$@\" > args.txt\necho \"$ACTIONS_RUNNER_INPUT_JITCONFIG\" > env.txt\n"})
 	m := newManager(t, tb, sum(tb))
 	m.fails = 2 // the manager is briefly unavailable: the machine retries
 	dir := t.TempDir()
 	if err := Run(context.Background(), m.opts(dir, "tok")); err != nil {
 		t.Fatal(err)
 	}
+	// The JIT config is in the runner's environment, never in its argv,
+	// which every local user can read.
 	args, _ := os.ReadFile(filepath.Join(dir, "runner", "args.txt"))
-	if strings.TrimSpace(string(args)) != "--jitconfig JIT-123" {
-		t.Fatalf("runner args = %q", args)
+	env, _ := os.ReadFile(filepath.Join(dir, "runner", "env.txt"))
+	if strings.TrimSpace(string(args)) != "" || strings.TrimSpace(string(env)) != "JIT-123" {
+		t.Fatalf("runner args = %q, ACTIONS_RUNNER_INPUT_JITCONFIG = %q", args, env)
 	}
 	if got := strings.Join(m.statuses, ","); got != "installing:,idle:" {
 		t.Fatalf("statuses = %s", got)

@@ -27,8 +27,11 @@ func programName(kind string) string {
 	return "" // GitHub's package is a tarball with run.sh
 }
 
-// runnerCommand prepares the runner for its one job. GitHub: run.sh
-// --jitconfig. act_runner: the `.runner` file (per-runner credentials from
+// JITConfigEnv is the variable GitHub's runner reads its --jitconfig from.
+const JITConfigEnv = "ACTIONS_RUNNER_INPUT_JITCONFIG"
+
+// runnerCommand prepares the runner for its one job. GitHub: run.sh with
+// the JIT config in JITConfigEnv. act_runner: the `.runner` file (per-runner credentials from
 // the manager) then `act_runner daemon --once`, which takes one task even
 // where the forge could not register the runner as ephemeral.
 // forgejo-runner: the same file, then `forgejo-runner one-job --wait`.
@@ -36,7 +39,13 @@ func runnerCommand(ctx context.Context, cfg controller.RunnerConfig, runDir stri
 	var args []string
 	switch cfg.Kind {
 	case "":
-		return exec.CommandContext(ctx, filepath.Join(runDir, "run.sh"), "--jitconfig", cfg.JITConfig), nil
+		// In the environment, not in argv: any local user can read a
+		// process's arguments (ps, /proc/PID/cmdline), only its own user its
+		// environment. The runner takes ACTIONS_RUNNER_INPUT_JITCONFIG as
+		// --jitconfig and removes it from its environment.
+		cmd := exec.CommandContext(ctx, filepath.Join(runDir, "run.sh"))
+		cmd.Env = append(os.Environ(), JITConfigEnv+"="+cfg.JITConfig)
+		return cmd, nil
 	case kindActRunner:
 		args = []string{"daemon", "--once"}
 	case kindForgejoRunner:

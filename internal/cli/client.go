@@ -46,12 +46,12 @@ func (g *globals) client() (*client, error) {
 
 // do sends body as JSON (if non-nil) and returns the raw response body of a 2xx answer.
 func (c *client) do(ctx context.Context, method, path string, q url.Values, body any) ([]byte, error) {
-	data, _, err := c.send(ctx, method, path, q, body)
+	data, _, err := c.doHeader(ctx, method, path, q, body, nil)
 	return data, err
 }
 
-// send is do that also returns the response headers (paged lists need them).
-func (c *client) send(ctx context.Context, method, path string, q url.Values, body any) ([]byte, http.Header, error) {
+// doHeader is do with extra request headers, also returning the answer's headers.
+func (c *client) doHeader(ctx context.Context, method, path string, q url.Values, body any, hdr http.Header) ([]byte, http.Header, error) {
 	target := c.base + path
 	if len(q) > 0 {
 		target += "?" + q.Encode()
@@ -67,6 +67,9 @@ func (c *client) send(ctx context.Context, method, path string, q url.Values, bo
 	req, err := http.NewRequestWithContext(ctx, method, target, rd)
 	if err != nil {
 		return nil, nil, err
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")
@@ -131,6 +134,8 @@ func apiError(status int, data []byte, path string) *APIError {
 		if resource != "" {
 			e.Hint = fmt.Sprintf("see `paddock %s --help` for the accepted values", resource)
 		}
+	case http.StatusPreconditionFailed:
+		e.Hint = "someone changed it meanwhile; run the command again to apply your change to the current version"
 	case http.StatusNotImplemented:
 		e.Hint = "this server does not support that operation"
 	}
@@ -155,16 +160,3 @@ func resourceOf(path string) string {
 
 // ref escapes an object reference for a path; entity names carry a slash.
 func ref(s string) string { return url.PathEscape(s) }
-
-func (c *client) getJSON(ctx context.Context, path string, q url.Values, out any) ([]byte, error) {
-	data, err := c.do(ctx, http.MethodGet, path, q, nil)
-	if err != nil {
-		return nil, err
-	}
-	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
-			return nil, fmt.Errorf("unexpected answer from %s%s: %w", c.base, path, err)
-		}
-	}
-	return data, nil
-}

@@ -47,7 +47,7 @@ func TestForgeCreateFlagErrors(t *testing.T) {
 	t.Setenv("T", "x")
 	e.fails([]string{"forge", "create", "--name", "g", "--token-env", "T", "--app-id", "1"}, "not both")
 	e.fails([]string{"forge", "create", "--name", "g", "--app-id", "1"}, "go together")
-	e.fails([]string{"forge", "create", "--name", "g", "--kind", "gitea", "--token-env", "T"}, "not supported yet", "paddock forge --help")
+	e.fails([]string{"forge", "create", "--name", "g", "--kind", "gitea", "--token-env", "T"}, "only in the config file", "paddock forge --help")
 	e.fails([]string{"forge", "create", "--token-env", "T"}, `"name" not set`)
 	e.fails([]string{"forge", "update", "nope", "--api-url", "https://x/"}, `forge "nope" not found`, "paddock forge list")
 	e.fails([]string{"forge", "update", "github"}, "nothing to change")
@@ -57,7 +57,7 @@ func TestPoolCommands(t *testing.T) {
 	e := newEnv(t)
 	e.seed()
 	out := e.ok("pool", "list")
-	if got := strings.Join(header(t, out), " "); got != "NAME ENTITY PROVIDER LABELS IDLE/MIN LIVE/MAX PRIORITY ENABLED" {
+	if got := strings.Join(header(t, out), " "); got != "NAME ENTITY PROVIDER LABELS IDLE/MIN LIVE/MAX PRIORITY ENABLED STATUS" {
 		t.Fatalf("pool header: %q", got)
 	}
 	if !strings.Contains(out, "linux") || !strings.Contains(out, "0/1") || !strings.Contains(out, "0/10") {
@@ -82,7 +82,7 @@ func TestPoolCommands(t *testing.T) {
 		t.Fatalf("json list: %+v", list)
 	}
 	e.fails([]string{"pool", "create", "--name", "x", "--entity", "acme/app", "--provider", "local", "--labels", "a", "--min-idle", "5"},
-		"min_idle", "paddock pool --help")
+		"--min-idle: must be ≤ max_runners (1)", "nothing was sent", "paddock pool create --help")
 	e.fails([]string{"pool", "show", "nope"}, `pool "nope" not found`, "paddock pool list")
 	e.fails([]string{"pool", "show"}, "expects the pool's name or id")
 	e.fails([]string{"entity", "delete", "acme/app"}, "still used by pools: linux")

@@ -3,10 +3,13 @@ package cli
 import (
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/paddock-ci/paddock/internal/api"
+	"github.com/paddock-ci/paddock/internal/check"
+	"github.com/paddock-ci/paddock/internal/core"
 )
 
 const entitiesPath = "/api/v1/entities"
@@ -55,9 +58,29 @@ poll; poll is for managers that cannot receive webhooks.`
 		_ = cmd.MarkFlagRequired("forge")
 	}
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		body, err := changed(cmd.Flags(), entityKeys)
+		fs := cmd.Flags()
+		body, err := changed(fs, entityKeys)
 		if err != nil {
 			return err
+		}
+		// The server's rules for the flags given, before any request (the
+		// forge's kind is the server's to know, so names get the rules
+		// common to every forge here).
+		var e core.Entity
+		e.Name, _ = fs.GetString("name")
+		kind, _ := fs.GetString("kind")
+		intake, _ := fs.GetString("intake")
+		e.Kind, e.Intake = core.EntityKind(kind), core.Intake(intake)
+		check.EntityDefaults(&e)
+		var lines []string
+		for _, fe := range check.Entity(e, "") {
+			if fs.Changed(fe.Field) {
+				lines = append(lines, "  --"+fe.Field+": "+fe.Message)
+			}
+		}
+		if len(lines) > 0 {
+			return &APIError{Message: "invalid entity settings (nothing was sent):\n" + strings.Join(lines, "\n"),
+				Hint: "see `" + cmd.CommandPath() + " --help` for the accepted values"}
 		}
 		if create {
 			return call(g, cmd, http.MethodPost, entitiesPath, nil, body, renderEntity)

@@ -31,13 +31,14 @@ func (g *globals) emit(cmd *cobra.Command, data []byte, v any, render func(io.Wr
 		return fmt.Errorf("unexpected answer from the server: %w", err)
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	render(tw)
+	render(safeWriter{tw})
 	return tw.Flush()
 }
 
 // row writes one tab-separated line; empty cells print as "-" so columns stay aligned.
 func row(w io.Writer, cells ...string) {
 	for i, c := range cells {
+		cells[i] = cell(c)
 		if c == "" {
 			cells[i] = "-"
 		}
@@ -48,7 +49,7 @@ func row(w io.Writer, cells ...string) {
 // fields prints a vertical key/value listing for show commands.
 func fields(w io.Writer, kv ...string) {
 	for i := 0; i+1 < len(kv); i += 2 {
-		v := kv[i+1]
+		v := cell(kv[i+1])
 		if v == "" {
 			v = "-"
 		}

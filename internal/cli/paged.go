@@ -29,7 +29,7 @@ func listPaged[T any](g *globals, cmd *cobra.Command, path string, q url.Values,
 			size = min(size, limit-len(all))
 		}
 		q.Set("limit", strconv.Itoa(size))
-		data, hdr, err := c.send(cmd.Context(), http.MethodGet, path, q, nil)
+		data, hdr, err := c.doHeader(cmd.Context(), http.MethodGet, path, q, nil, nil)
 		if err != nil {
 			return err
 		}

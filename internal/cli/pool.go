@@ -1,15 +1,21 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/paddock-ci/paddock/internal/api"
+	"github.com/paddock-ci/paddock/internal/check"
+	"github.com/paddock-ci/paddock/internal/core"
 )
 
 const poolsPath = "/api/v1/pools"
@@ -57,8 +63,10 @@ func poolWriteCmd(g *globals, create bool) *cobra.Command {
   paddock pool create --name linux --entity acme/app --provider local \
       --labels self-hosted,linux,x64 --max-runners 10 --min-idle 1 --bootstrap-timeout 20m
 
-Server defaults: --max-runners 1, --bootstrap-timeout 20m, --max-job-runtime 6h,
---os-type linux, --arch x64, enabled.`
+Defaults (the same as in the config file): --max-runners 1, --bootstrap-timeout 20m,
+--max-job-runtime 6h (0 = no limit), --os-type linux, --arch x64, --image default,
+--runner-prefix paddock, enabled. The flags are checked against the server's rules
+before anything is sent.`
 	}
 	fs := cmd.Flags()
 	fs.String("name", "", "pool name")
@@ -66,7 +74,7 @@ Server defaults: --max-runners 1, --bootstrap-timeout 20m, --max-job-runtime 6h,
 	fs.String("provider", "", "provider name from the server's config")
 	fs.String("image", "", "machine image")
 	fs.String("flavor", "", "machine flavor / size")
-	fs.String("os-type", "", "linux or windows")
+	fs.String("os-type", "", "linux, windows or macos")
 	fs.String("arch", "", "x64 or arm64")
 	fs.StringSlice("labels", nil, "runner labels, comma separated")
 	fs.Int("min-idle", 0, "idle runners kept warm")
@@ -76,7 +84,7 @@ Server defaults: --max-runners 1, --bootstrap-timeout 20m, --max-job-runtime 6h,
 	fs.Duration("bootstrap-timeout", 0, "give up on a machine whose runner is not online by then (e.g. 20m)")
 	fs.Duration("max-job-runtime", 0, "remove a machine whose job runs longer (e.g. 6h)")
 	fs.String("runner-group", "", "forge runner group")
-	fs.String("runner-prefix", "", "prefix for runner names")
+	fs.String("runner-prefix", "", "prefix for runner names: lower-case letters, digits and '-', starting with a letter, at most 52")
 	fs.Bool("enabled", true, "whether the pool takes jobs (--enabled=false to drain)")
 	fs.Int("max-cpu", 0, "largest CPU count a size label may ask for")
 	fs.Int("max-memory-gb", 0, "largest memory (GB) a size label may ask for")
@@ -87,54 +95,177 @@ Server defaults: --max-runners 1, --bootstrap-timeout 20m, --max-job-runtime 6h,
 		}
 	}
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		body, err := changed(cmd.Flags(), poolKeys)
+		fs := cmd.Flags()
+		body, err := changed(fs, poolKeys)
 		if err != nil {
 			return err
 		}
-		sizes, err := changed(cmd.Flags(), sizeKeys)
+		sizes, err := changed(fs, sizeKeys)
 		if err != nil {
 			return err
 		}
 		if create {
+			// The server's own rules, before any request.
+			var p core.Pool
+			poolFromFlags(fs, &p)
+			check.PoolDefaults(&p, func(field string) bool { return fs.Changed(flagOf(field)) })
+			if err := flagProblems(cmd, check.Pool(p), nil); err != nil {
+				return err
+			}
 			if len(sizes) > 0 {
 				body["sizes"] = sizes
 			}
 			return call(g, cmd, http.MethodPost, poolsPath, nil, body, renderPool)
 		}
-		path := poolsPath + "/" + ref(args[0])
-		if len(sizes) > 0 {
-			// The API replaces sizes as a whole; merge so one flag changes one limit.
-			if err := mergeSizes(g, cmd, path, sizes); err != nil {
+		if len(sizes) == 0 {
+			if err := requireChanged(cmd, body); err != nil {
 				return err
 			}
-			body["sizes"] = sizes
 		}
-		if err := requireChanged(cmd, body); err != nil {
+		// Each flag given is checked on its own before any request...
+		if err := flagProblems(cmd, check.Pool(roomyPool(fs)), fs); err != nil {
 			return err
 		}
-		return call(g, cmd, http.MethodPatch, path, nil, body, renderPool)
+		return updatePool(g, cmd, poolsPath+"/"+ref(args[0]), body, sizes)
 	}
 	return cmd
 }
 
-func mergeSizes(g *globals, cmd *cobra.Command, path string, sizes map[string]any) error {
+// updatePool reads the pool, checks the change against the rules the server
+// applies (cross-field ones such as min_idle ≤ max_runners included), then
+// sends it with If-Match, so a change made by someone else in between is
+// refused (412) rather than silently overwritten.
+func updatePool(g *globals, cmd *cobra.Command, path string, body, sizes map[string]any) error {
 	c, err := g.client()
 	if err != nil {
 		return err
 	}
-	var cur api.PoolView
-	if _, err := c.getJSON(cmd.Context(), path, nil, &cur); err != nil {
+	data, hdr, err := c.doHeader(cmd.Context(), http.MethodGet, path, nil, nil, nil)
+	if err != nil {
 		return err
 	}
-	if cur.Sizes == nil {
-		return nil
+	var cur api.PoolView
+	if err := json.Unmarshal(data, &cur); err != nil {
+		return fmt.Errorf("unexpected answer from %s%s: %w", c.base, path, err)
 	}
-	for k, v := range map[string]int{"max_cpu": cur.Sizes.MaxCPU, "max_memory_gb": cur.Sizes.MaxMemoryGB, "max_disk_gb": cur.Sizes.MaxDiskGB} {
-		if _, ok := sizes[k]; !ok {
-			sizes[k] = v
+	before := cur.Pool
+	before.BootstrapTimeout, before.MaxJobRuntime = time.Duration(cur.BootstrapTimeout), time.Duration(cur.MaxJobRuntime)
+	check.PoolStored(&before)
+	if len(sizes) > 0 {
+		// The API replaces sizes as a whole; merge so one flag changes one limit.
+		if z := before.Sizes; z != nil {
+			for k, v := range map[string]int{"max_cpu": z.MaxCPU, "max_memory_gb": z.MaxMemoryGB, "max_disk_gb": z.MaxDiskGB} {
+				if _, ok := sizes[k]; !ok {
+					sizes[k] = v
+				}
+			}
+		}
+		body["sizes"] = sizes
+	}
+	after := before
+	after.Labels = slices.Clone(before.Labels)
+	poolFromFlags(cmd.Flags(), &after)
+	// ...and the whole result before the change is sent.
+	if err := flagProblems(cmd, check.PoolChange(before, after), nil); err != nil {
+		return err
+	}
+	var h http.Header
+	if tag := hdr.Get("ETag"); tag != "" {
+		h = http.Header{"If-Match": {tag}}
+	}
+	data, _, err = c.doHeader(cmd.Context(), http.MethodPatch, path, nil, body, h)
+	if err != nil {
+		return err
+	}
+	var v api.PoolView
+	return g.emit(cmd, data, &v, func(w io.Writer) { renderPool(w, v) })
+}
+
+// poolFromFlags sets the fields of p whose flags were given.
+func poolFromFlags(fs *pflag.FlagSet, p *core.Pool) {
+	str := map[string]*string{"name": &p.Name, "entity": &p.EntityID, "provider": &p.Provider, "image": &p.Image,
+		"flavor": &p.Flavor, "os-type": &p.OSType, "arch": &p.Arch, "runner-group": &p.RunnerGroup, "runner-prefix": &p.RunnerPrefix}
+	for flag, dst := range str {
+		if fs.Changed(flag) {
+			*dst, _ = fs.GetString(flag)
 		}
 	}
-	return nil
+	num := map[string]*int{"min-idle": &p.MinIdle, "max-runners": &p.MaxRunners,
+		"free-target-percent": &p.FreeTargetPercent, "priority": &p.Priority}
+	for flag, dst := range num {
+		if fs.Changed(flag) {
+			*dst, _ = fs.GetInt(flag)
+		}
+	}
+	dur := map[string]*time.Duration{"bootstrap-timeout": &p.BootstrapTimeout, "max-job-runtime": &p.MaxJobRuntime}
+	for flag, dst := range dur {
+		if fs.Changed(flag) {
+			*dst, _ = fs.GetDuration(flag)
+		}
+	}
+	if fs.Changed("labels") {
+		p.Labels, _ = fs.GetStringSlice("labels")
+	}
+	if fs.Changed("enabled") {
+		p.Enabled, _ = fs.GetBool("enabled")
+	}
+	if fs.Changed("max-cpu") || fs.Changed("max-memory-gb") || fs.Changed("max-disk-gb") {
+		z := core.SizeLimits{}
+		if p.Sizes != nil {
+			z = *p.Sizes
+		}
+		for flag, dst := range map[string]*int{"max-cpu": &z.MaxCPU, "max-memory-gb": &z.MaxMemoryGB, "max-disk-gb": &z.MaxDiskGB} {
+			if fs.Changed(flag) {
+				*dst, _ = fs.GetInt(flag)
+			}
+		}
+		p.Sizes = &z
+	}
+}
+
+// roomyPool is a valid pool with the given flags applied, so check.Pool
+// judges each given flag on its own (max_runners at its bound: min_idle is
+// judged against the pool's own max_runners once it has been read).
+func roomyPool(fs *pflag.FlagSet) core.Pool {
+	p := core.Pool{Name: "p", Provider: "p", Labels: []string{"x"}, MaxRunners: check.MaxRunnersLimit,
+		Sizes: &core.SizeLimits{MaxCPU: 1, MaxMemoryGB: 1, MaxDiskGB: 1}}
+	check.PoolDefaults(&p, func(field string) bool { return field == "max_runners" })
+	poolFromFlags(fs, &p)
+	return p
+}
+
+// flagOf names the flag that sets a pool field ("labels[2]" → "labels").
+func flagOf(field string) string {
+	field, _, _ = strings.Cut(field, "[")
+	for flag, key := range poolKeys {
+		if key == field {
+			return flag
+		}
+	}
+	for flag, key := range sizeKeys {
+		if "sizes."+key == field {
+			return flag
+		}
+	}
+	return field
+}
+
+// flagProblems turns check's field errors into one error naming the flags;
+// with only set, problems of flags not given there are left out.
+func flagProblems(cmd *cobra.Command, errs check.Errors, only *pflag.FlagSet) error {
+	var lines []string
+	for _, fe := range errs {
+		flag := flagOf(fe.Field)
+		if only != nil && !only.Changed(flag) {
+			continue
+		}
+		lines = append(lines, "  --"+flag+": "+fe.Message)
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	return &APIError{Message: "invalid pool settings (nothing was sent):\n" + strings.Join(lines, "\n"),
+		Hint: "see `" + cmd.CommandPath() + " --help` for the accepted values"}
 }
 
 func enabled(b bool) string {
@@ -144,12 +275,25 @@ func enabled(b bool) string {
 	return "no"
 }
 
+// poolStatus is "ok", or "failing: " and the provider's last create error
+// (cut to fit a table row when short is set).
+func poolStatus(p api.PoolView, short bool) string {
+	if p.Health == nil {
+		return p.Status
+	}
+	msg := strings.Join(strings.Fields(p.Health.LastError), " ")
+	if r := []rune(msg); short && len(r) > 60 {
+		msg = string(r[:59]) + "…"
+	}
+	return p.Status + ": " + msg
+}
+
 func renderPools(w io.Writer, ps []api.PoolView) {
-	row(w, "NAME", "ENTITY", "PROVIDER", "LABELS", "IDLE/MIN", "LIVE/MAX", "PRIORITY", "ENABLED")
+	row(w, "NAME", "ENTITY", "PROVIDER", "LABELS", "IDLE/MIN", "LIVE/MAX", "PRIORITY", "ENABLED", "STATUS")
 	for _, p := range ps {
 		row(w, p.Name, p.Entity, p.Provider, strings.Join(p.Labels, ","),
 			fmt.Sprintf("%d/%d", p.Idle, p.MinIdle), fmt.Sprintf("%d/%d", p.Live, p.MaxRunners),
-			strconv.Itoa(p.Priority), enabled(p.Enabled))
+			strconv.Itoa(p.Priority), enabled(p.Enabled), poolStatus(p, true))
 	}
 }
 
@@ -160,11 +304,15 @@ func renderPool(w io.Writer, p api.PoolView) {
 	}
 	fields(w, "Name", p.Name, "ID", p.ID, "Entity", p.Entity, "Provider", p.Provider,
 		"Image", p.Image, "Flavor", p.Flavor, "OS/arch", p.OSType+"/"+p.Arch,
-		"Labels", strings.Join(p.Labels, ","), "Enabled", enabled(p.Enabled),
+		"Labels", strings.Join(p.Labels, ","), "Enabled", enabled(p.Enabled), "Status", poolStatus(p, false),
 		"Instances", fmt.Sprintf("%d live, %d idle", p.Live, p.Idle),
 		"Min idle", strconv.Itoa(p.MinIdle), "Max runners", strconv.Itoa(p.MaxRunners),
 		"Free target", fmt.Sprintf("%d%%", p.FreeTargetPercent), "Priority", strconv.Itoa(p.Priority),
 		"Bootstrap timeout", p.BootstrapTimeout.String(), "Max job runtime", p.MaxJobRuntime.String(),
 		"Runner group", p.RunnerGroup, "Runner prefix", p.RunnerPrefix, "Sizes", sizes,
 		"Created", stamp(p.CreatedAt), "Updated", stamp(p.UpdatedAt))
+	if h := p.Health; h != nil {
+		fields(w, "Failing since", stamp(h.Since), "Failed creates", strconv.Itoa(h.Failures),
+			"Next create", h.NextCreateAt.Local().Format(time.RFC3339))
+	}
 }

@@ -75,10 +75,10 @@ func run(root *cobra.Command, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintln(stderr, "error:", err)
+	fmt.Fprintln(stderr, "error:", sanitize(err.Error(), "\n\t"))
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Hint != "" {
-		fmt.Fprintln(stderr, ae.Hint)
+		fmt.Fprintln(stderr, sanitize(ae.Hint, "\n\t"))
 	}
 	return 1
 }

@@ -44,6 +44,43 @@ type ServerConfig struct {
 	Listen     string `yaml:"listen"`
 	PublicURL  string `yaml:"public_url"` // what machines and forges dial; no trailing slash
 	AdminToken Secret `yaml:"admin_token"`
+	// MetricsToken, if set, also opens /metrics (besides the admin token), so
+	// a scraper need not hold the admin token.
+	MetricsToken Secret `yaml:"metrics_token"`
+	// MetricsPublic serves /metrics without any token.
+	MetricsPublic bool         `yaml:"metrics_public"`
+	Limits        ServerLimits `yaml:"limits"`
+}
+
+// ServerLimits bound what the HTTP server spends on clients, above all on
+// clients that have not authenticated (see docs/security.md).
+type ServerLimits struct {
+	// MaxConnections caps open inbound connections; at the cap, the
+	// connection that has waited longest without sending a request (or is
+	// still sending an unauthenticated body) is closed for the new one.
+	MaxConnections    int           `yaml:"max_connections"`
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	// ReadTimeout bounds reading a whole request on any endpoint.
+	ReadTimeout  time.Duration `yaml:"read_timeout"`
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	IdleTimeout  time.Duration `yaml:"idle_timeout"`
+	MaxHeaderKB  int           `yaml:"max_header_kb"`
+	// UnauthenticatedBodyTimeout bounds reading the body of a webhook or
+	// machine request, which is read before it can be authenticated.
+	UnauthenticatedBodyTimeout time.Duration `yaml:"unauthenticated_body_timeout"`
+	// UnauthenticatedMemoryMB bounds the memory of all unauthenticated
+	// bodies held at once; beyond it requests are answered 503 + Retry-After.
+	UnauthenticatedMemoryMB int `yaml:"unauthenticated_memory_mb"`
+	// UnauthenticatedRequests bounds unauthenticated requests handled at once
+	// (signature checks, token lookups), after their body has arrived.
+	UnauthenticatedRequests int `yaml:"unauthenticated_requests"`
+	WebhookMaxBodyMB        int `yaml:"webhook_max_body_mb"`
+	MachineMaxBodyKB        int `yaml:"machine_max_body_kb"`
+	// AuthFailuresPerMinute is how many failed admin or metrics
+	// authentications one client address may make per minute (burst the
+	// same); AuthFailuresPerMinuteTotal is the same for all clients together.
+	AuthFailuresPerMinute      int `yaml:"auth_failures_per_minute"`
+	AuthFailuresPerMinuteTotal int `yaml:"auth_failures_per_minute_total"`
 }
 
 // StoreConfig says where state lives.

@@ -12,6 +12,9 @@ import (
 	"github.com/paddock-ci/paddock/internal/core"
 )
 
+// testAdminToken is long enough for MinTokenLength.
+const testAdminToken = "admin-secret-0123456789abcdef0123"
+
 const testKeyHex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
 // minimal is the smallest valid config; tests append to or edit it.
@@ -26,7 +29,7 @@ providers:
 
 func setBaseEnv(t *testing.T) {
 	t.Helper()
-	t.Setenv("T_ADMIN", "admin-secret")
+	t.Setenv("T_ADMIN", testAdminToken)
 	t.Setenv("T_KEY", testKeyHex)
 }
 
@@ -54,7 +57,7 @@ func parseErr(t *testing.T, src string) []Problem {
 }
 
 func TestExampleFileLoads(t *testing.T) {
-	t.Setenv("PADDOCK_ADMIN_TOKEN", "admin-secret")
+	t.Setenv("PADDOCK_ADMIN_TOKEN", testAdminToken)
 	t.Setenv("PADDOCK_ENCRYPTION_KEY", testKeyHex)
 	t.Setenv("GH_WEBHOOK_SECRET", "hook-secret")
 	t.Setenv("GITHUB_TOKEN", "ghp_example")
@@ -65,7 +68,7 @@ func TestExampleFileLoads(t *testing.T) {
 	if len(c.LiteralSecrets) != 0 {
 		t.Errorf("example has literal secrets %v; it should teach references", c.LiteralSecrets)
 	}
-	if string(c.Server.AdminToken) != "admin-secret" || string(c.Forges[0].Credential.Token) != "ghp_example" {
+	if string(c.Server.AdminToken) != testAdminToken || string(c.Forges[0].Credential.Token) != "ghp_example" {
 		t.Errorf("secrets not resolved from the environment: %+v", c.Server)
 	}
 	if len(c.Store.Key()) != 32 {
@@ -86,11 +89,18 @@ func TestDefaults(t *testing.T) {
     kind: github
     credential: {kind: pat, token: env:T_ADMIN}
 entities:
-  - {forge: gh, kind: organization, name: acme, intake: poll}
+  - {forge: gh, name: acme, intake: poll}
 pools:
-  - {name: p, entity: acme, provider: local, max_runners: 3}
+  - {name: p, entity: acme, provider: local, labels: [x]}
 `)
-	want := ServerConfig{Listen: DefaultListen, PublicURL: "http://127.0.0.1:8080", AdminToken: "admin-secret"}
+	if c.Entities[0].Kind != core.EntityOrganization {
+		t.Errorf("entity kind = %q, want organization inferred from the name", c.Entities[0].Kind)
+	}
+	want := ServerConfig{Listen: DefaultListen, PublicURL: "http://127.0.0.1:8080", AdminToken: testAdminToken,
+		Limits: ServerLimits{MaxConnections: 4096, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: time.Minute,
+			WriteTimeout: 2 * time.Minute, IdleTimeout: time.Minute, MaxHeaderKB: 64, UnauthenticatedBodyTimeout: 20 * time.Second,
+			UnauthenticatedMemoryMB: 64, UnauthenticatedRequests: 64, WebhookMaxBodyMB: 25, MachineMaxBodyKB: 64,
+			AuthFailuresPerMinute: 10, AuthFailuresPerMinuteTotal: 300}}
 	if c.Server != want {
 		t.Errorf("server = %#v, want %#v", c.Server, want)
 	}
@@ -110,7 +120,7 @@ pools:
 	}
 	p := c.Pools[0]
 	if p.Image != "default" || p.OSType != "linux" || p.Arch != "x64" || p.BootstrapTimeout != 20*time.Minute ||
-		p.MaxJobRuntime != 6*time.Hour || p.RunnerPrefix != "paddock" || !p.Enabled || p.MinIdle != 0 {
+		p.MaxJobRuntime != 6*time.Hour || p.RunnerPrefix != "paddock" || !p.Enabled || p.MinIdle != 0 || p.MaxRunners != 1 {
 		t.Errorf("pool defaults = %+v", p)
 	}
 }
@@ -119,7 +129,7 @@ func TestExplicitZeroValuesKept(t *testing.T) {
 	setBaseEnv(t)
 	c := mustParse(t, minimal+`controller: {idle_grace: 0s}
 pools:
-  - {name: p, entity: acme/app, provider: local, max_runners: 1, max_job_runtime: 0, enabled: false}
+  - {name: p, entity: acme/app, provider: local, labels: [x], max_runners: 1, max_job_runtime: 0, enabled: false}
 `)
 	if c.Controller.IdleGrace != 0 {
 		t.Errorf("idle_grace = %v, want 0 as written", c.Controller.IdleGrace)
@@ -160,7 +170,7 @@ forges:
 
 func TestSecretReferences(t *testing.T) {
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "admin.txt"), []byte("  from-file\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "admin.txt"), []byte("  from-file-0123456789abcdef0123456789\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	abs := filepath.Join(t.TempDir(), "key")
@@ -173,7 +183,7 @@ func TestSecretReferences(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(c.Server.AdminToken) != "from-file" {
+	if string(c.Server.AdminToken) != "from-file-0123456789abcdef0123456789" {
 		t.Errorf("admin_token = %q, want the file's trimmed contents", string(c.Server.AdminToken))
 	}
 	if len(c.LiteralSecrets) != 0 {
@@ -181,11 +191,11 @@ func TestSecretReferences(t *testing.T) {
 	}
 
 	t.Setenv("T_KEY", testKeyHex)
-	c, err = Parse([]byte("server: {admin_token: hunter2}\nstore: {encryption_key: env:T_KEY}\nproviders: [{name: l, type: process}]\n"), "p.yaml", "")
+	c, err = Parse([]byte("server: {admin_token: hunter2-0123456789abcdef0123456789}\nstore: {encryption_key: env:T_KEY}\nproviders: [{name: l, type: process}]\n"), "p.yaml", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(c.Server.AdminToken) != "hunter2" || !reflect.DeepEqual(c.LiteralSecrets, []string{"server.admin_token"}) {
+	if string(c.Server.AdminToken) != "hunter2-0123456789abcdef0123456789" || !reflect.DeepEqual(c.LiteralSecrets, []string{"server.admin_token"}) {
 		t.Errorf("literal: token=%q LiteralSecrets=%v", string(c.Server.AdminToken), c.LiteralSecrets)
 	}
 }
@@ -242,7 +252,7 @@ pools:
      runner_group: ci, priority: 3, sizes: {max_cpu: 8, max_memory_gb: 32, max_disk_gb: 100}}
 `)
 	f := c.Forges[0].ToCore()
-	if f.Name != "gh" || f.Kind != core.ForgeGitHub || f.WebhookSecret != "admin-secret" ||
+	if f.Name != "gh" || f.Kind != core.ForgeGitHub || f.WebhookSecret != testAdminToken ||
 		f.Credential != (core.Credential{Kind: core.CredentialPAT, Token: testKeyHex}) || f.APIURL != DefaultGitHubAPIURL {
 		t.Errorf("forge = %+v", f)
 	}

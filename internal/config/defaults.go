@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paddock-ci/paddock/internal/check"
 	"github.com/paddock-ci/paddock/internal/core"
 )
 
@@ -21,12 +22,12 @@ const (
 	DefaultPollInterval      = 5 * time.Minute
 	DefaultPollBudgetPerHour = 1200 // of GitHub's 5000 per PAT: the rest is for runners and reconcile
 	DefaultMaxParallel       = 8
-	DefaultImage             = "default"
-	DefaultBootstrapTimeout  = 20 * time.Minute
-	DefaultMaxJobRuntime     = 6 * time.Hour
-	DefaultRunnerPrefix      = "paddock"
-	DefaultGitHubAPIURL      = "https://api.github.com/"
-	DefaultGitHubWebURL      = "https://github.com/"
+	DefaultImage             = check.DefaultImage
+	DefaultBootstrapTimeout  = check.DefaultBootstrapTimeout
+	DefaultMaxJobRuntime     = check.DefaultMaxJobRuntime
+	DefaultRunnerPrefix      = check.DefaultRunnerPrefix
+	DefaultGitHubAPIURL      = check.DefaultGitHubAPIURL
+	DefaultGitHubWebURL      = check.DefaultGitHubWebURL
 	DefaultInterfaceVersion  = "auto"
 	DefaultExecTimeout       = 2 * time.Minute
 )
@@ -41,6 +42,7 @@ func applyDefaults(c *Config, set map[string]bool, dir string) {
 		s.PublicURL = publicURLFor(s.Listen)
 	}
 	s.PublicURL = strings.TrimRight(s.PublicURL, "/")
+	applyLimitDefaults(&s.Limits)
 
 	c.StateDir = resolvePath(cmp.Or(c.StateDir, DefaultStateDir), dir)
 	c.Store.Driver = cmp.Or(c.Store.Driver, "sqlite")
@@ -78,32 +80,23 @@ func applyDefaults(c *Config, set map[string]bool, dir string) {
 	}
 	for i := range c.Forges {
 		f := &c.Forges[i]
-		if f.Kind == core.ForgeGitHub {
-			f.APIURL = cmp.Or(f.APIURL, DefaultGitHubAPIURL)
-			f.WebURL = cmp.Or(f.WebURL, DefaultGitHubWebURL)
-		}
-		// go-github (and the Gitea SDK) join paths onto a base URL that must
-		// end in a slash.
-		f.APIURL = withSlash(f.APIURL)
-		f.WebURL = withSlash(f.WebURL)
+		cf := f.ToCore()
+		check.ForgeDefaults(&cf)
+		f.APIURL, f.WebURL = cf.APIURL, cf.WebURL
 	}
 	for i := range c.Entities {
-		c.Entities[i].Intake = cmp.Or(c.Entities[i].Intake, core.IntakeWebhook)
+		e := &c.Entities[i]
+		ce := e.ToCore("")
+		check.EntityDefaults(&ce)
+		e.Kind, e.Intake = ce.Kind, ce.Intake
 	}
 	for i := range c.Pools {
 		p := &c.Pools[i]
 		path := fmt.Sprintf("pools[%d]", i)
-		p.Image = cmp.Or(p.Image, DefaultImage)
-		p.OSType = cmp.Or(p.OSType, "linux")
-		p.Arch = cmp.Or(p.Arch, "x64")
-		p.BootstrapTimeout = cmp.Or(p.BootstrapTimeout, DefaultBootstrapTimeout)
-		if !set[path+".max_job_runtime"] {
-			p.MaxJobRuntime = DefaultMaxJobRuntime
-		}
-		p.RunnerPrefix = cmp.Or(p.RunnerPrefix, DefaultRunnerPrefix)
-		if !set[path+".enabled"] {
-			p.Enabled = true
-		}
+		cp := p.ToCore("")
+		check.PoolDefaults(&cp, func(field string) bool { return set[path+"."+field] })
+		p.Image, p.OSType, p.Arch, p.RunnerPrefix = cp.Image, cp.OSType, cp.Arch, cp.RunnerPrefix
+		p.MaxRunners, p.BootstrapTimeout, p.MaxJobRuntime, p.Enabled = cp.MaxRunners, cp.BootstrapTimeout, cp.MaxJobRuntime, cp.Enabled
 	}
 }
 
@@ -115,11 +108,4 @@ func publicURLFor(listen string) string {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, port)
-}
-
-func withSlash(u string) string {
-	if u == "" || strings.HasSuffix(u, "/") {
-		return u
-	}
-	return u + "/"
 }

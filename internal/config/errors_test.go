@@ -84,8 +84,16 @@ func TestProblems(t *testing.T) {
 			`paddock.yaml:8: forges[0].webhook_secret: required: entities on this forge use intake webhook`},
 		{"repository name", minimal + "entities: [{forge: gh, kind: repository, name: acme, intake: poll}]\n",
 			`paddock.yaml:8: entities[0].name: a repository must be written owner/repo, got "acme"`},
-		{"max_runners required", minimal + "pools:\n  - {name: p, entity: a/b, provider: local}\n",
-			`paddock.yaml:9: pools[0].max_runners: required`},
+		{"labels required", minimal + "pools:\n  - {name: p, entity: a/b, provider: local}\n",
+			`paddock.yaml:9: pools[0].labels: at least one label is required`},
+		{"max_runners bounded", minimal + "pools:\n  - {name: p, entity: a/b, provider: local, labels: [x], min_idle: 1000000000, max_runners: 1000000000}\n",
+			`paddock.yaml:9: pools[0].max_runners: must be ≤ 10000`},
+		{"prefix for every provider", minimal + "pools:\n  - {name: p, entity: a/b, provider: local, labels: [x], runner_prefix: 1abc}\n",
+			`paddock.yaml:9: pools[0].runner_prefix: "1abc" must be lower-case letters`},
+		{"bootstrap_timeout bounded", minimal + "pools:\n  - {name: p, entity: a/b, provider: local, labels: [x], bootstrap_timeout: 1ns}\n",
+			`paddock.yaml:9: pools[0].bootstrap_timeout: must be from 10s to 24h0m0s`},
+		{"entity name the forge refuses", minimal + "forges: [{name: gh, kind: github, credential: {kind: pat, token: t}}]\nentities: [{forge: gh, name: ac.me/app, intake: poll}]\n",
+			`paddock.yaml:9: entities[0].name: "ac.me/app": a GitHub owner is`},
 		{"max_runners zero", minimal + "pools:\n  - name: p\n    entity: a/b\n    provider: local\n    max_runners: 0\n",
 			`paddock.yaml:12: pools[0].max_runners: must be ≥ 1`},
 		{"min_idle above max", minimal + "pools:\n  - {name: p, entity: a/b, provider: local, max_runners: 2, min_idle: 3}\n",
@@ -93,7 +101,7 @@ func TestProblems(t *testing.T) {
 		{"arch", minimal + "pools:\n  - {name: p, entity: a/b, provider: local, max_runners: 2, arch: amd64}\n",
 			`pools[0].arch: unknown arch "amd64" (want x64 or arm64; amd64 is written x64)`},
 		{"percent", minimal + "pools:\n  - {name: p, entity: a/b, provider: local, max_runners: 2, free_target_percent: 101}\n",
-			`pools[0].free_target_percent: must be from 0 to 100`},
+			`pools[0].free_target_percent: must be ≤ 100`},
 		{"duplicate label", minimal + "pools:\n  - {name: p, entity: a/b, provider: local, max_runners: 2, labels: [GPU, gpu]}\n",
 			`paddock.yaml:9: pools[0].labels[1]: duplicate label "gpu"`},
 		{"syntax error", "server:\n  listen: [\n", `paddock.yaml:2: did not find expected node content`},
@@ -124,7 +132,7 @@ controller: {reconcile_interval: soon}
 providers:
   - {name: local, type: process}
 pools:
-  - {name: p, entity: a/b, provider: nope, max_runners: 0}
+  - {name: p, entity: a/b, provider: nope, max_runners: 0, labels: [x]}
 `
 	_, err := Parse([]byte(src), "paddock.yaml", "")
 	if err == nil {

@@ -13,6 +13,7 @@ pools:
   - name: p
     entity: acme
     provider: local
+    labels: [linux]
     max_runners: 3
 `
 

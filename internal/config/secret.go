@@ -1,10 +1,8 @@
 package config
 
 import (
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -91,20 +89,4 @@ func decodeKey(s string) ([]byte, error) {
 		}
 	}
 	return nil, fmt.Errorf("must be %d bytes written as %d hex digits or base64 (generate one with: openssl rand -hex 32)", keySize, 2*keySize)
-}
-
-// checkPrivateKey tells whether pemText holds an RSA private key, the only
-// kind GitHub issues for Apps.
-func checkPrivateKey(pemText string) error {
-	block, _ := pem.Decode([]byte(pemText))
-	if block == nil {
-		return errors.New("must be a PEM-encoded private key (-----BEGIN RSA PRIVATE KEY-----)")
-	}
-	if _, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
-		return nil
-	}
-	if _, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
-		return nil
-	}
-	return fmt.Errorf("cannot parse the %s PEM block as a private key", block.Type)
 }

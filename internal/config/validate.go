@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/paddock-ci/paddock/internal/core"
 )
 
 // validate checks cfg as decoded (before defaults), adding to p. A zero value
@@ -37,14 +35,10 @@ type validator struct {
 // in URLs (/webhooks/{forge}), metrics labels and log lines.
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 
-// prefixRE keeps runner names valid on every forge and as host names.
-var prefixRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
-
 // Provider types Paddock knows; only those in builtProviders exist in this build.
 var (
 	knownProviders = []string{"process", "qemu", "external", "kubernetes"}
 	builtProviders = map[string]bool{"process": true, "external": true, "qemu": true, "kubernetes": true}
-	builtForges    = map[core.ForgeKind]bool{core.ForgeGitHub: true, core.ForgeGitea: true, core.ForgeForgejo: true}
 )
 
 const minInterval = 5 * time.Second
@@ -60,6 +54,8 @@ func (v *validator) server() {
 	if s.AdminToken == "" {
 		v.p.at("server.admin_token", "required (e.g. env:PADDOCK_ADMIN_TOKEN)")
 	}
+	v.serverAuth()
+	v.serverLimits()
 }
 
 func checkListen(p *problems, path, listen string) {

@@ -13,13 +13,9 @@ func (v *validator) scaleSet(path string, pl PoolConfig) {
 	if !pl.ScaleSet {
 		return
 	}
+	// check.Pool refuses a scale set without a name or with sizes; here are
+	// the rules that need the rest of the file.
 	name := pl.ToCore("").ScaleSetName()
-	if name == "" {
-		v.p.at(path+".labels", "a scale_set pool needs a label other than self-hosted: the first one names the scale set")
-	}
-	if pl.Sizes != nil {
-		v.p.at(path+".sizes", "not available with scale_set (GitHub sends a scale set only jobs that ask for its name)")
-	}
 	if k, ok := v.poolForgeKind(pl); ok && k != core.ForgeGitHub {
 		v.p.at(path+".scale_set", "runner scale sets exist only on GitHub (this pool's forge is %s)", k)
 	}

@@ -6,43 +6,31 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/paddock-ci/paddock/internal/check"
 	"github.com/paddock-ci/paddock/internal/core"
 )
 
-var (
-	forgeKinds  = []core.ForgeKind{core.ForgeGitHub, core.ForgeGitea, core.ForgeForgejo}
-	entityKinds = []core.EntityKind{core.EntityRepository, core.EntityOrganization, core.EntityEnterprise}
-	osTypes     = []string{"linux", "windows", "macos"}
-	arches      = []string{"x64", "arm64"}
-)
+var arches = check.Arches
 
 func (v *validator) forges() {
 	names := map[string]string{}
-	for i, f := range v.c.Forges {
+	for i, fc := range v.c.Forges {
 		path := fmt.Sprintf("forges[%d]", i)
-		v.name(path, f.Name, names)
-		switch {
-		case f.Kind == "":
-			v.p.at(path+".kind", "required (one of github, gitea, forgejo)")
-		case !slices.Contains(forgeKinds, f.Kind):
-			v.p.at(path+".kind", "unknown forge kind %q (want github, gitea or forgejo)", f.Kind)
-		case !builtForges[f.Kind]:
-			v.p.at(path+".kind", "forge kind %s is not available in this build", f.Kind)
-		}
-		// github.com's URLs are the default; every other forge must say where it is.
-		for _, u := range []struct{ key, val string }{{"api_url", f.APIURL}, {"web_url", f.WebURL}} {
-			switch {
-			case u.val != "":
-				v.url(path+"."+u.key, u.val)
-			case f.Kind != core.ForgeGitHub:
-				v.p.at(path+"."+u.key, "required for a %s forge", f.Kind)
+		v.name(path, fc.Name, names)
+		f := fc.ToCore()
+		check.ForgeDefaults(&f)
+		for _, fe := range check.Forge(f) {
+			if fe.Field == "name" {
+				continue // v.name reported it, with duplicates
 			}
+			// The file calls the App key private_key (a secret reference).
+			field := strings.Replace(fe.Field, "credential.private_key_pem", "credential.private_key", 1)
+			v.p.at(path+"."+field, "%s", fe.Message)
 		}
-		if f.WebhookSecret == "" && v.forgeTakesWebhooks(f.Name) {
+		if fc.WebhookSecret == "" && v.forgeTakesWebhooks(fc.Name) {
 			v.p.at(path+".webhook_secret", "required: entities on this forge use intake webhook (e.g. env:GH_WEBHOOK_SECRET)")
 		}
-		v.credential(path+".credential", f.Credential)
-		v.runnerDownloads(path, f)
+		v.runnerDownloads(path, fc)
 	}
 }
 
@@ -85,75 +73,31 @@ func (v *validator) forgeTakesWebhooks(forge string) bool {
 	return false
 }
 
-func (v *validator) credential(path string, c CredentialConfig) {
-	switch c.Kind {
-	case "":
-		v.p.at(path+".kind", "required (pat or app)")
-	case core.CredentialPAT:
-		if c.Token == "" {
-			v.p.at(path+".token", "required for kind pat (e.g. env:GITHUB_TOKEN)")
-		}
-		for _, f := range []struct {
-			key   string
-			isSet bool
-		}{{"app_id", c.AppID != 0}, {"installation_id", c.InstallationID != 0}, {"private_key", c.PrivateKey != ""}} {
-			if f.isSet {
-				v.p.at(path+"."+f.key, "only valid for kind app")
-			}
-		}
-	case core.CredentialApp:
-		if c.Token != "" {
-			v.p.at(path+".token", "only valid for kind pat")
-		}
-		if c.AppID < 1 {
-			v.p.at(path+".app_id", "required for kind app (a positive number)")
-		}
-		if c.InstallationID < 1 {
-			v.p.at(path+".installation_id", "required for kind app (a positive number)")
-		}
-		if c.PrivateKey == "" {
-			v.p.at(path+".private_key", "required for kind app (e.g. file:app-key.pem)")
-		} else if err := checkPrivateKey(string(c.PrivateKey)); err != nil {
-			v.p.at(path+".private_key", "%v", err)
-		}
-	default:
-		v.p.at(path+".kind", "unknown credential kind %q (want pat or app)", c.Kind)
-	}
-}
-
 // entities checks entity seeds. A forge reference is checked only when the
 // file declares forges: otherwise it may name a forge already in the store.
 func (v *validator) entities() {
 	seen := map[string]string{}
-	for i, e := range v.c.Entities {
+	for i, ec := range v.c.Entities {
 		path := fmt.Sprintf("entities[%d]", i)
+		var kind core.ForgeKind
 		switch {
-		case e.Forge == "":
+		case ec.Forge == "":
 			v.p.at(path+".forge", "required (a forge name)")
-		case len(v.c.Forges) > 0 && !v.forgeDeclared(e.Forge):
-			v.p.at(path+".forge", "unknown forge %q (declared: %s)", e.Forge, strings.Join(v.forgeNames(), ", "))
+		case len(v.c.Forges) > 0 && !v.forgeDeclared(ec.Forge):
+			v.p.at(path+".forge", "unknown forge %q (declared: %s)", ec.Forge, strings.Join(v.forgeNames(), ", "))
+		default:
+			if fc, ok := v.c.Forge(ec.Forge); ok {
+				kind = fc.Kind
+			}
 		}
-		switch {
-		case e.Kind == "":
-			v.p.at(path+".kind", "required (repository, organization or enterprise)")
-		case !slices.Contains(entityKinds, e.Kind):
-			v.p.at(path+".kind", "unknown entity kind %q (want repository, organization or enterprise)", e.Kind)
+		e := ec.ToCore("")
+		check.EntityDefaults(&e)
+		for _, fe := range check.Entity(e, kind) {
+			v.p.at(path+"."+fe.Field, "%s", fe.Message)
 		}
-		owner, repo, hasSlash := strings.Cut(e.Name, "/")
-		switch {
-		case e.Name == "":
-			v.p.at(path+".name", "required")
-		case e.Kind == core.EntityRepository && (owner == "" || repo == "" || strings.Contains(repo, "/")):
-			v.p.at(path+".name", "a repository must be written owner/repo, got %q", e.Name)
-		case e.Kind != core.EntityRepository && hasSlash:
-			v.p.at(path+".name", "an %s name has no '/', got %q", e.Kind, e.Name)
-		}
-		if e.Intake != "" && e.Intake != core.IntakeWebhook && e.Intake != core.IntakePoll {
-			v.p.at(path+".intake", "unknown intake %q (want webhook or poll)", e.Intake)
-		}
-		key := e.Forge + "\x00" + e.Name
-		if first := seen[key]; first != "" && e.Name != "" {
-			v.p.at(path+".name", "entity %q on forge %q is already declared at %s", e.Name, e.Forge, first)
+		key := ec.Forge + "\x00" + ec.Name
+		if first := seen[key]; first != "" && ec.Name != "" {
+			v.p.at(path+".name", "entity %q on forge %q is already declared at %s", ec.Name, ec.Forge, first)
 		} else {
 			seen[key] = path
 		}
@@ -184,54 +128,16 @@ func (v *validator) pools() {
 		case !slices.ContainsFunc(v.c.Providers, func(p ProviderConfig) bool { return p.Name == pl.Provider }):
 			v.p.at(path+".provider", "unknown provider %q", pl.Provider)
 		}
-		labels := map[string]bool{}
-		for j, l := range pl.Labels {
-			lp := fmt.Sprintf("%s.labels[%d]", path, j)
-			switch {
-			case strings.TrimSpace(l) == "" || strings.ContainsAny(l, ", \t"):
-				v.p.at(lp, "label %q must be non-empty with no spaces or commas", l)
-			case labels[strings.ToLower(l)]:
-				// Forges compare labels case-insensitively.
-				v.p.at(lp, "duplicate label %q", l)
+		// The pool's own fields pass the same check as an API request.
+		p := pl.ToCore("")
+		check.PoolDefaults(&p, func(field string) bool { return v.p.set[path+"."+field] })
+		for _, fe := range check.Pool(p) {
+			if fe.Field == "name" || fe.Field == "provider" {
+				continue // reported above, with duplicates and references
 			}
-			labels[strings.ToLower(l)] = true
+			v.p.at(path+"."+fe.Field, "%s", fe.Message)
 		}
-		if pl.OSType != "" && !slices.Contains(osTypes, pl.OSType) {
-			v.p.at(path+".os_type", "unknown os_type %q (want linux, windows or macos)", pl.OSType)
-		}
-		if pl.Arch != "" && !slices.Contains(arches, pl.Arch) {
-			v.p.at(path+".arch", "unknown arch %q (want x64 or arm64; amd64 is written x64)", pl.Arch)
-		}
-		v.poolCounts(path, pl)
 		v.scaleSet(path, pl)
-		if v.p.set[path+".bootstrap_timeout"] && pl.BootstrapTimeout <= 0 {
-			v.p.at(path+".bootstrap_timeout", "must be positive")
-		}
-		v.minDuration(path+".max_job_runtime", pl.MaxJobRuntime, 0)
-		if v.p.set[path+".runner_prefix"] && !prefixRE.MatchString(pl.RunnerPrefix) {
-			v.p.at(path+".runner_prefix", "%q must be lower-case letters, digits and '-' (at most 32, starting with a letter or digit)", pl.RunnerPrefix)
-		}
-		if s := pl.Sizes; s != nil {
-			v.minInt(path+".sizes.max_cpu", s.MaxCPU, 1)
-			v.minInt(path+".sizes.max_memory_gb", s.MaxMemoryGB, 1)
-			v.minInt(path+".sizes.max_disk_gb", s.MaxDiskGB, 1)
-		}
-	}
-}
-
-func (v *validator) poolCounts(path string, pl PoolConfig) {
-	v.minInt(path+".min_idle", pl.MinIdle, 0)
-	// max_runners has no default: it caps spending, so it is a decision.
-	switch {
-	case !v.p.set[path+".max_runners"]:
-		v.p.at(path+".max_runners", "required (the most machines this pool may run at once)")
-	case pl.MaxRunners < 1:
-		v.p.at(path+".max_runners", "must be ≥ 1")
-	case pl.MinIdle > pl.MaxRunners:
-		v.p.at(path+".min_idle", "must be ≤ max_runners (%d)", pl.MaxRunners)
-	}
-	if pl.FreeTargetPercent < 0 || pl.FreeTargetPercent > 100 {
-		v.p.at(path+".free_target_percent", "must be from 0 to 100")
 	}
 }
 

@@ -38,7 +38,10 @@ func newName(prefix string) string {
 
 // planCreates records the intent to create machines (one transaction for the
 // whole burst), then starts each provider call at once: this is the hot path,
-// no tick in between. arrival gives, per create, when its job's event arrived
+// no tick in between. The rows are written as creating, as their calls start
+// right after the commit (each may wait for a slot of its provider): a
+// machine may call back before its provider's Create returns, and a separate
+// write per machine would slow the burst. arrival gives, per create, when its job's event arrived
 // (zero if it was not made for a job).
 func (c *Controller) planCreates(ctx context.Context, creates []scheduler.Create, pools map[string]core.Pool, arrival []time.Time) {
 	if len(creates) == 0 {
@@ -48,7 +51,7 @@ func (c *Controller) planCreates(ctx context.Context, creates []scheduler.Create
 	for n, cr := range creates {
 		name := newName(pools[cr.PoolID].RunnerPrefix)
 		insts[n] = &core.Instance{
-			Name: name, PoolID: cr.PoolID, State: core.InstancePendingCreate, Runner: core.RunnerPending,
+			Name: name, PoolID: cr.PoolID, State: core.InstanceCreating, Runner: core.RunnerPending,
 			Labels: cr.Labels, Size: cr.Size, CPU: cr.CPU, MemoryMB: cr.MemoryMB, DiskGB: cr.DiskGB,
 			TokenHash: hashToken(c.instanceToken(name)),
 		}
@@ -182,7 +185,10 @@ func (c *Controller) provider(ctx context.Context, inst core.Instance) (provider
 	return p, pool, nil
 }
 
-// create carries out a create intent.
+// create carries out a create intent. The instance is creating before the
+// provider is called (a retry is marked so here): a machine may boot and call
+// back for its runner config before the provider's Create returns (providers
+// that wait for the machine do), and its token must be accepted then.
 func (c *Controller) create(ctx context.Context, inst core.Instance, known *core.Pool) {
 	var (
 		p    provider.Provider
@@ -199,7 +205,7 @@ func (c *Controller) create(ctx context.Context, inst core.Instance, known *core
 		p, pool, err = c.provider(ctx, inst)
 	}
 	if err != nil {
-		c.failCreate(ctx, inst.Name, err)
+		c.failCreate(ctx, inst.Name, pool, nil, err)
 		return
 	}
 	sem := c.sem[pool.Provider]
@@ -209,6 +215,20 @@ func (c *Controller) create(ctx context.Context, inst core.Instance, known *core
 		return
 	}
 	defer func() { <-sem }()
+	if inst.State == core.InstancePendingCreate { // a retry: new machines are recorded as creating
+		if _, err := c.o.Store.UpdateInstance(ctx, inst.Name, func(i *core.Instance) error {
+			if i.State != core.InstancePendingCreate && i.State != core.InstanceCreating {
+				return errSkip // deleted meanwhile: the delete intent wins
+			}
+			i.State = core.InstanceCreating
+			return nil
+		}); err != nil {
+			if !errors.Is(err, errSkip) {
+				c.log.Error("mark creating", "instance", inst.Name, "err", err)
+			}
+			return
+		}
+	}
 	spec := provider.Spec{
 		Name: inst.Name, ControllerID: c.o.ControllerID, PoolID: pool.ID, Image: pool.Image, Flavor: pool.FlavorFor(inst.Size),
 		OSType: pool.OSType, Arch: pool.Arch, Labels: inst.Labels, CPU: inst.CPU, MemoryMB: inst.MemoryMB,
@@ -235,16 +255,11 @@ func (c *Controller) create(ctx context.Context, inst core.Instance, known *core
 		if ctx.Err() != nil {
 			return // shutting down: the intent stays, the next start carries it out
 		}
-		// A failed create may leave a half-made machine: remove it now so the
-		// retry starts clean and nothing leaks.
-		dctx, cancel := context.WithTimeout(ctx, c.o.CallTimeout)
-		if derr := p.Delete(dctx, inst.Name); derr != nil {
-			c.log.Warn("clean up failed create", "instance", inst.Name, "err", derr)
-		}
-		cancel()
-		c.failCreate(ctx, inst.Name, err)
+		c.failCreate(ctx, inst.Name, pool, p, err)
 		return
 	}
+	// Only the instance state moves: the runner state the machine may already
+	// have reported (installing, idle, even a job) stays as it is.
 	if _, err := c.o.Store.UpdateInstance(ctx, inst.Name, func(i *core.Instance) error {
 		if i.State != core.InstancePendingCreate && i.State != core.InstanceCreating {
 			return errSkip // deleted meanwhile: the delete intent wins
@@ -254,23 +269,63 @@ func (c *Controller) create(ctx context.Context, inst core.Instance, known *core
 	}); err != nil && !errors.Is(err, errSkip) {
 		c.log.Error("mark running", "instance", inst.Name, "err", err)
 	}
+	c.noteCreate(pool, nil)
 	c.log.Info("instance created", "instance", inst.Name, "provider_id", m.ProviderID)
 }
 
-func (c *Controller) failCreate(ctx context.Context, name string, cause error) {
-	c.log.Warn("create failed", "instance", name, "err", cause)
+// failCreate records a failed create. p is the provider called, nil if none
+// was. A machine that already fetched its config or reported in exists,
+// whatever the provider answered (one that waits for the machine may time out
+// after it booted): it is kept as running, and reconcile retires it if the
+// provider does not list it. Otherwise the instance goes to error for a
+// retry, and any half-made machine is removed so the retry starts clean and
+// nothing leaks; the error state is written first, so a machine calling back
+// from then on is refused instead of handed a runner that is about to die.
+func (c *Controller) failCreate(ctx context.Context, name string, pool core.Pool, p provider.Provider, cause error) {
+	calledBack := func(i core.Instance) bool { return p != nil && (i.TokenUsed || i.Runner != core.RunnerPending) }
+	// The pool's health changes before the instance leaves creating: a
+	// decision in between must not see the create over but the pool not yet
+	// backing off, or it would start another create at once.
+	noted, wasFailing := false, false
+	if cur, err := c.o.Store.GetInstance(ctx, name); err != nil || !calledBack(cur) {
+		noted, wasFailing = true, c.noteCreate(pool, cause)
+	}
 	now := c.o.Now()
+	var kept, failed bool
 	if _, err := c.o.Store.UpdateInstance(ctx, name, func(i *core.Instance) error {
+		kept, failed = false, false
 		if i.State != core.InstanceCreating && i.State != core.InstancePendingCreate {
 			return errSkip
 		}
-		i.State = core.InstanceError
+		if calledBack(*i) {
+			i.State, kept = core.InstanceRunning, true
+			i.Fault = truncate("provider reported a failed create after the machine called back: "+cause.Error(), 2000)
+			return nil
+		}
+		i.State, failed = core.InstanceError, true
 		i.Attempts++
 		i.NextAttemptAt = now.Add(backoff(i.Attempts))
 		i.Fault = truncate(cause.Error(), 2000)
 		return nil
 	}); err != nil && !errors.Is(err, errSkip) {
 		c.log.Error("record create failure", "instance", name, "err", err)
+	}
+	if kept {
+		c.log.Warn("create failed but the machine is up: keeping it", "instance", name, "err", cause)
+		c.noteCreate(pool, nil)
+		return
+	}
+	if p != nil && failed {
+		dctx, cancel := context.WithTimeout(ctx, c.o.CallTimeout)
+		if derr := p.Delete(dctx, name); derr != nil {
+			c.log.Warn("clean up failed create", "instance", name, "err", derr)
+		}
+		cancel()
+	}
+	if noted && wasFailing {
+		c.log.Debug("create failed", "instance", name, "err", cause)
+	} else if noted {
+		c.log.Warn("create failed", "instance", name, "err", cause)
 	}
 }
 

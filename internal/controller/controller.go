@@ -50,10 +50,17 @@ type Options struct {
 	// PollInterval: how often the safety-net poll lists queued jobs of webhook entities.
 	PollInterval      time.Duration
 	MaxCreateAttempts int
+	// RunnerOnlineGrace: a runner reported up must show online at the forge
+	// within this long (and within two reconcile listings) or its machine is
+	// replaced. Default 3 min: a runner on a slow VM takes a while to connect.
+	RunnerOnlineGrace time.Duration
 	// Retention: how long completed jobs, deleted instances and delivery ids are kept.
 	Retention Retention
-	// MaxParallel bounds concurrent provider calls per provider.
-	MaxParallel int
+	// MaxParallel bounds concurrent provider calls per provider;
+	// ProviderMaxParallel overrides it for the providers it names (the
+	// config's providers[].max_parallel).
+	MaxParallel         int
+	ProviderMaxParallel map[string]int
 	// CallTimeout bounds one provider or forge call.
 	CallTimeout time.Duration
 	Now         func() time.Time
@@ -71,14 +78,18 @@ type Controller struct {
 	tools *toolCache
 
 	mu       sync.Mutex
-	inflight map[string]bool      // instance name → a provider/forge op runs for it
-	arrivals map[jobKey]time.Time // queued job → when its event arrived, until a machine is planned for it
-	dispatch map[string]time.Time // instance name → job event arrival it serves
-	lastPoll map[string]time.Time // entity id → last queued-job poll
-	backoff  map[string]time.Time // forge id → rate limited until
+	inflight map[string]bool                 // instance name → a provider/forge op runs for it
+	arrivals map[jobKey]time.Time            // queued job → when its event arrived, until a machine is planned for it
+	dispatch map[string]time.Time            // instance name → job event arrival it serves
+	lastPoll map[string]time.Time            // entity id → last queued-job poll
+	backoff  map[string]time.Time            // forge id → rate limited until
+	health   map[string]scheduler.PoolHealth // pool id → failing creates (health.go)
 
 	// listed (under mu): entity id → job ids its latest poll listing showed (ingest.go).
 	listed map[string]map[int64]bool
+	// offline (under mu): instance name → consecutive runner listings that
+	// showed its runner offline (runnercheck.go).
+	offline map[string]int
 
 	wg          sync.WaitGroup
 	reconciling atomic.Bool
@@ -107,6 +118,9 @@ func New(o Options) *Controller {
 	if o.MaxCreateAttempts == 0 {
 		o.MaxCreateAttempts = 5
 	}
+	if o.RunnerOnlineGrace == 0 {
+		o.RunnerOnlineGrace = 3 * time.Minute
+	}
 	if o.MaxParallel == 0 {
 		o.MaxParallel = 8
 	}
@@ -119,9 +133,14 @@ func New(o Options) *Controller {
 		tools:    newToolCache(),
 		inflight: map[string]bool{}, arrivals: map[jobKey]time.Time{},
 		dispatch: map[string]time.Time{}, lastPoll: map[string]time.Time{}, backoff: map[string]time.Time{},
+		health: map[string]scheduler.PoolHealth{},
 	}
 	for name := range o.Providers {
-		c.sem[name] = make(chan struct{}, o.MaxParallel)
+		n := o.MaxParallel
+		if v := o.ProviderMaxParallel[name]; v > 0 {
+			n = v
+		}
+		c.sem[name] = make(chan struct{}, n)
 	}
 	return c
 }
@@ -179,6 +198,7 @@ func (c *Controller) step(ctx context.Context) time.Time {
 		c.log.Error("read snapshot", "err", err)
 		return now.Add(time.Second)
 	}
+	snap.Health = c.observeHealth(snap.Pools)
 	d := scheduler.Decide(snap)
 	pools := make(map[string]core.Pool, len(snap.Pools))
 	for _, p := range snap.Pools {

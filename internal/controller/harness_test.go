@@ -14,6 +14,7 @@ import (
 	"github.com/paddock-ci/paddock/internal/controller"
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/forge"
+	"github.com/paddock-ci/paddock/internal/forge/gitea"
 	"github.com/paddock-ci/paddock/internal/forge/github"
 	"github.com/paddock-ci/paddock/internal/forgesim"
 	"github.com/paddock-ci/paddock/internal/provider"
@@ -32,6 +33,9 @@ type memProvider struct {
 	// failCreate decides whether a Create call fails.
 	failCreate func(name string, attempt int) error
 	attempts   map[string]int
+	// onCreate, if set, runs inside Create before it returns, unlocked: a
+	// provider that waits for its machine to boot.
+	onCreate func(provider.Spec)
 }
 
 func newMemProvider() *memProvider {
@@ -39,6 +43,9 @@ func newMemProvider() *memProvider {
 }
 
 func (p *memProvider) Create(_ context.Context, s provider.Spec) (provider.Machine, error) {
+	if p.onCreate != nil {
+		p.onCreate(s)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.creates = append(p.creates, s.Name)
@@ -75,8 +82,8 @@ func (p *memProvider) List(context.Context) ([]provider.Machine, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []provider.Machine
-	for n := range p.machines {
-		out = append(out, provider.Machine{Name: n, Status: provider.StatusRunning})
+	for n, s := range p.machines {
+		out = append(out, provider.Machine{Name: n, PoolID: s.PoolID, Status: provider.StatusRunning})
 	}
 	return out, nil
 }
@@ -133,19 +140,31 @@ type harnessOpt func(*controller.Options)
 // over real HTTP (through the real GitHub client) and an in-memory provider.
 func newHarness(t *testing.T, pools []core.Pool, opts ...harnessOpt) *harness {
 	t.Helper()
+	sim := forgesim.New(forgesim.Options{})
+	if err := sim.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	return newHarnessOn(t, sim, pools, opts...)
+}
+
+// newHarnessOn is newHarness on a given simulator, which several managers
+// (each with its own store) may share; a Gitea-flavoured sim gets the Gitea
+// client.
+func newHarnessOn(t *testing.T, sim *forgesim.Sim, pools []core.Pool, opts ...harnessOpt) *harness {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	box, _ := secretbox.New(make([]byte, 32))
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "p.db"), box)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim := forgesim.New(forgesim.Options{})
-	if err := sim.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
 	h := &harness{t: t, st: st, sim: sim, prov: newMemProvider(), ctx: ctx}
 	h.forge = core.Forge{Name: "sim", Kind: core.ForgeGitHub, APIURL: sim.URL(), WebhookSecret: "s",
 		Credential: core.Credential{Kind: core.CredentialPAT, Token: harnessPAT}}
+	if fl := sim.Flavor(); fl != forgesim.FlavorGitHub {
+		h.forge.Kind, h.forge.APIURL, h.forge.WebURL = core.ForgeKind(fl), sim.URL()+"api/v1/", sim.URL()
+	}
 	if err := st.CreateForge(ctx, &h.forge); err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +179,12 @@ func newHarness(t *testing.T, pools []core.Pool, opts ...harnessOpt) *harness {
 			t.Fatal(err)
 		}
 	}
-	client, err := github.New(h.forge, github.Options{})
+	var client forge.Client
+	if h.forge.Kind != core.ForgeGitHub {
+		client, err = gitea.New(ctx, h.forge, gitea.Options{Downloads: sim.RunnerTools()})
+	} else {
+		client, err = github.New(h.forge, github.Options{})
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +199,7 @@ func newHarness(t *testing.T, pools []core.Pool, opts ...harnessOpt) *harness {
 	}
 	h.o = o
 	h.start()
-	t.Cleanup(func() { h.halt(); cancel(); st.Close(); sim.Close() })
+	t.Cleanup(func() { h.halt(); cancel(); st.Close() })
 	return h
 }
 

@@ -56,6 +56,22 @@ func (c *Controller) keepsDoneRunners(ctx context.Context, inst core.Instance) b
 	return ok && k.KeepsDoneRunners()
 }
 
+// machineUp reports whether a machine of an instance in state st may fetch
+// its runner config. A machine can call back before its provider's Create
+// has returned (providers that wait for the machine to boot do): the token,
+// which only the provider was given, is the proof the machine is Paddock's.
+func machineUp(st core.InstanceState) bool {
+	switch st {
+	case core.InstancePendingCreate, core.InstanceCreating, core.InstanceRunning:
+		return true
+	}
+	return false
+}
+
+// giveBackTimeout bounds the store write that returns a token after a failed
+// mint; it runs detached from the machine's request.
+const giveBackTimeout = 10 * time.Second
+
 // RunnerConfigFor mints the machine's single-use runner config. The token is
 // marked used before the forge is asked (intent first); a failed mint gives it
 // back so the machine can retry.
@@ -71,7 +87,7 @@ func (c *Controller) RunnerConfigFor(ctx context.Context, token string) (RunnerC
 		switch {
 		case i.TokenUsed:
 			return ErrTokenUsed
-		case i.State != core.InstanceCreating && i.State != core.InstanceRunning:
+		case !machineUp(i.State):
 			return ErrInstanceGone
 		}
 		i.TokenUsed = true
@@ -80,8 +96,21 @@ func (c *Controller) RunnerConfigFor(ctx context.Context, token string) (RunnerC
 		return RunnerConfig{}, err
 	}
 	cfg, runnerID, err := c.mint(ctx, inst)
+	// The give-back must outlive the request: a machine that gave up on a
+	// slow forge cancels ctx, and a give-back on that ctx would fail and
+	// leave the token spent, so the machine's retry would be refused.
+	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), giveBackTimeout)
+	defer cancel()
+	if err == nil && ctx.Err() != nil {
+		// Minted, but the machine stopped waiting and will never see this
+		// config: drop the registration so its retry mints afresh.
+		if client, ent, ferr := c.forgeFor(gctx, inst.PoolID); ferr == nil {
+			_ = client.DeleteRunner(gctx, ent, runnerID)
+		}
+		err = fmt.Errorf("machine stopped waiting for its runner config: %w", ctx.Err())
+	}
 	if err != nil {
-		if _, uerr := c.o.Store.UpdateInstance(ctx, inst.Name, func(i *core.Instance) error {
+		if _, uerr := c.o.Store.UpdateInstance(gctx, inst.Name, func(i *core.Instance) error {
 			i.TokenUsed = false
 			i.Fault = truncate("mint runner config: "+err.Error(), 2000)
 			return nil
@@ -91,7 +120,7 @@ func (c *Controller) RunnerConfigFor(ctx context.Context, token string) (RunnerC
 		return RunnerConfig{}, err
 	}
 	if _, err := c.o.Store.UpdateInstance(ctx, inst.Name, func(i *core.Instance) error {
-		if i.State != core.InstanceCreating && i.State != core.InstanceRunning {
+		if !machineUp(i.State) {
 			return ErrInstanceGone
 		}
 		i.RunnerID = runnerID
@@ -101,8 +130,8 @@ func (c *Controller) RunnerConfigFor(ctx context.Context, token string) (RunnerC
 		return nil
 	}); err != nil {
 		// Removed while minting: the fresh registration must not linger.
-		if client, ent, ferr := c.forgeFor(ctx, inst.PoolID); ferr == nil {
-			_ = client.DeleteRunner(ctx, ent, runnerID)
+		if client, ent, ferr := c.forgeFor(gctx, inst.PoolID); ferr == nil {
+			_ = client.DeleteRunner(gctx, ent, runnerID)
 		}
 		return RunnerConfig{}, err
 	}

@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/core"
@@ -36,8 +35,10 @@ func (c *Controller) reconcile(ctx context.Context) {
 	c.Notify()
 }
 
-func (c *Controller) liveInstances(ctx context.Context) (map[string]core.Instance, error) {
-	insts, err := c.o.Store.ListInstances(ctx, store.InstanceFilter{Live: true})
+// knownInstances is every instance the store still records, deleted ones
+// included (until purged): the store's proof of which names Paddock made.
+func (c *Controller) knownInstances(ctx context.Context) (map[string]core.Instance, error) {
+	insts, err := c.o.Store.ListInstances(ctx, store.InstanceFilter{})
 	if err != nil {
 		return nil, err
 	}
@@ -51,11 +52,6 @@ func (c *Controller) liveInstances(ctx context.Context) (map[string]core.Instanc
 // reconcileMachines removes machines nobody asked for and retires instances
 // whose machine stopped or vanished.
 func (c *Controller) reconcileMachines(ctx context.Context) {
-	before, err := c.liveInstances(ctx)
-	if err != nil {
-		c.log.Error("reconcile: list instances", "err", err)
-		return
-	}
 	pools, err := c.o.Store.ListPools(ctx)
 	if err != nil {
 		c.log.Error("reconcile: list pools", "err", err)
@@ -66,6 +62,14 @@ func (c *Controller) reconcileMachines(ctx context.Context) {
 		provOf[p.ID] = p.Provider
 	}
 	for name, p := range c.o.Providers {
+		// The store is read before and after listing: the listing is a moment
+		// between the two, so a machine created or deleted meanwhile is told
+		// apart from one Paddock never made or forgot to remove.
+		before, err := c.knownInstances(ctx)
+		if err != nil {
+			c.log.Error("reconcile: list instances", "err", err)
+			return
+		}
 		cctx, cancel := context.WithTimeout(ctx, c.o.CallTimeout)
 		machines, err := p.List(cctx)
 		cancel()
@@ -73,24 +77,14 @@ func (c *Controller) reconcileMachines(ctx context.Context) {
 			c.log.Error("reconcile: list machines", "provider", name, "err", err)
 			continue
 		}
-		// Read the store again after listing: an instance recorded between the two
-		// reads has its machine listed, and must not be taken for an orphan.
-		after, err := c.liveInstances(ctx)
+		after, err := c.knownInstances(ctx)
 		if err != nil {
 			return
 		}
 		seen := map[string]provider.Machine{}
 		for _, m := range machines {
 			seen[m.Name] = m
-			if _, ok := after[m.Name]; ok || c.busy(m.Name) {
-				continue
-			}
-			c.log.Warn("reconcile: removing machine Paddock does not track", "provider", name, "machine", m.Name)
-			dctx, cancel := context.WithTimeout(ctx, c.o.CallTimeout)
-			if err := p.Delete(dctx, m.Name); err != nil {
-				c.log.Error("reconcile: remove orphan machine", "machine", m.Name, "err", err)
-			}
-			cancel()
+			c.removeStrayMachine(ctx, name, p, m, before, after, provOf)
 		}
 		for iname, inst := range before {
 			cur, ok := after[iname]
@@ -108,14 +102,52 @@ func (c *Controller) reconcileMachines(ctx context.Context) {
 	}
 }
 
+// removeStrayMachine deletes a listed machine that no live instance accounts
+// for, if Paddock can prove it is its own. The provider lists only machines
+// tagged with this manager's controller id (the provider contract); a machine
+// whose instance was created or deleted while the list ran is a stale view,
+// not a stray, and is left alone.
+func (c *Controller) removeStrayMachine(ctx context.Context, provName string, p provider.Provider, m provider.Machine,
+	before, after map[string]core.Instance, provOf map[string]string) {
+	if c.busy(m.Name) {
+		return
+	}
+	cur, known := after[m.Name]
+	if known && cur.State.Live() {
+		return
+	}
+	prev, knewBefore := before[m.Name]
+	var what string
+	switch {
+	case knewBefore && prev.State.Live(), !knewBefore && known:
+		return // its delete (or its whole life) overlapped the listing
+	case knewBefore:
+		what = "removing machine that outlived its delete"
+	case m.PoolID != "" && provOf[m.PoolID] == "":
+		c.log.Warn("reconcile: provider lists a machine of a pool this manager does not have; leaving it",
+			"provider", provName, "machine", m.Name, "pool", m.PoolID)
+		return
+	default:
+		what = "removing machine Paddock does not track"
+	}
+	c.log.Warn("reconcile: "+what, "provider", provName, "machine", m.Name)
+	dctx, cancel := context.WithTimeout(ctx, c.o.CallTimeout)
+	defer cancel()
+	if err := p.Delete(dctx, m.Name); err != nil {
+		c.log.Error("reconcile: remove stray machine", "machine", m.Name, "err", err)
+	}
+}
+
 func (c *Controller) busy(name string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.inflight[name]
 }
 
-// reconcileForges removes runner registrations without a machine, notices
-// busy runners whose webhook was missed, and polls for queued jobs.
+// reconcileForges removes registrations of Paddock's own runners that lost
+// their machine, checks the runners Paddock believes alive against the
+// forge, notices busy runners whose webhook was missed, and polls for queued
+// jobs.
 func (c *Controller) reconcileForges(ctx context.Context) {
 	ents, err := c.o.Store.ListEntities(ctx)
 	if err != nil {
@@ -127,17 +159,13 @@ func (c *Controller) reconcileForges(ctx context.Context) {
 		return
 	}
 	for _, ent := range ents {
-		var prefixes []string
+		entPools := map[string]core.Pool{}
 		for _, p := range pools {
 			if p.EntityID == ent.ID {
-				prefix := p.RunnerPrefix
-				if prefix == "" {
-					prefix = "paddock"
-				}
-				prefixes = append(prefixes, prefix+"-")
+				entPools[p.ID] = p
 			}
 		}
-		if len(prefixes) == 0 {
+		if len(entPools) == 0 {
 			continue
 		}
 		if until, limited := c.rateLimited(ent.ForgeID); limited {
@@ -149,7 +177,7 @@ func (c *Controller) reconcileForges(ctx context.Context) {
 			c.log.Error("reconcile: forge client", "entity", ent.Name, "err", err)
 			continue
 		}
-		if err := c.reconcileRunners(ctx, client, ent, prefixes); err != nil {
+		if err := c.reconcileRunners(ctx, client, ent, entPools); err != nil {
 			c.noteForgeError(ent, err)
 			continue
 		}
@@ -176,49 +204,74 @@ func (c *Controller) noteForgeError(ent core.Entity, err error) {
 	c.log.Warn("reconcile: forge", "entity", ent.Name, "err", err)
 }
 
-func (c *Controller) reconcileRunners(ctx context.Context, client forge.Client, ent core.Entity, prefixes []string) error {
+func (c *Controller) reconcileRunners(ctx context.Context, client forge.Client, ent core.Entity, entPools map[string]core.Pool) error {
+	// Read before listing: a runner id recorded by then belongs to a
+	// registration that existed when the listing began.
+	before, err := c.knownInstances(ctx)
+	if err != nil {
+		return err
+	}
 	cctx, cancel := context.WithTimeout(ctx, c.o.CallTimeout)
 	defer cancel()
 	runners, err := client.ListRunners(cctx, ent)
 	if err != nil {
 		return err
 	}
-	live, err := c.liveInstances(ctx)
+	after, err := c.knownInstances(ctx)
 	if err != nil {
 		return err
 	}
+	listed := make(map[string]forge.Runner, len(runners))
 	for _, r := range runners {
-		inst, ok := live[r.Name]
-		if !ok {
-			if !hasAnyPrefix(r.Name, prefixes) || r.Busy {
-				continue
-			}
-			c.log.Warn("reconcile: removing runner registration without a machine", "entity", ent.Name, "runner", r.Name)
-			if err := client.DeleteRunner(cctx, ent, r.ID); err != nil && !errors.Is(err, forge.ErrRunnerBusy) {
-				return err
+		listed[r.Name] = r
+		inst, known := after[r.Name]
+		if known && inst.State.Live() {
+			if r.Busy && inst.Runner.CanTransition(core.RunnerActive) && inst.Runner != core.RunnerActive {
+				c.markActive(ctx, inst.Name)
 			}
 			continue
 		}
-		if r.Busy && inst.Runner.CanTransition(core.RunnerActive) && inst.Runner != core.RunnerActive {
-			_, _ = c.o.Store.UpdateInstance(ctx, inst.Name, func(i *core.Instance) error {
-				if !i.Runner.CanTransition(core.RunnerActive) {
-					return errSkip
-				}
-				i.Runner = core.RunnerActive
-				return nil
-			})
+		if r.Busy || !c.ownsRegistration(r, inst, known, before, entPools) {
+			continue
+		}
+		c.log.Warn("reconcile: removing runner registration without a machine", "entity", ent.Name, "runner", r.Name)
+		if err := client.DeleteRunner(cctx, ent, r.ID); err != nil && !errors.Is(err, forge.ErrRunnerBusy) {
+			return err
 		}
 	}
+	c.checkRunners(ctx, ent, entPools, before, after, listed)
 	return nil
 }
 
-func hasAnyPrefix(s string, prefixes []string) bool {
-	for _, p := range prefixes {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
+// ownsRegistration reports whether a registration with no live instance is
+// provably one Paddock made: the store still records an instance of that
+// name in one of the entity's pools, and the registration is the one it
+// minted. A name prefix proves nothing (anyone may register paddock-x, and a
+// second installation on the same repository uses the same names), so a
+// registration the store does not know is never touched.
+func (c *Controller) ownsRegistration(r forge.Runner, inst core.Instance, known bool, before map[string]core.Instance, entPools map[string]core.Pool) bool {
+	if !known {
+		return false
 	}
-	return false
+	if _, ok := entPools[inst.PoolID]; !ok {
+		return false
+	}
+	if inst.RunnerID != 0 && inst.RunnerID != r.ID {
+		return false
+	}
+	// Deleted while the listing ran: its delete removed the registration first.
+	prev, ok := before[r.Name]
+	return !ok || !prev.State.Live()
+}
+
+func (c *Controller) markActive(ctx context.Context, name string) {
+	_, _ = c.o.Store.UpdateInstance(ctx, name, func(i *core.Instance) error {
+		if !i.Runner.CanTransition(core.RunnerActive) {
+			return errSkip
+		}
+		i.Runner = core.RunnerActive
+		return nil
+	})
 }
 
 // pollQueued is the safety net for webhook entities: every PollInterval it

@@ -6,11 +6,15 @@ import "fmt"
 type InstanceState string
 
 const (
-	// InstancePendingCreate: intent recorded, provider not called yet.
+	// InstancePendingCreate: intent recorded, provider not called yet (a
+	// retry of a failed create waiting for its turn).
 	InstancePendingCreate InstanceState = "pending_create"
-	// InstanceCreating: provider Create in flight.
+	// InstanceCreating: provider Create started or about to start (a new
+	// machine is recorded in this state, a retry is moved to it just before
+	// its call). The machine may already boot and call back in this state.
 	InstanceCreating InstanceState = "creating"
-	// InstanceRunning: the provider reports the machine exists.
+	// InstanceRunning: the provider reports the machine exists (or the machine
+	// itself called back although the provider's create answered an error).
 	InstanceRunning InstanceState = "running"
 	// InstancePendingDelete: decided to remove; forge runner removal and provider Delete follow.
 	InstancePendingDelete InstanceState = "pending_delete"
@@ -20,26 +24,23 @@ const (
 	InstanceDeleted InstanceState = "deleted"
 	// InstanceError: a create failed; retried with backoff (bounded) or deleted.
 	InstanceError InstanceState = "error"
-	// InstanceUnknown: the provider lost track of it; reconcile decides.
-	InstanceUnknown InstanceState = "unknown"
 )
 
 // InstanceStates lists every instance state, for exhaustive tests and metrics.
 var InstanceStates = []InstanceState{
 	InstancePendingCreate, InstanceCreating, InstanceRunning, InstancePendingDelete,
-	InstanceDeleting, InstanceDeleted, InstanceError, InstanceUnknown,
+	InstanceDeleting, InstanceDeleted, InstanceError,
 }
 
 // instanceTransitions is the whole instance state machine, as data.
 var instanceTransitions = map[InstanceState][]InstanceState{
-	// pending_create → running/error: the controller calls the provider straight
-	// from pending_create (Create is idempotent by name, so the intent row alone
-	// makes a retry after a crash safe; a separate "creating" write would only
-	// slow the hot path). creating remains for providers with long async creates.
-	InstancePendingCreate: {InstanceCreating, InstancePendingDelete, InstanceRunning, InstanceError},
-	// creating → pending_create happens when a restart finds a create that never answered.
-	InstanceCreating: {InstanceRunning, InstanceError, InstancePendingDelete, InstancePendingCreate},
-	InstanceRunning:  {InstancePendingDelete, InstanceUnknown, InstanceError},
+	// pending_create → creating just before a retry's provider call: a machine
+	// may call back for its config before Create returns, and creating says
+	// the provider has its token. pending_create → error: no provider to call.
+	// A restart finding creating calls Create again (idempotent by name).
+	InstancePendingCreate: {InstanceCreating, InstancePendingDelete, InstanceError},
+	InstanceCreating:      {InstanceRunning, InstanceError, InstancePendingDelete},
+	InstanceRunning:       {InstancePendingDelete, InstanceError},
 	// pending_delete → running: scale-down cancelled because the forge reported
 	// the runner busy (it picked up a job just before removal).
 	InstancePendingDelete: {InstanceDeleting, InstanceRunning},
@@ -47,7 +48,6 @@ var instanceTransitions = map[InstanceState][]InstanceState{
 	InstanceDeleting: {InstanceDeleted, InstancePendingDelete},
 	InstanceDeleted:  {},
 	InstanceError:    {InstancePendingCreate, InstancePendingDelete},
-	InstanceUnknown:  {InstanceRunning, InstancePendingDelete},
 }
 
 // CanTransition reports whether an instance may move from one state to another.

@@ -68,13 +68,15 @@ type env struct {
 	token    string
 	environ  []string
 	managers []*manager
+	// wrap, if set, is the command (and arguments) paddock serve runs under.
+	wrap []string
 }
 
 const repo = "crash/app"
 
 func newEnv(t *testing.T, maxRunners int) *env {
 	t.Helper()
-	e := &env{t: t, dir: t.TempDir(), addr: freePort(t), token: "admin-" + fmt.Sprint(time.Now().UnixNano())}
+	e := &env{t: t, dir: t.TempDir(), addr: freePort(t), token: "admin-token-for-e2e-" + fmt.Sprint(time.Now().UnixNano())}
 	e.sim = forgesim.New(forgesim.Options{WebhookURL: "http://" + e.addr + "/webhooks/github", WebhookSecret: "hook-secret",
 		RunnerCommand: []string{binary, "agent"}, Seed: 7})
 	if err := e.sim.Start("127.0.0.1:0"); err != nil {
@@ -138,7 +140,8 @@ func tail(s string, n int) string {
 func (e *env) start() *manager {
 	e.t.Helper()
 	m := &manager{t: e.t, addr: e.addr, log: &bytes.Buffer{}}
-	m.cmd = exec.Command(binary, "serve", "-c", e.cfg)
+	args := append(append([]string{}, e.wrap...), binary, "serve", "-c", e.cfg)
+	m.cmd = exec.Command(args[0], args[1:]...)
 	m.cmd.Env = e.environ
 	m.cmd.Stdout, m.cmd.Stderr = m.log, m.log
 	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

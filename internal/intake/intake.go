@@ -15,6 +15,7 @@ import (
 
 	"github.com/paddock-ci/paddock/internal/controller"
 	"github.com/paddock-ci/paddock/internal/forge"
+	"github.com/paddock-ci/paddock/internal/httplimit"
 	"github.com/paddock-ci/paddock/internal/metrics"
 	"github.com/paddock-ci/paddock/internal/store"
 )
@@ -68,10 +69,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, d *dialect) {
 		now = h.Now
 	}
 	received := now()
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil || len(body) > maxBody {
-		h.reply(w, d, http.StatusBadRequest, "malformed", answer{Result: "error", Reason: "could not read body (limit 25 MB)"})
-		return
+	// Behind httplimit.Preauth (as in the manager) the body was already
+	// read within the unauthenticated-request limits.
+	body, ok := httplimit.Body(r)
+	if !ok {
+		var err error
+		body, err = io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+		if err != nil || len(body) > maxBody {
+			h.reply(w, d, http.StatusBadRequest, "malformed", answer{Result: "error", Reason: "could not read body (limit 25 MB)"})
+			return
+		}
 	}
 	f, err := h.verify(r.Context(), d, r.PathValue("forge"), body, r.Header)
 	if err != nil {
@@ -98,6 +105,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, d *dialect) {
 		return
 	}
 	ev, err := d.parse(body)
+	if err == nil {
+		err = checkEvent(&ev)
+	}
 	if err != nil {
 		h.reply(w, d, http.StatusBadRequest, "malformed", answer{Result: "error", Reason: err.Error()})
 		return

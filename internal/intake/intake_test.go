@@ -50,6 +50,12 @@ const secret = "webhook-secret"
 
 func setup(t *testing.T) (*httptest.Server, *recorder) {
 	t.Helper()
+	return setupWrapped(t, func(h http.Handler) http.Handler { return h })
+}
+
+// setupWrapped serves the webhook routes behind wrap.
+func setupWrapped(t *testing.T, wrap func(http.Handler) http.Handler) (*httptest.Server, *recorder) {
+	t.Helper()
 	box, _ := secretbox.New(make([]byte, 32))
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "p.db"), box)
 	if err != nil {
@@ -64,7 +70,7 @@ func setup(t *testing.T) (*httptest.Server, *recorder) {
 	rec := &recorder{}
 	mux := http.NewServeMux()
 	(&intake.Handler{Store: st, Events: rec, Metrics: metrics.New(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}).Routes(mux)
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewServer(wrap(mux))
 	t.Cleanup(srv.Close)
 	return srv, rec
 }

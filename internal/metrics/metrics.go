@@ -18,6 +18,9 @@ type Metrics struct {
 	DispatchLatency prometheus.Histogram
 	// Instances by pool and state; set from snapshots.
 	Instances *prometheus.GaugeVec
+	// PoolFailing is 1 while a pool's machine creates keep failing (its creates
+	// then back off), else 0; PoolCreateFailures counts its failed creates in a row.
+	PoolFailing, PoolCreateFailures *prometheus.GaugeVec
 	// ForgeCalls by forge, endpoint (method + path template) and status code ("error" for transport failures).
 	ForgeCalls *prometheus.CounterVec
 	// ProviderOps: duration of provider calls by provider, op and result (ok|error).
@@ -52,6 +55,14 @@ func New() *Metrics {
 			Name: "paddock_instances",
 			Help: "Instances by pool and state.",
 		}, []string{"pool", "state"}),
+		PoolFailing: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "paddock_pool_failing",
+			Help: "1 while the pool's machine creates keep failing and its creates back off, else 0.",
+		}, []string{"pool"}),
+		PoolCreateFailures: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "paddock_pool_create_failures",
+			Help: "Failed machine creates in a row in the pool (0 once one succeeds).",
+		}, []string{"pool"}),
 		ForgeCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "paddock_forge_calls_total",
 			Help: "Forge API calls by forge, endpoint and HTTP status.",
@@ -90,7 +101,7 @@ func New() *Metrics {
 			Help: "Queued jobs the poller found that Paddock did not know yet.",
 		}, []string{"forge"}),
 	}
-	m.Registry.MustRegister(m.JobWait, m.DispatchLatency, m.Instances, m.ForgeCalls, m.ProviderOps,
+	m.Registry.MustRegister(m.JobWait, m.DispatchLatency, m.Instances, m.PoolFailing, m.PoolCreateFailures, m.ForgeCalls, m.ProviderOps,
 		m.Webhooks, m.RateLimitRemaining,
 		m.PollBudgetUsed, m.PollBudgetRemaining, m.PollCalls, m.Polls, m.PollJobsFound,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

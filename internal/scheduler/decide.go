@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/paddock-ci/paddock/internal/check"
 	"github.com/paddock-ci/paddock/internal/core"
 )
 
@@ -22,18 +23,25 @@ import (
 // instance retried by this very Decision counts as available, as it will be
 // once the retry is applied.
 //
+// A pool whose creates keep failing (Snapshot.Health) gets at most one
+// provider create at a time — a new machine first, else a due retry — and
+// none before its NextCreateAt, which becomes a wake-up; its jobs that no
+// other pool takes are noted as waiting on it.
+//
 // Contract with the applier: Attempts counts failed creates, so a retried
 // instance has Attempts > 0 and its bootstrap clock restarts at its StateSince
 // (stamped by the store when the retry moves it to pending_create).
 func Decide(s Snapshot) Decision {
 	d := newDecider(s)
 	d.classify()
+	d.budgets()
 	d.assignJobs(s.Jobs)
 	for _, ps := range d.states {
 		if ps.pool.Enabled {
 			d.plan(ps)
 		}
 	}
+	d.heldRetries()
 	d.finishDeletes()
 	return d.out
 }
@@ -54,7 +62,12 @@ func (d *decider) assignJobs(jobs []core.Job) {
 		for _, g := range ps.groups {
 			g.freeAvail = g.avail
 		}
-		ps.room = max(0, ps.pool.MaxRunners-ps.live)
+		// Clamped to the validated bound: a stored row that escaped
+		// validation must not make one decision plan millions of machines.
+		ps.room = max(0, min(ps.pool.MaxRunners, check.MaxRunnersLimit)-ps.live)
+		if ps.budget >= 0 {
+			ps.room = min(ps.room, ps.budget)
+		}
 	}
 	queue := slices.Clone(jobs)
 	slices.SortFunc(queue, func(a, b core.Job) int {
@@ -108,6 +121,11 @@ func (d *decider) assignJob(m *matcher, j core.Job) JobNote {
 		chosenPool = d.states[matches[0].pool]
 		chosen = chosenPool.group(matches[0].size.Label)
 		note.Note = fmt.Sprintf("pool %q at max_runners (%d)", chosenPool.pool.Name, chosenPool.pool.MaxRunners)
+		if chosenPool.health.Failing() {
+			// Kept free of the error text and retry time: a note that changes
+			// on every attempt would be stored and logged on every attempt.
+			note.Note = fmt.Sprintf("pool %q is backing off: its machine creates keep failing (see paddock pool list)", chosenPool.pool.Name)
+		}
 	}
 	chosen.waiting++
 	note.PoolID = chosenPool.pool.ID
@@ -120,12 +138,13 @@ func (d *decider) assignJob(m *matcher, j core.Job) JobNote {
 func (d *decider) plan(ps *poolState) {
 	p := ps.pool
 	freeTarget := 0
-	if p.FreeTargetPercent > 0 {
-		freeTarget = (ps.busy*p.FreeTargetPercent + 99) / 100
+	if pct := min(p.FreeTargetPercent, 100); pct > 0 {
+		freeTarget = (ps.busy*pct + 99) / 100
 	}
-	targetIdle := max(p.MinIdle, freeTarget, 0)
+	minIdle := min(p.MinIdle, check.MaxRunnersLimit)
+	targetIdle := max(minIdle, freeTarget, 0)
 	idleReason := ReasonMinIdle
-	if freeTarget > p.MinIdle {
+	if freeTarget > minIdle {
 		idleReason = ReasonFreeTarget
 	}
 	keys := make([]string, 0, len(ps.groups))
@@ -159,6 +178,7 @@ func (d *decider) creates(ps *poolState, g *group, n int, reason string) {
 			size.Label = "" // the flavor sets resources; the machine still serves unsized jobs
 		}
 	}
+	ps.created += n
 	for range n {
 		labels := slices.Clone(p.Labels)
 		if size.Label != "" {
@@ -209,4 +229,55 @@ func (d *decider) finishDeletes() {
 			Reason:       d.reasons[i],
 		})
 	}
+}
+
+// budgets sets each pool's create budget from its health, and wakes the loop
+// when a failing pool may create again. A create counts as in flight while its
+// instance is pending_create or creating, unless this decision deletes it
+// (the next decision sees it pending_delete, and must decide the same).
+func (d *decider) budgets() {
+	deleted := make(map[int]bool, len(d.deletes))
+	for _, idx := range d.deletes {
+		deleted[idx] = true
+	}
+	inflight := map[string]int{}
+	for idx, in := range d.instances {
+		if (in.State == core.InstancePendingCreate || in.State == core.InstanceCreating) && !deleted[idx] {
+			inflight[in.PoolID]++
+		}
+	}
+	for _, ps := range d.states {
+		ps.budget = ps.health.budget(d.now, inflight[ps.pool.ID])
+		if ps.health.Failing() {
+			d.wakeAt(ps.health.NextCreateAt)
+		}
+	}
+}
+
+// heldRetries gives a failing pool's leftover create budget to its due
+// retries (oldest instance first), then puts all retries in instance order.
+func (d *decider) heldRetries() {
+	pos := map[string]int{}
+	for _, ps := range d.states {
+		for _, idx := range ps.dueRetries {
+			if !ps.pool.Enabled || ps.created >= ps.budget {
+				break
+			}
+			ps.created++
+			in := &d.instances[idx]
+			d.out.Retries = append(d.out.Retries, Retry{InstanceName: in.Name})
+			// Counted as supply only from the next decision on: this one has
+			// already planned with the budget it leaves.
+			pos[in.Name] = idx
+		}
+	}
+	if len(pos) == 0 {
+		return
+	}
+	for i := range d.instances {
+		if _, ok := pos[d.instances[i].Name]; !ok {
+			pos[d.instances[i].Name] = i
+		}
+	}
+	slices.SortStableFunc(d.out.Retries, func(a, b Retry) int { return pos[a.InstanceName] - pos[b.InstanceName] })
 }

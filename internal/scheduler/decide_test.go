@@ -65,11 +65,10 @@ func TestDecideIdleTargets(t *testing.T) {
 			}},
 		},
 		{
-			name: "instances being deleted or unknown hold capacity but are never deleted again",
-			snap: Snapshot{Pools: []core.Pool{mkPool("a", minIdle(2), maxRunners(3))}, Instances: []core.Instance{
+			name: "instances being deleted hold capacity but are never deleted again",
+			snap: Snapshot{Pools: []core.Pool{mkPool("a", minIdle(2), maxRunners(2))}, Instances: []core.Instance{
 				mkInst("d1", "a", core.InstancePendingDelete, rIdle, time.Hour),
 				mkInst("d2", "a", core.InstanceDeleting, rIdle, time.Hour),
-				mkInst("u1", "a", core.InstanceUnknown, rIdle, time.Hour),
 			}},
 		},
 		{

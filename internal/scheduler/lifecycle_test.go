@@ -133,16 +133,19 @@ func TestDecideScaleDown(t *testing.T) {
 func TestDecidePoolGoneOrDisabled(t *testing.T) {
 	runCases(t, []decideCase{
 		{
-			name: "disabled pool: idle and error deleted without grace, others kept, no jobs, no min_idle",
+			name: "disabled pool: idle, booting and error deleted without grace, busy kept, no jobs, no min_idle",
 			snap: Snapshot{IdleGrace: time.Hour, MaxCreateAttempts: 5,
 				Pools: []core.Pool{mkPool("a", disabled(), minIdle(3))},
 				Jobs:  []core.Job{mkJob(1, "linux")},
 				Instances: []core.Instance{
 					idleInst("idle", "a", time.Minute), mkInst("busy", "a", run, active, time.Minute),
 					mkInst("pending", "a", pend, rPend, time.Minute),
+					mkInst("installing", "a", run, rInst, time.Minute),
+					mkInst("early-idle", "a", core.InstanceCreating, rIdle, time.Minute),
 					mkInst("err", "a", errSt, rPend, time.Minute, attempts(1, now.Add(time.Hour))),
 				}},
-			want: summary{Deletes: []string{"err:pool_disabled", "idle:pool_disabled"}, // same CreatedAt: by name
+			want: summary{Deletes: []string{"early-idle:pool_disabled", "err:pool_disabled", "idle:pool_disabled",
+				"installing:pool_disabled", "pending:pool_disabled"}, // same CreatedAt: by name
 				Notes: []string{"1>: no enabled pool of this entity matches labels [linux]"}},
 		},
 		{

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"testing"
@@ -49,7 +50,7 @@ func genPool(t *rapid.T, i int) core.Pool {
 
 func genInstance(t *rapid.T, i int, poolIDs []string) core.Instance {
 	states := []core.InstanceState{core.InstancePendingCreate, core.InstanceCreating, core.InstanceRunning,
-		core.InstancePendingDelete, core.InstanceDeleting, core.InstanceError, core.InstanceUnknown}
+		core.InstancePendingDelete, core.InstanceDeleting, core.InstanceError}
 	created := minutesAgo(t, "created", 240)
 	between := func(label string) time.Time {
 		return created.Add(time.Duration(rapid.IntRange(0, int(now.Sub(created)/time.Minute)).Draw(t, label)) * time.Minute)
@@ -85,6 +86,13 @@ func genSnapshot(t *rapid.T) Snapshot {
 		p := genPool(t, i)
 		s.Pools = append(s.Pools, p)
 		ids = append(ids, p.ID)
+		if f := rapid.IntRange(0, 3).Draw(t, "failures"); f > 0 {
+			if s.Health == nil {
+				s.Health = map[string]PoolHealth{}
+			}
+			next := now.Add(time.Duration(rapid.IntRange(-5, 5).Draw(t, "next_create")) * time.Second)
+			s.Health[p.ID] = PoolHealth{Failures: f, NextCreateAt: next, LastError: "boom"}
+		}
 	}
 	for i := range rapid.IntRange(0, 15).Draw(t, "instances") {
 		s.Instances = append(s.Instances, genInstance(t, i, ids))
@@ -163,6 +171,32 @@ func TestDecideProperties(t *testing.T) {
 		for _, j := range s.Jobs {
 			if k := fmt.Sprintf("%s/%d", j.EntityID, j.ID); noted[k] != 1 {
 				t.Fatalf("job %s noted %d times", k, noted[k])
+			}
+		}
+		// (g) a failing pool starts no create before its NextCreateAt, none while
+		// one is in flight (and not being deleted), and at most one (new machine
+		// or retry) otherwise.
+		calls := maps.Clone(creates)
+		inflight := map[string]int{}
+		deleted := map[string]bool{}
+		for _, del := range d.Deletes {
+			deleted[del.InstanceName] = true
+		}
+		for _, in := range s.Instances {
+			if (in.State == core.InstancePendingCreate || in.State == core.InstanceCreating) && !deleted[in.Name] {
+				inflight[in.PoolID]++
+			}
+		}
+		for _, r := range d.Retries {
+			calls[byName[r.InstanceName].PoolID]++
+		}
+		for id, h := range s.Health {
+			limit := 1
+			if s.Now.Before(h.NextCreateAt) || inflight[id] > 0 {
+				limit = 0
+			}
+			if calls[id] > limit {
+				t.Fatalf("failing pool %s (%+v, %d in flight): %d creates and retries, want at most %d", id, h, inflight[id], calls[id], limit)
 			}
 		}
 		if !d.NextWake.IsZero() && !d.NextWake.After(s.Now) {

@@ -54,6 +54,12 @@ type poolState struct {
 	busy   int
 	room   int // max_runners − live − creates planned so far, never negative
 	groups map[string]*group
+
+	// Create backoff of a failing pool (see PoolHealth).
+	health     PoolHealth
+	budget     int   // creates that may start now; -1 = unlimited
+	created    int   // creates planned so far
+	dueRetries []int // failing pool: retries due, held for what budget is left
 }
 
 func (ps *poolState) group(key string) *group {
@@ -111,6 +117,7 @@ func newDecider(s Snapshot) *decider {
 	for i := range d.pools {
 		ps := &poolState{pool: &d.pools[i], groups: map[string]*group{}}
 		ps.group("") // min_idle needs the default group even with no machines or jobs
+		ps.health = s.Health[ps.pool.ID]
 		d.states[i] = ps
 		if _, dup := d.byID[ps.pool.ID]; !dup {
 			d.byID[ps.pool.ID] = ps
@@ -199,6 +206,10 @@ func (d *decider) classifyManaged(idx int, in *core.Instance, ps *poolState) {
 			d.del(idx, ReasonPoolDisabled)
 		case in.Attempts >= d.maxAttempts:
 			d.del(idx, ReasonRetriesExhausted)
+		case !in.NextAttemptAt.After(d.now) && ps.health.Failing():
+			// A retry calls the provider like a create: it waits for what is
+			// left of the pool's create budget once new machines are planned.
+			ps.dueRetries = append(ps.dueRetries, idx)
 		case !in.NextAttemptAt.After(d.now):
 			d.out.Retries = append(d.out.Retries, Retry{InstanceName: in.Name})
 			// Retried, it is a pending_create machine: counting it now keeps the
@@ -207,6 +218,12 @@ func (d *decider) classifyManaged(idx int, in *core.Instance, ps *poolState) {
 		default:
 			d.wakeAt(in.NextAttemptAt)
 		}
+		return
+	}
+	// A disabled pool keeps only machines running a job (handled above): one
+	// still booting would otherwise live until bootstrap_timeout.
+	if !p.Enabled && (in.Runner == core.RunnerPending || in.Runner == core.RunnerInstalling || in.Runner == core.RunnerIdle) {
+		d.del(idx, ReasonPoolDisabled)
 		return
 	}
 	g := ps.group(strings.ToLower(in.Size))
@@ -228,10 +245,6 @@ func (d *decider) classifyManaged(idx int, in *core.Instance, ps *poolState) {
 	case core.RunnerIdle:
 		if in.State != core.InstanceRunning {
 			g.avail++ // a webhook overtook the provider: idle soon, not deletable yet
-			return
-		}
-		if !p.Enabled {
-			d.del(idx, ReasonPoolDisabled)
 			return
 		}
 		g.avail++

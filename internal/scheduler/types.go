@@ -17,6 +17,10 @@ type Snapshot struct {
 	Pools     []core.Pool     // all pools, enabled or not
 	Instances []core.Instance // every non-deleted instance
 	Jobs      []core.Job      // queued jobs only
+	// Health holds, by pool id, the record of pools whose creates fail (a pool
+	// missing here is healthy): such a pool gets at most one create at a time,
+	// and none before its NextCreateAt.
+	Health map[string]PoolHealth
 	// IdleGrace: an idle runner beyond the pool's targets is removed only after
 	// it has been idle this long (avoids thrash on bursts). 0 = immediately.
 	IdleGrace time.Duration

@@ -69,6 +69,11 @@ type Store interface {
 	GetPool(ctx context.Context, ref string) (core.Pool, error)
 	ListPools(ctx context.Context) ([]core.Pool, error)
 	UpdatePool(ctx context.Context, p *core.Pool) error
+	// ModifyPool reads the pool with that id or name, applies fn and writes
+	// the result back in one transaction, so two concurrent changes of
+	// different fields both land. If fn returns an error nothing is written
+	// and that error is returned. The pool's id cannot change.
+	ModifyPool(ctx context.Context, ref string, fn func(*core.Pool) error) (core.Pool, error)
 	DeletePool(ctx context.Context, ref string) error // ErrConflict while live instances use it
 
 	// CreateInstance records intent; Name must be unique (ErrConflict otherwise).

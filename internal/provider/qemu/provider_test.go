@@ -108,7 +108,7 @@ func TestVMLifecycleNetworkAndRestart(t *testing.T) {
 
 	var mgr *fakeManager
 	runSh := `#!/bin/sh
-echo "PROBE args=$*"
+echo "PROBE args=$* jit=$ACTIONS_RUNNER_INPUT_JITCONFIG"
 # (Debian 12's static busybox wget crashes; nc does the probing.)
 get() { printf 'GET /ok HTTP/1.0\r\n\r\n' | nc -w 5 "$1" "$2"; }
 if get ` + qemu.GuestHostAddr + ` MGRPORT | grep -q forwarded-ok; then echo "PROBE forwarded=ok"; else echo "PROBE forwarded=fail"; fi
@@ -164,7 +164,7 @@ sleep 600
 		return bytes.Contains(b, []byte("PROBE done"))
 	})
 	out, _ := os.ReadFile(console)
-	for _, want := range []string{"PROBE args=--jitconfig JIT-xyz", "PROBE forwarded=ok", "PROBE host-alias=closed", "PROBE fwd-addr=closed", "PROBE host-alias-mgr=closed"} {
+	for _, want := range []string{"PROBE args= jit=JIT-xyz", "PROBE forwarded=ok", "PROBE host-alias=closed", "PROBE fwd-addr=closed", "PROBE host-alias-mgr=closed"} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("console lacks %q:\n%s", want, out)
 		}

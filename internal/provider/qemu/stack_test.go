@@ -111,7 +111,7 @@ func stackYAML(listen, dir string, sim *forgesim.Sim, o stackOpts) string {
 	}
 	simHost := strings.TrimSuffix(strings.TrimPrefix(sim.URL(), "http://"), "/")
 	return fmt.Sprintf(`
-server: {listen: %s, admin_token: admin-token-for-tests}
+server: {listen: %s, admin_token: admin-token-for-tests-0123456789abcdef}
 store: {path: %s, encryption_key: %s}
 state_dir: %s
 controller: {reconcile_interval: 5s, idle_grace: 5s}

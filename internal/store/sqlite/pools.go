@@ -113,6 +113,49 @@ func (s *Store) UpdatePool(ctx context.Context, p *core.Pool) error {
 	})
 }
 
+// ModifyPool applies fn to the pool inside one write transaction.
+func (s *Store) ModifyPool(ctx context.Context, ref string, fn func(*core.Pool) error) (core.Pool, error) {
+	var out core.Pool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		old, err := getByRef[core.Pool](ctx, tx, "pools", "pool", ref)
+		if err != nil {
+			return err
+		}
+		cur := old
+		cur.Labels = append([]string(nil), old.Labels...)
+		if old.Sizes != nil {
+			z := *old.Sizes
+			cur.Sizes = &z
+		}
+		if err := fn(&cur); err != nil {
+			return err
+		}
+		if cur.ID != old.ID {
+			return fmt.Errorf("pool %q: id cannot change", old.Name)
+		}
+		if err := validatePool(&cur); err != nil {
+			return err
+		}
+		if err := requireEntity(ctx, tx, cur.EntityID); err != nil {
+			return err
+		}
+		cur.CreatedAt, cur.UpdatedAt = old.CreatedAt, now()
+		data, err := toJSON(cur)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx,
+			"UPDATE pools SET name = ?, entity_id = ?, updated_at = ?, data = ? WHERE id = ?",
+			cur.Name, cur.EntityID, nanos(cur.UpdatedAt), data, cur.ID)
+		if err != nil {
+			return mapWriteErr(fmt.Sprintf("pool %q", cur.Name), err)
+		}
+		out = cur
+		return nil
+	})
+	return out, err
+}
+
 // DeletePool removes a pool none of whose instances is live. Deleted
 // instances stay as history until PurgeInstances.
 func (s *Store) DeletePool(ctx context.Context, ref string) error {

@@ -56,6 +56,11 @@ func Open(ctx context.Context, path string, box *secretbox.Box) (*Store, error) 
 		return nil, errors.New("sqlite store: empty database path")
 	}
 	memory := path == ":memory:"
+	if !memory {
+		if err := restrictFiles(path); err != nil {
+			return nil, err
+		}
+	}
 	w, err := openPool(path, 1, false)
 	if err != nil {
 		return nil, err

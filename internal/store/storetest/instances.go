@@ -114,7 +114,7 @@ func testInstanceTransitions(t *testing.T, s store.Store) {
 	p := newChain(t, s)
 	i := newInstance(t, s, p.ID, "r")
 	path := []core.InstanceState{core.InstanceCreating, core.InstanceError, core.InstancePendingCreate,
-		core.InstanceCreating, core.InstanceRunning, core.InstanceUnknown, core.InstanceRunning}
+		core.InstanceCreating, core.InstanceRunning}
 	got := moveTo(t, s, i.ID, path...)
 	if got.State != core.InstanceRunning {
 		t.Fatalf("state %s", got.State)
@@ -145,8 +145,8 @@ func testInstanceRefused(t *testing.T, s store.Store) {
 		kind string
 		fn   func(*core.Instance)
 	}{
-		{"instance", func(in *core.Instance) { in.State = core.InstanceDeleted; in.Attempts = 5 }}, // skips deleting
-		{"instance", func(in *core.Instance) { in.State = core.InstanceUnknown; in.Fault = "x" }},
+		{"instance", func(in *core.Instance) { in.State = core.InstanceDeleted; in.Attempts = 5 }},      // skips deleting
+		{"instance", func(in *core.Instance) { in.State = core.InstancePendingCreate; in.Fault = "x" }}, // a create in flight is not undone
 		{"instance", func(in *core.Instance) { in.State = "bogus" }},
 		{"runner", func(in *core.Instance) { in.Runner = core.RunnerIdle; in.Attempts = 9 }}, // done → idle
 		{"runner", func(in *core.Instance) { in.Runner = "bogus"; in.ProviderID = "p" }},

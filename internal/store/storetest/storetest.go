@@ -25,6 +25,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Entities", testEntities},
 		{"Pools", testPools},
 		{"PoolDeleteReferenced", testPoolDeleteReferenced},
+		{"ModifyPool", testModifyPool},
 		{"InstanceCRUD", testInstanceCRUD},
 		{"InstanceList", testInstanceList},
 		{"InstanceTransitions", testInstanceTransitions},

@@ -1,0 +1,73 @@
+package controller
+
+import (
+	"maps"
+
+	"github.com/paddock-ci/paddock/internal/core"
+	"github.com/paddock-ci/paddock/internal/scheduler"
+)
+
+// noteCreate records a create's outcome in its pool's health (err nil: the
+// provider made a machine). The pool's move between healthy and failing is
+// logged once each way, never per attempt. It reports whether the pool was
+// failing already.
+func (c *Controller) noteCreate(pool core.Pool, err error) (wasFailing bool) {
+	if pool.ID == "" {
+		return false
+	}
+	now := c.o.Now()
+	c.mu.Lock()
+	before := c.health[pool.ID]
+	after := scheduler.PoolHealth{}
+	if err != nil {
+		after = before.CreateFailed(now, truncate(err.Error(), 1000))
+		c.health[pool.ID] = after
+	} else {
+		delete(c.health, pool.ID)
+	}
+	c.mu.Unlock()
+	switch {
+	case err != nil && !before.Failing():
+		c.log.Warn("pool failing: its machine creates fail; backing off", "pool", pool.Name,
+			"provider", pool.Provider, "err", err, "next_create_in", after.NextCreateAt.Sub(now))
+	case err == nil && before.Failing():
+		c.log.Info("pool recovered: a machine create succeeded", "pool", pool.Name,
+			"failed_creates", before.Failures, "failing_for", now.Sub(before.Since))
+	}
+	c.setHealthMetrics(pool.Name, after)
+	return before.Failing()
+}
+
+func (c *Controller) setHealthMetrics(pool string, h scheduler.PoolHealth) {
+	failing := 0.0
+	if h.Failing() {
+		failing = 1
+	}
+	c.o.Metrics.PoolFailing.WithLabelValues(pool).Set(failing)
+	c.o.Metrics.PoolCreateFailures.WithLabelValues(pool).Set(float64(h.Failures))
+}
+
+// PoolHealth returns, by pool id, the pools whose machine creates are
+// failing (a healthy pool is absent), for the API.
+func (c *Controller) PoolHealth() map[string]scheduler.PoolHealth {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.health)
+}
+
+// observeHealth forgets removed pools and keeps every pool's health gauges
+// present (0 while healthy), so alerts can rely on the series existing.
+func (c *Controller) observeHealth(pools []core.Pool) map[string]scheduler.PoolHealth {
+	ids := make(map[string]bool, len(pools))
+	for _, p := range pools {
+		ids[p.ID] = true
+	}
+	c.mu.Lock()
+	maps.DeleteFunc(c.health, func(id string, _ scheduler.PoolHealth) bool { return !ids[id] })
+	h := maps.Clone(c.health)
+	c.mu.Unlock()
+	for _, p := range pools {
+		c.setHealthMetrics(p.Name, h[p.ID])
+	}
+	return h
+}
