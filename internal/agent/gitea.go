@@ -45,8 +45,21 @@ func parseGiteaArgs(args []string, ephemeral bool) error {
 	return nil
 }
 
+// giteaUsage is the stand-in's help, which lists --wait as forgejo-runner's
+// `one-job --help` does (the bootstrap checks for it).
+const giteaUsage = `Usage:
+  daemon --once       take one task, then exit
+  one-job [--wait]    run only one job
+Flags:
+  -w, --wait          wait for a job instead of exiting when none is queued
+`
+
 // RunGitea is the act_runner/forgejo-runner stand-in's main.
 func RunGitea(ctx context.Context, args []string, dir string, out io.Writer) error {
+	if len(args) > 1 && (args[1] == "--help" || args[1] == "-h") {
+		_, err := io.WriteString(out, giteaUsage)
+		return err
+	}
 	raw, err := os.ReadFile(filepath.Join(dir, ".runner"))
 	if err != nil {
 		return fmt.Errorf("%w: registration file: %v", ErrRefused, err)

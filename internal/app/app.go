@@ -146,7 +146,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Logger: log, BudgetPerHour: cfg.Controller.PollBudgetPerHour})
 	a.edge = a.newEdge(cfg.Server.Limits)
 	machineMux := http.NewServeMux()
-	(&intake.Handler{Store: st, Events: a.Controller, Metrics: a.Metrics, Logger: log}).Routes(machineMux)
+	(&intake.Handler{Store: st, Events: a.Controller, Metrics: a.Metrics, Logger: log, Polls: a.poller}).Routes(machineMux)
 	(&metadata.Handler{Machines: a.Controller, Logger: log}).Routes(machineMux)
 	a.Handler = api.New(api.Options{
 		Store: st, Metrics: a.Metrics, AdminToken: string(cfg.Server.AdminToken),

@@ -57,9 +57,15 @@ func runnerCommand(ctx context.Context, cfg controller.RunnerConfig, runDir stri
 	if err != nil || !json.Valid(raw) {
 		return nil, fmt.Errorf("runner credentials for %s are not base64 JSON", cfg.Kind)
 	}
+	bin := filepath.Join(runDir, programName(cfg.Kind))
+	if cfg.Kind == kindForgejoRunner {
+		if err := checkOneJobWait(ctx, bin); err != nil {
+			return nil, err
+		}
+	}
 	// 0600: the file holds the runner's own token.
 	if err := os.WriteFile(filepath.Join(runDir, ".runner"), raw, 0o600); err != nil {
 		return nil, err
 	}
-	return exec.CommandContext(ctx, filepath.Join(runDir, programName(cfg.Kind)), args...), nil
+	return exec.CommandContext(ctx, bin, args...), nil
 }

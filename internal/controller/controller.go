@@ -246,8 +246,34 @@ func (c *Controller) snapshot(ctx context.Context, now time.Time) (scheduler.Sna
 	if err != nil {
 		return scheduler.Snapshot{}, err
 	}
+	rules, err := c.labelRules(ctx)
+	if err != nil {
+		return scheduler.Snapshot{}, err
+	}
 	return scheduler.Snapshot{Now: now, Pools: pools, Instances: insts, Jobs: jobs,
-		IdleGrace: c.o.IdleGrace, MaxCreateAttempts: c.o.MaxCreateAttempts}, nil
+		IdleGrace: c.o.IdleGrace, MaxCreateAttempts: c.o.MaxCreateAttempts, LabelRules: rules}, nil
+}
+
+// labelRules maps each entity to its forge's label-matching rules, so the
+// scheduler matches pools the way the forge will match runners.
+func (c *Controller) labelRules(ctx context.Context) (map[string]forge.LabelRules, error) {
+	forges, err := c.o.Store.ListForges(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ents, err := c.o.Store.ListEntities(ctx)
+	if err != nil {
+		return nil, err
+	}
+	kind := make(map[string]core.ForgeKind, len(forges))
+	for _, f := range forges {
+		kind[f.ID] = f.Kind
+	}
+	out := make(map[string]forge.LabelRules, len(ents))
+	for _, e := range ents {
+		out[e.ID] = forge.LabelRulesFor(kind[e.ForgeID])
+	}
+	return out, nil
 }
 
 // recordJobNotes stores the scheduler's pool choice and waiting reason on each

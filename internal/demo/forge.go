@@ -41,3 +41,14 @@ func simForge(o Options, sim *forgesim.Sim) forgeSetup {
 	}
 	return forgeSetup{Kind: o.Forge, APIURL: sim.URL() + "api/v1/", WebURL: sim.URL(), Extra: b.String()}
 }
+
+// giteaJobMix is jobMix as workflows on Gitea and Forgejo must write it:
+// those forges match runs-on exactly and case-sensitively against the
+// labels a runner registered, and imply none (not even self-hosted), so the
+// jobs name the demo pools' labels as written.
+var giteaJobMix = [][]string{
+	{"linux"},
+	{"linux", "x64", "docker"},
+	{"linux", "x64"},
+	{"linux", "4cpu-16gb"},
+}

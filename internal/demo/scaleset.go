@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/paddock-ci/paddock/internal/config"
-	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/forgesim"
 	"github.com/paddock-ci/paddock/internal/scheduler"
 )
@@ -41,19 +40,24 @@ func demoJobMix(o Options) [][]string {
 	if o.Intake == intakeScaleSet {
 		return [][]string{{scaleSetLabel}}
 	}
-	if o.Intake == string(core.IntakePoll) && o.Forge == forgesim.FlavorForgejo {
+	mixFor := jobMix
+	if o.Forge == forgesim.FlavorGitea || o.Forge == forgesim.FlavorForgejo {
+		mixFor = giteaJobMix
+	}
+	if o.Forge == forgesim.FlavorForgejo {
 		// Forgejo's job search takes the labels of the runners that would run
 		// the jobs; open-ended size labels cannot be listed, so polling cannot
-		// find jobs that ask for one (webhooks can).
+		// find jobs that ask for one, and Forgejo sends no workflow_job
+		// webhooks either: every Forgejo job is found by polling.
 		var mix [][]string
-		for _, labels := range jobMix {
+		for _, labels := range mixFor {
 			if !slices.ContainsFunc(labels, func(l string) bool { _, ok := scheduler.ParseSize(l); return ok }) {
 				mix = append(mix, labels)
 			}
 		}
 		return mix
 	}
-	return jobMix
+	return mixFor
 }
 
 // printScaleSetCalls breaks the simulator's call counts down per job, split

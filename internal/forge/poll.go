@@ -17,6 +17,9 @@ type QueuedQuery struct {
 	// the listing stops and reports Complete = false, so a poller can never
 	// overspend its budget however many runs an entity has.
 	MaxCalls int
+	// Labels are the runner labels a LabelledJobLister's search needs
+	// (PoolLabels); other listers ignore them.
+	Labels []string
 }
 
 // QueuedListing is the answer to a QueuedQuery. Call counts are filled in
@@ -58,13 +61,16 @@ type LabelledJobLister interface {
 	ListQueuedJobsFor(ctx context.Context, ent core.Entity, labels []string) ([]core.Job, error)
 }
 
-// PoolLabels is the union of the labels of ent's enabled pools, in first-seen
-// order, plus "self-hosted" (every runner Paddock makes carries it): what a
-// LabelledJobLister needs. Size labels (4cpu-16gb) are open-ended and cannot
-// be listed, so such jobs are found by webhooks only on these forges.
+// PoolLabels is the union of the labels of ent's enabled pools, as written,
+// in first-seen order: what a LabelledJobLister needs. Those are exactly the
+// labels Paddock registers its runners with on Forgejo, which implies no
+// other ("self-hosted" included) and matches case-sensitively, so a job the
+// search finds with them is one a pool's runner will be offered. Size labels
+// (4cpu-16gb) are open-ended and cannot be listed, so such jobs are found by
+// webhooks only on these forges.
 func PoolLabels(pools []core.Pool, entityID string) []string {
-	seen := map[string]bool{"self-hosted": true}
-	out := []string{"self-hosted"}
+	seen := map[string]bool{}
+	var out []string
 	for _, p := range pools {
 		if p.EntityID != entityID || !p.Enabled {
 			continue

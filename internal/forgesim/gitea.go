@@ -18,7 +18,7 @@ const (
 // Default versions the sim reports: new enough for every feature Paddock uses.
 const (
 	DefaultGiteaVersion   = "1.26.1"
-	DefaultForgejoVersion = "14.0.2+gitea-1.22.0"
+	DefaultForgejoVersion = "15.0.1+gitea-1.22.0"
 )
 
 // giteaState is the Gitea/Forgejo side of the sim. Runners, jobs, faults,
@@ -46,14 +46,22 @@ func (g *giteaState) atLeast(major, minor int) bool {
 // feature gates, per the version table in docs/forges.md.
 func (g *giteaState) hasRunnerAPI() bool {
 	if g.flavor == FlavorForgejo {
-		return g.atLeast(14, 0)
+		return g.atLeast(15, 0)
 	}
-	return g.atLeast(1, 25)
+	return g.atLeast(1, 24)
 }
+
+// hasJobsAPI: Gitea's GET …/actions/jobs?status= (1.25+).
+func (g *giteaState) hasJobsAPI() bool { return g.flavor == FlavorGitea && g.atLeast(1, 25) }
 
 func (g *giteaState) hasPostToken() bool { return g.flavor == FlavorGitea && g.atLeast(1, 25) }
 
-func (g *giteaState) honoursEphemeral() bool { return g.flavor == FlavorGitea && g.atLeast(1, 24) }
+func (g *giteaState) honoursEphemeral() bool {
+	if g.flavor == FlavorForgejo {
+		return g.atLeast(15, 0)
+	}
+	return g.atLeast(1, 24)
+}
 
 // giteaRoutes registers Gitea's REST API under /api/v1 and the runner RPCs
 // under /api/actions, for the endpoints the forge's version has.
@@ -90,7 +98,7 @@ func (s *Sim) giteaRoutes(m *http.ServeMux) {
 			m.HandleFunc("GET "+p+"/{runner_id}", s.handleGiteaGetRunner)
 			m.HandleFunc("DELETE "+p+"/{runner_id}", s.handleGiteaDeleteRunner)
 		}
-		if fl == FlavorGitea && g.atLeast(1, 26) {
+		if g.hasJobsAPI() {
 			m.HandleFunc("GET "+prefix+"/actions/jobs", s.handleGiteaJobs)
 		}
 	}
@@ -103,6 +111,7 @@ func (s *Sim) giteaRoutes(m *http.ServeMux) {
 	}
 	m.HandleFunc("GET /_sim/gitea/downloads/{filename}", s.handleGiteaTarball)
 	m.HandleFunc("POST /_sim/gitea/revoke", s.handleRevoke)
+	m.HandleFunc("POST /_sim/gitea/jobs/{job_id}/cancel", s.handleCancelJob)
 }
 
 // giteaScope is scopeOf with the instance level named as such.

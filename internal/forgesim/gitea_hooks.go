@@ -1,10 +1,14 @@
 package forgesim
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
+)
 
 // giteaPayloadLocked adapts a workflow_job payload to Gitea's: Gitea's
 // organization object has "username" and "name" where GitHub has "login".
 func (s *Sim) giteaPayloadLocked(payload map[string]any, j *job) {
+	payload["workflow_job"] = giteaJobJSON(s.base, j)
 	if j.Org == "" {
 		return
 	}
@@ -16,7 +20,10 @@ func (s *Sim) giteaPayloadLocked(payload map[string]any, j *job) {
 // Gitea sends X-Gitea-* plus GitHub's names for compatibility; the sim's
 // Forgejo sends X-Forgejo-* and X-Gitea-* only, so the Forgejo path is
 // exercised on its own.
-func (s *Sim) giteaHookHeaders(h http.Header, id string, body []byte) {
+func (s *Sim) giteaHookHeaders(h http.Header, id, event string, body []byte) {
+	if event == "" {
+		event = "workflow_job"
+	}
 	for _, k := range []string{"X-GitHub-Hook-ID", "X-GitHub-Hook-Installation-Target-Type",
 		"X-GitHub-Hook-Installation-Target-ID", "X-Hub-Signature"} {
 		h.Del(k)
@@ -27,8 +34,8 @@ func (s *Sim) giteaHookHeaders(h http.Header, id string, body []byte) {
 		sig = Sign(s.opts.WebhookSecret, body)
 	}
 	set := func(prefix string) {
-		h.Set(prefix+"-Event", "workflow_job")
-		h.Set(prefix+"-Event-Type", "workflow_job")
+		h.Set(prefix+"-Event", event)
+		h.Set(prefix+"-Event-Type", event)
 		h.Set(prefix+"-Delivery", id)
 		if sig != "" {
 			h.Set(prefix+"-Signature", sig)
@@ -41,4 +48,11 @@ func (s *Sim) giteaHookHeaders(h http.Header, id string, body []byte) {
 			h.Del(k)
 		}
 	}
+}
+
+// forgejoPushPayload is the push event Forgejo sends for the commit whose
+// workflow queued job j (its shape's fields Paddock reads: repository).
+func forgejoPushPayload(repo map[string]any, j *job, sender any) map[string]any {
+	return map[string]any{"ref": "refs/heads/" + j.HeadBranch, "before": strings.Repeat("0", 40), "after": j.HeadSHA,
+		"compare_url": "", "commits": []any{}, "total_commits": 1, "repository": repo, "pusher": sender, "sender": sender}
 }

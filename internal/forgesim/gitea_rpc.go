@@ -93,14 +93,24 @@ func (s *Sim) rpcRegister(w http.ResponseWriter, body map[string]json.RawMessage
 	s.mu.Lock()
 	var t *regToken
 	for _, c := range s.gt.tokens {
-		if c.token == token && !c.revoked {
+		if c.token == token {
 			t = c
 		}
 	}
-	if t == nil {
+	revoked := t == nil && slices.Contains(s.gt.issued, token) || t != nil && t.revoked
+	if t == nil || revoked {
 		s.mu.Unlock()
-		// Gitea answers a plain error here, which Connect reports as "unknown".
-		connectError(w, "unknown", "runner registration token not found")
+		// Gitea answers a plain error, which Connect reports as "unknown"
+		// (HTTP 500); Forgejo answers invalid_argument (HTTP 400).
+		code := "unknown"
+		if s.gt.flavor == FlavorForgejo {
+			code = "invalid_argument"
+		}
+		msg := "runner registration token not found"
+		if revoked {
+			msg = "runner registration token has been invalidated, please use the latest one"
+		}
+		connectError(w, code, msg)
 		return
 	}
 	rn := &runner{id: s.nextRunner, name: name, scope: t.scope, labels: slices.Clone(labels), groupID: 0,

@@ -44,12 +44,33 @@ func giteaPage(r *http.Request, total int) (lo, hi int, err error) {
 	return lo, min(lo+limit, total), nil
 }
 
+// forgejoJSON is Forgejo 15's runner shape: labels as plain strings and no
+// busy flag (a runner at work has status "active").
+func (rn *runner) forgejoJSON() map[string]any {
+	m := rn.giteaJSON()
+	delete(m, "busy")
+	delete(m, "disabled")
+	m["labels"] = append([]string{}, rn.labels...)
+	m["uuid"] = ""
+	m["version"] = "paddock"
+	return m
+}
+
+// runnerJSONLocked is the runner in the sim flavor's shape.
+func (s *Sim) runnerJSONLocked(rn *runner) map[string]any {
+	if s.gt.flavor == FlavorForgejo {
+		return rn.forgejoJSON()
+	}
+	return rn.giteaJSON()
+}
+
 func (s *Sim) handleGiteaListRunners(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	var list []map[string]any
 	for _, rn := range s.runnersInLocked(giteaScope(r)) {
-		list = append(list, rn.giteaJSON())
+		list = append(list, s.runnerJSONLocked(rn))
 	}
+	forgejo := s.gt.flavor == FlavorForgejo
 	s.mu.Unlock()
 	lo, hi, err := giteaPage(r, len(list))
 	if err != nil {
@@ -57,7 +78,12 @@ func (s *Sim) handleGiteaListRunners(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-Total-Count", strconv.Itoa(len(list)))
-	writeJSON(w, http.StatusOK, map[string]any{"total_count": len(list), "runners": append([]map[string]any{}, list[lo:hi]...)})
+	page := append([]map[string]any{}, list[lo:hi]...)
+	if forgejo {
+		writeJSON(w, http.StatusOK, page) // Forgejo 15 answers a bare array
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"total_count": len(list), "runners": page})
 }
 
 // giteaRunnerLocked finds runner_id within the request's scope. Caller holds s.mu.
@@ -78,7 +104,7 @@ func (s *Sim) handleGiteaGetRunner(w http.ResponseWriter, r *http.Request) {
 	rn := s.giteaRunnerLocked(r)
 	var body map[string]any
 	if rn != nil {
-		body = rn.giteaJSON()
+		body = s.runnerJSONLocked(rn)
 	}
 	s.mu.Unlock()
 	if body == nil {
@@ -124,7 +150,7 @@ func (s *Sim) handleGiteaJobs(w http.ResponseWriter, r *http.Request) {
 	var list []map[string]any
 	for _, j := range s.jobs {
 		if inGiteaScope(sc, j) && (status == "" || j.Status == status || j.Conclusion == status) {
-			list = append(list, jobJSON(api, j))
+			list = append(list, giteaJobJSON(api, j))
 		}
 	}
 	s.mu.Unlock()
@@ -137,12 +163,13 @@ func (s *Sim) handleGiteaJobs(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleForgejoJobSearch is Forgejo's GET …/actions/runners/jobs?labels=a,b:
-// waiting and running jobs whose runs-on labels are all among the given ones.
+// waiting and running jobs whose runs-on labels are all among the given ones
+// (exact, case-sensitive).
 func (s *Sim) handleForgejoJobSearch(w http.ResponseWriter, r *http.Request) {
 	var labels []string
 	for l := range strings.SplitSeq(r.URL.Query().Get("labels"), ",") {
 		if l = strings.TrimSpace(l); l != "" {
-			labels = append(labels, strings.ToLower(l))
+			labels = append(labels, l)
 		}
 	}
 	sc := giteaScope(r)
@@ -167,9 +194,11 @@ func (s *Sim) handleForgejoJobSearch(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// allIn is Forgejo's ItRunsOn: every runs-on label among the given ones,
+// compared exactly.
 func allIn(want, have []string) bool {
 	for _, l := range want {
-		if !slices.Contains(have, strings.ToLower(l)) {
+		if !slices.Contains(have, l) {
 			return false
 		}
 	}

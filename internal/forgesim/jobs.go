@@ -157,6 +157,26 @@ func eligible(rn *runner, j *job) bool {
 	return true
 }
 
+// eligibleLocked is eligible under the sim's flavor: Gitea and Forgejo give a
+// job only to a runner whose registered labels contain every runs-on label
+// exactly (case-sensitive, nothing implied). Caller holds s.mu.
+func (s *Sim) eligibleLocked(rn *runner, j *job) bool {
+	if s.gt == nil {
+		return eligible(rn, j)
+	}
+	probe := *rn
+	probe.labels = nil
+	if !eligible(&probe, &job{Repo: j.Repo, Org: j.Org}) {
+		return false // scope
+	}
+	for _, want := range j.Labels {
+		if !slices.Contains(rn.labels, want) {
+			return false
+		}
+	}
+	return true
+}
+
 // assignLocked gives an idle connected runner the oldest queued job it can
 // take. A runner that already holds a job gets the same job again, so a
 // lost poll answer does not strand it. Caller holds s.mu.
@@ -170,7 +190,7 @@ func (s *Sim) assignLocked(rn *runner) *job {
 		return nil
 	}
 	for _, j := range s.jobs {
-		if j.Status != StatusQueued || !eligible(rn, j) || !s.scaleSetAllowsLocked(rn, j) {
+		if j.Status != StatusQueued || !s.eligibleLocked(rn, j) || !s.scaleSetAllowsLocked(rn, j) {
 			continue
 		}
 		j.Status, j.StartedAt = StatusInProgress, time.Now().UTC()

@@ -37,6 +37,7 @@ type Delivery struct {
 
 type hookItem struct {
 	id, action string
+	event      string // "" = workflow_job
 	jobID      int64
 	repoID     int64
 	body       []byte
@@ -122,7 +123,7 @@ func (q *hookQueue) send(it hookItem, duplicate bool) {
 			h.Set("X-Hub-Signature", "sha1="+hex.EncodeToString(mac.Sum(nil)))
 		}
 		if s.gt != nil {
-			s.giteaHookHeaders(h, it.id, it.body)
+			s.giteaHookHeaders(h, it.id, it.event, it.body)
 		}
 		var resp *http.Response
 		if resp, err = q.client.Do(req); err == nil {
@@ -176,15 +177,24 @@ func (s *Sim) enqueueHookLocked(action string, j *job) {
 	if j.Org != "" {
 		payload["organization"] = orgJSON(api, j.Org)
 	}
+	event := ""
 	if s.gt != nil {
 		s.giteaPayloadLocked(payload, j)
+		if s.gt.flavor == FlavorForgejo {
+			// Forgejo sends no workflow_job webhooks; the push that queued
+			// the job is all a receiver hears.
+			if action != "queued" {
+				return
+			}
+			payload, event = forgejoPushPayload(repo, j, payload["sender"]), "push"
+		}
 	}
 	body, err := json.Marshal(payload)
 	if err != nil {
 		s.opts.Logf("forgesim: encoding webhook: %v", err)
 		return
 	}
-	it := hookItem{id: uuid.NewString(), action: action, jobID: j.ID, repoID: repo["id"].(int64), body: body, copies: 1}
+	it := hookItem{id: uuid.NewString(), action: action, event: event, jobID: j.ID, repoID: repo["id"].(int64), body: body, copies: 1}
 	dropRoll, dupRoll := s.rng.Float64(), s.rng.Float64()
 	switch {
 	case dropRoll < s.faults.WebhookDropRate:

@@ -19,6 +19,10 @@ type dialect struct {
 	event       func(h http.Header) string
 	headersHint string
 	parse       func(body []byte) (forge.JobEvent, error)
+	// triggersPoll: any other event of the forge (push, pull_request, …)
+	// asks for an immediate poll of its repository, because the forge sends
+	// no workflow_job webhooks (Forgejo).
+	triggersPoll bool
 }
 
 var githubDialect = &dialect{
@@ -44,4 +48,10 @@ func giteaDialect(kind core.ForgeKind) *dialect {
 	}
 }
 
-var dialects = []*dialect{githubDialect, giteaDialect(core.ForgeGitea), giteaDialect(core.ForgeForgejo)}
+func forgejoDialect() *dialect {
+	d := giteaDialect(core.ForgeForgejo)
+	d.triggersPoll = true
+	return d
+}
+
+var dialects = []*dialect{githubDialect, giteaDialect(core.ForgeGitea), forgejoDialect()}

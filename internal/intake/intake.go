@@ -35,6 +35,9 @@ type Handler struct {
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// Polls, optional, is asked for an immediate poll when a forge that sends
+	// no workflow_job webhooks (Forgejo) reports other activity; see forgejo.go.
+	Polls PollTrigger
 }
 
 type answer struct {
@@ -94,6 +97,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, d *dialect) {
 		h.reply(w, d, http.StatusOK, "ignored", answer{Result: "pong"})
 		return
 	default:
+		if d.triggersPoll {
+			h.triggerPoll(r.Context(), w, d, f, event, body)
+			return
+		}
 		h.reply(w, d, http.StatusAccepted, "ignored", answer{Result: "ignored", Reason: fmt.Sprintf("event %q is not used by Paddock (only workflow_job)", event)})
 		return
 	}

@@ -55,6 +55,7 @@ type Poller struct {
 	wake     map[string]chan struct{}
 	etags    map[string]map[string]string  // entity id → validators of its last complete listing
 	running  map[string]map[int64]core.Job // entity id → jobs its last complete listing saw running
+	urgent   map[string][]string           // forge id → entities PollNow asked for
 	wg       sync.WaitGroup
 }
 
@@ -79,7 +80,8 @@ func New(o Options) *Poller {
 		o.Now = time.Now
 	}
 	return &Poller{o: o, log: o.Logger, entities: map[string][]core.Entity{}, loops: map[string]bool{},
-		wake: map[string]chan struct{}{}, etags: map[string]map[string]string{}, running: map[string]map[int64]core.Job{}}
+		wake: map[string]chan struct{}{}, etags: map[string]map[string]string{}, running: map[string]map[int64]core.Job{},
+		urgent: map[string][]string{}}
 }
 
 // Run polls until ctx ends. It re-reads the poll-intake entities every
@@ -105,9 +107,17 @@ func (p *Poller) refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	forges, err := p.o.Store.ListForges(ctx)
+	if err != nil {
+		return err
+	}
+	kinds := make(map[string]core.ForgeKind, len(forges))
+	for _, f := range forges {
+		kinds[f.ID] = f.Kind
+	}
 	byForge := map[string][]core.Entity{}
 	for _, e := range ents {
-		if e.Intake == core.IntakePoll {
+		if polled(e, kinds[e.ForgeID]) {
 			byForge[e.ForgeID] = append(byForge[e.ForgeID], e)
 		}
 	}
@@ -154,6 +164,9 @@ func (p *Poller) runForge(ctx context.Context, forgeID string) {
 	label := p.forgeLabel(ctx, forgeID)
 	for ctx.Err() == nil {
 		ents, ids, wake := p.forgeEntities(forgeID)
+		for _, id := range p.takeUrgent(forgeID) {
+			sched.Prioritise(id)
+		}
 		now := p.o.Now()
 		id, at, maxCalls := sched.Next(now, ids)
 		if id == "" || at.After(now) {
@@ -193,7 +206,16 @@ func (p *Poller) poll(ctx context.Context, forgeID string, ent core.Entity, maxC
 		p.mu.Lock()
 		etags := p.etags[ent.ID]
 		p.mu.Unlock()
-		lst, err = cl.ListQueuedJobsIf(cctx, ent, forge.QueuedQuery{ETags: etags, MaxCalls: maxCalls})
+		q := forge.QueuedQuery{ETags: etags, MaxCalls: maxCalls}
+		if _, labelled := client.(forge.LabelledJobLister); labelled {
+			var pools []core.Pool
+			if pools, err = p.o.Store.ListPools(ctx); err == nil {
+				q.Labels = forge.PoolLabels(pools, ent.ID)
+			}
+		}
+		if err == nil {
+			lst, err = cl.ListQueuedJobsIf(cctx, ent, q)
+		}
 	} else {
 		// Plain listers cannot say how many requests they made: counted as
 		// one, so adapters should implement ConditionalJobLister.

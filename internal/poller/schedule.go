@@ -83,6 +83,7 @@ type entState struct {
 	last     time.Time // last poll start; zero = never polled
 	failures int
 	until    time.Time // backed off until
+	urgent   bool      // Prioritise: next poll skips MinInterval and goes first
 }
 
 // NewSchedule returns an empty schedule; zero Limits fields get defaults.
@@ -160,17 +161,29 @@ func (s *Schedule) Next(now time.Time, entities []string) (id string, at time.Ti
 	for _, e := range entities {
 		st := s.ent(e)
 		ready := later(floor, st.until)
-		if !st.last.IsZero() {
+		if !st.last.IsZero() && !st.urgent {
 			ready = later(ready, st.last.Add(s.lim.MinInterval))
 		}
+		ready = later(ready, now) // urgency never beats an entity already due
 		if best == nil || ready.Before(at) ||
-			ready.Equal(at) && (st.last.Before(best.last) || st.last.Equal(best.last) && e < id) {
+			ready.Equal(at) && (st.urgent && !best.urgent ||
+				st.urgent == best.urgent && (st.last.Before(best.last) || st.last.Equal(best.last) && e < id)) {
 			best, at, id = st, ready, e
 		}
 	}
 	at = later(at, now)
 	maxCalls = s.lim.Budget - s.usedAt(at)
 	return id, at, max(maxCalls, 1)
+}
+
+// Prioritise asks for a poll of id as soon as the forge's budget, pace and
+// any backoff allow, ahead of the other entities and without waiting out
+// MinInterval: a webhook said it has new work. It spends no budget itself;
+// an unknown id is ignored.
+func (s *Schedule) Prioritise(id string) {
+	if st, ok := s.ents[id]; ok {
+		st.urgent = true
+	}
 }
 
 // usedAt counts the logged calls still inside the hour before t.
@@ -187,7 +200,7 @@ func (s *Schedule) usedAt(t time.Time) int {
 // Record notes a poll of id that started at start and ended at end.
 func (s *Schedule) Record(id string, start, end time.Time, r Result) {
 	st := s.ent(id)
-	st.last = start
+	st.last, st.urgent = start, false
 	// Calls are logged at the poll's end: later than they happened, so they
 	// leave the trailing hour later, which only errs on the safe side.
 	for range r.Calls {

@@ -57,7 +57,7 @@ func Decide(s Snapshot) Decision {
 // The forge may still hand the job to that idle runner; the better pool's new
 // machine is then surplus and scaled down once idle.
 func (d *decider) assignJobs(jobs []core.Job) {
-	m := newMatcher(d.pools)
+	m := newMatcher(d.pools, d.rules)
 	for _, ps := range d.states {
 		for _, g := range ps.groups {
 			g.freeAvail = g.avail
@@ -90,10 +90,13 @@ func (d *decider) assignJobs(jobs []core.Job) {
 
 func (d *decider) assignJob(m *matcher, j core.Job) JobNote {
 	note := JobNote{EntityID: j.EntityID, JobID: j.ID}
-	labels := normalizeLabels(j.Labels)
+	labels := m.normalize(j.EntityID, j.Labels)
 	matches := m.match(j.EntityID, labels)
 	if len(matches) == 0 {
 		note.Note = fmt.Sprintf("no enabled pool of this entity matches labels %v", labels)
+		if why := m.explain(j.EntityID, labels); why != "" {
+			note.Note += ": " + why
+		}
 		return note
 	}
 	var chosen *group

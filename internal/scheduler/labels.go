@@ -1,15 +1,16 @@
 package scheduler
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/paddock-ci/paddock/internal/core"
+	"github.com/paddock-ci/paddock/internal/forge"
 )
 
-// impliedLabel is satisfied by every pool: forges add it to every self-hosted
-// runner, so a job asking for it must not be refused for want of it in config.
-const impliedLabel = "self-hosted"
+// defaultRules apply to entities a snapshot gives no rules for (GitHub's).
+var defaultRules = forge.LabelRulesFor(core.ForgeGitHub)
 
 // MatchResult is one pool able to serve a job.
 type MatchResult struct {
@@ -23,12 +24,18 @@ type MatchResult struct {
 // MatchPools returns the enabled pools of entityID that can serve a job with
 // these labels, best first (Priority descending, then Name, then ID).
 //
-// Labels compare case-insensitively. Every job label must be one of the pool's
-// labels, except "self-hosted" (always satisfied) and at most one size label,
-// which is satisfied when the pool's Sizes limits accept it.
+// Labels compare as GitHub does: case-insensitively, with "self-hosted"
+// always satisfied. Every job label must be one of the pool's labels, except
+// those and at most one size label, which is satisfied when the pool's Sizes
+// limits accept it. MatchPoolsWith applies another forge's rules.
 func MatchPools(pools []core.Pool, entityID string, jobLabels []string) []MatchResult {
-	m := newMatcher(pools)
-	found := m.match(entityID, normalizeLabels(jobLabels))
+	return MatchPoolsWith(defaultRules, pools, entityID, jobLabels)
+}
+
+// MatchPoolsWith is MatchPools under the label rules of the entity's forge.
+func MatchPoolsWith(rules forge.LabelRules, pools []core.Pool, entityID string, jobLabels []string) []MatchResult {
+	m := newMatcher(pools, map[string]forge.LabelRules{entityID: rules})
+	found := m.match(entityID, m.normalize(entityID, jobLabels))
 	out := make([]MatchResult, len(found))
 	for i, f := range found {
 		out[i] = MatchResult{Pool: pools[f.pool], Size: f.size}
@@ -36,13 +43,16 @@ func MatchPools(pools []core.Pool, entityID string, jobLabels []string) []MatchR
 	return out
 }
 
-// normalizeLabels lower-cases, trims, de-duplicates and sorts labels so that
-// matching ignores case and repetition, and so that notes print them in a
-// stable order.
-func normalizeLabels(labels []string) []string {
+// normalizeLabels trims, de-duplicates and sorts labels (and lower-cases
+// them unless the forge is case-sensitive) so that matching ignores
+// repetition, and so that notes print them in a stable order.
+func normalizeLabels(labels []string, caseSensitive bool) []string {
 	out := make([]string, 0, len(labels))
 	for _, l := range labels {
-		l = strings.ToLower(strings.TrimSpace(l))
+		l = strings.TrimSpace(l)
+		if !caseSensitive {
+			l = strings.ToLower(l)
+		}
 		if l != "" {
 			out = append(out, l)
 		}
@@ -61,6 +71,7 @@ type poolMatch struct {
 type indexedPool struct {
 	idx    int
 	labels map[string]bool
+	rules  forge.LabelRules
 }
 
 // matcher pre-computes each enabled pool's label set once, grouped by entity
@@ -69,6 +80,20 @@ type matcher struct {
 	pools    []core.Pool
 	byEntity map[string][]indexedPool
 	sizes    map[string]parsedSize // ParseSize memo: jobs repeat few labels
+	rules    map[string]forge.LabelRules
+}
+
+// rulesOf returns the label rules of an entity's forge.
+func (m *matcher) rulesOf(entityID string) forge.LabelRules {
+	if r, ok := m.rules[entityID]; ok {
+		return r
+	}
+	return defaultRules
+}
+
+// normalize prepares a job's labels for match under the entity's rules.
+func (m *matcher) normalize(entityID string, labels []string) []string {
+	return normalizeLabels(labels, m.rulesOf(entityID).CaseSensitive)
 }
 
 type parsedSize struct {
@@ -85,18 +110,21 @@ func (m *matcher) parseSize(label string) (Size, bool) {
 	return p.size, p.ok
 }
 
-func newMatcher(pools []core.Pool) *matcher {
-	m := &matcher{pools: pools, byEntity: map[string][]indexedPool{}, sizes: map[string]parsedSize{}}
+// newMatcher takes the label rules per entity id; entities without rules
+// get GitHub's.
+func newMatcher(pools []core.Pool, rules map[string]forge.LabelRules) *matcher {
+	m := &matcher{pools: pools, byEntity: map[string][]indexedPool{}, sizes: map[string]parsedSize{}, rules: rules}
 	for i := range pools {
 		p := &pools[i]
 		if !p.Enabled {
 			continue
 		}
-		set := map[string]bool{impliedLabel: true}
-		for _, l := range normalizeLabels(p.Labels) {
+		r := m.rulesOf(p.EntityID)
+		set := map[string]bool{}
+		for _, l := range normalizeLabels(append(slices.Clone(r.Implied), p.Labels...), r.CaseSensitive) {
 			set[l] = true
 		}
-		m.byEntity[p.EntityID] = append(m.byEntity[p.EntityID], indexedPool{idx: i, labels: set})
+		m.byEntity[p.EntityID] = append(m.byEntity[p.EntityID], indexedPool{idx: i, labels: set, rules: r})
 	}
 	for _, list := range m.byEntity {
 		slices.SortStableFunc(list, func(a, b indexedPool) int {
@@ -141,10 +169,51 @@ func (m *matcher) serves(ip indexedPool, labels []string) (Size, bool) {
 			return Size{}, false // a second unmatched label: only one may be a size
 		}
 		s, ok := m.parseSize(l)
-		if !ok || !s.Fits(m.pools[ip.idx].Sizes) {
+		// A case-sensitive forge offers the job only to a runner registered
+		// with the label exactly as written, and sizes register lower-cased.
+		if !ok || (ip.rules.CaseSensitive && s.Label != l) || !s.Fits(m.pools[ip.idx].Sizes) {
 			return Size{}, false
 		}
 		size = s
 	}
 	return size, true
+}
+
+// explain says why no pool of the entity matches labels (normalised) when a
+// pool would have matched but for the forge's rules: a label in another case,
+// a label GitHub implies but this forge does not, or an upper-case size
+// label. It returns "" when the labels simply do not match any pool.
+func (m *matcher) explain(entityID string, labels []string) string {
+	for _, ip := range m.byEntity[entityID] {
+		r := ip.rules
+		p := &m.pools[ip.idx]
+		var reasons []string
+		lenient := true
+		for _, l := range labels {
+			if ip.labels[l] {
+				continue
+			}
+			if s, ok := m.parseSize(l); ok && s.Fits(p.Sizes) && s.Label != l {
+				reasons = append(reasons, fmt.Sprintf("size label %q must be written in lower case on %s", l, r.Forge))
+				continue
+			}
+			if i := slices.IndexFunc(p.Labels, func(have string) bool { return strings.EqualFold(strings.TrimSpace(have), l) }); i >= 0 {
+				reasons = append(reasons, fmt.Sprintf("pool %q has label %q; %s matches case-sensitively", p.Name, strings.TrimSpace(p.Labels[i]), r.Forge))
+				continue
+			}
+			if slices.ContainsFunc(defaultRules.Implied, func(im string) bool { return strings.EqualFold(im, l) }) {
+				reasons = append(reasons, fmt.Sprintf("pool %q lacks label %q, which %s does not imply: add it to the pool's labels", p.Name, l, r.Forge))
+				continue
+			}
+			if _, ok := m.parseSize(l); ok {
+				continue // a size label the pool's limits refuse: not a rules matter
+			}
+			lenient = false
+			break
+		}
+		if lenient && len(reasons) > 0 {
+			return strings.Join(reasons, "; ")
+		}
+	}
+	return ""
 }

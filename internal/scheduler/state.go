@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/core"
+	"github.com/paddock-ci/paddock/internal/forge"
 )
 
 // Delete reasons, as written into Delete.Reason. RunnerDone and RunnerFailed
@@ -75,6 +76,7 @@ type decider struct {
 	now         time.Time
 	idleGrace   time.Duration
 	maxAttempts int
+	rules       map[string]forge.LabelRules
 
 	pools     []core.Pool // sorted by Name, then ID: the order creates come out in
 	states    []*poolState
@@ -91,6 +93,7 @@ func newDecider(s Snapshot) *decider {
 		now:         s.Now,
 		idleGrace:   s.IdleGrace,
 		maxAttempts: s.MaxCreateAttempts,
+		rules:       s.LabelRules,
 		pools:       slices.Clone(s.Pools),
 		instances:   slices.Clone(s.Instances),
 		byID:        map[string]*poolState{},

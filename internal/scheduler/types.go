@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/core"
+	"github.com/paddock-ci/paddock/internal/forge"
 )
 
 // Snapshot is the world as the controller sees it at Now.
@@ -26,6 +27,9 @@ type Snapshot struct {
 	// MaxCreateAttempts bounds create retries of an instance in error; past it the
 	// instance is deleted (and a fresh one made if still needed).
 	MaxCreateAttempts int
+	// LabelRules are the label-matching rules of each entity's forge, by
+	// entity id (forge.LabelRulesFor). Entities missing here get GitHub's.
+	LabelRules map[string]forge.LabelRules
 }
 
 // Create asks for one new machine in a pool.

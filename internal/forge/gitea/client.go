@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/core"
@@ -56,6 +57,11 @@ type Client struct {
 
 	mu        sync.Mutex
 	regTokens map[string]string // scope path -> registration token (kept on the manager only)
+
+	// noRunnerAPI: the runner endpoints answered 404 although the version
+	// should have them (a proxy, a fork): treated from then on as a version
+	// without the API, never as "every runner is gone".
+	noRunnerAPI atomic.Bool
 }
 
 var _ forge.Client = (*Client)(nil)
@@ -134,11 +140,16 @@ func (c *Client) Version() (Version, string) { return c.version, c.rawVersion }
 func (c *Client) RunnerKind() string { return c.fl.RunnerKind }
 
 // KeepsDoneRunners says whether the forge keeps a runner registered after
-// its job, so Paddock must delete it (no ephemeral registration).
-func (c *Client) KeepsDoneRunners() bool { return !c.fl.EphemeralRegistration }
+// its job, so Paddock must delete it (no ephemeral registration). Where the
+// forge has no runner API either (Forgejo before 15) the registration stays
+// behind, offline, whatever Paddock does: DeleteRunner cannot reach it.
+func (c *Client) KeepsDoneRunners() bool { return !c.has(c.fl.EphemeralFrom) }
 
 // has reports whether the forge's version has a feature that appeared in min.
 func (c *Client) has(min Version) bool { return c.version.AtLeast(min) }
+
+// hasRunnerAPI reports whether runner list/get/delete can be used.
+func (c *Client) hasRunnerAPI() bool { return c.has(c.fl.RunnerAPI) && !c.noRunnerAPI.Load() }
 
 // unsupported builds the error for a feature this forge version lacks.
 func (c *Client) unsupported(what string, min Version) error {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -23,7 +24,7 @@ var repo = core.Entity{Kind: core.EntityRepository, Name: "acme/app"}
 
 func startSim(t *testing.T, flavor, version string) *forgesim.Sim {
 	t.Helper()
-	sim := forgesim.New(forgesim.Options{Flavor: flavor, ForgeVersion: version, LongPoll: 2 * time.Second})
+	sim := forgesim.New(forgesim.Options{Flavor: flavor, ForgeVersion: version, LongPoll: 300 * time.Millisecond})
 	if err := sim.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
@@ -121,6 +122,25 @@ func TestRegistrationHandsOutRunnerCredentialsOnly(t *testing.T) {
 	}
 }
 
+// After "Reset registration token" in the web UI, Gitea answers Register
+// with HTTP 500 and Forgejo with 400, both saying the token "has been
+// invalidated": the cached token is dropped and a fresh one fetched.
+func TestResetRegistrationTokenIsRecognisedOnEveryFlavor(t *testing.T) {
+	for _, fl := range []struct {
+		sim  string
+		kind core.ForgeKind
+	}{{forgesim.FlavorGitea, core.ForgeGitea}, {forgesim.FlavorForgejo, core.ForgeForgejo}} {
+		sim := startSim(t, fl.sim, "")
+		c := newClient(t, sim, fl.kind)
+		register(t, c, "before-reset")
+		sim.RevokeRegistrationToken("repo:acme/app")
+		register(t, c, "after-reset")
+		if n := len(sim.RegistrationTokens()); n != 2 {
+			t.Fatalf("%s: %d registration tokens issued; want 2", fl.sim, n)
+		}
+	}
+}
+
 func TestRevokedRegistrationTokenFailsClearlyThenRecovers(t *testing.T) {
 	sim := startSim(t, forgesim.FlavorGitea, "")
 	c := newClient(t, sim, core.ForgeGitea)
@@ -205,24 +225,28 @@ func TestRunnerListingAndBusyAwareDeletion(t *testing.T) {
 	}
 }
 
-func TestGitea124HasNoRunnerOrJobAPI(t *testing.T) {
+// Gitea 1.24 has the runner API (list/get/delete) but no queued-job
+// listing; 1.25 has both. Paddock's gates were a release late.
+func TestGiteaVersionGates(t *testing.T) {
+	ctx := context.Background()
 	sim := startSim(t, forgesim.FlavorGitea, "1.24.6")
 	c := newClient(t, sim, core.ForgeGitea)
-	ctx := context.Background()
 	jit, _ := register(t, c, "old-1") // registration works on 1.24 (GET token endpoint)
-	if _, err := c.ListRunners(ctx, repo); !errors.Is(err, errors.ErrUnsupported) || !strings.Contains(err.Error(), "1.25") {
-		t.Fatalf("ListRunners on 1.24: %v; want ErrUnsupported naming 1.25", err)
+	if rs, err := c.ListRunners(ctx, repo); err != nil || len(rs) != 1 {
+		t.Fatalf("ListRunners on 1.24: %+v, %v; want the one runner", rs, err)
 	}
-	if _, err := c.ListQueuedJobs(ctx, repo); !errors.Is(err, errors.ErrUnsupported) {
-		t.Fatalf("ListQueuedJobs on 1.24: %v; want ErrUnsupported (never an empty list)", err)
+	if _, err := c.ListQueuedJobs(ctx, repo); !errors.Is(err, errors.ErrUnsupported) || !strings.Contains(err.Error(), "1.25") {
+		t.Fatalf("ListQueuedJobs on 1.24: %v; want ErrUnsupported naming 1.25 (never an empty list)", err)
 	}
-	before := sim.Stats()
-	if err := c.DeleteRunner(ctx, repo, jit.RunnerID); err != nil {
-		t.Fatal(err)
+	if err := c.DeleteRunner(ctx, repo, jit.RunnerID); err != nil || len(sim.Runners()) != 0 {
+		t.Fatalf("DeleteRunner on 1.24: %v, sim runners %+v", err, sim.Runners())
 	}
-	if n := sim.Stats().Calls("GET /api/v1/repos/{owner}/{repo}/actions/runners/registration-token"); n != 1 ||
-		len(before.APICalls) != len(sim.Stats().APICalls) {
-		t.Fatalf("1.24: token GETs %d; DeleteRunner must make no call", n)
+
+	sim = startSim(t, forgesim.FlavorGitea, "1.25.4")
+	c = newClient(t, sim, core.ForgeGitea)
+	j, _ := sim.QueueJob(forgesim.JobSpec{Repo: "acme/app", Labels: []string{"linux"}})
+	if jobs, err := c.ListQueuedJobs(ctx, repo); err != nil || len(jobs) != 1 || jobs[0].ID != j.ID {
+		t.Fatalf("ListQueuedJobs on 1.25.4: %+v, %v; want job %d", jobs, err, j.ID)
 	}
 }
 
@@ -254,13 +278,85 @@ func TestQueuedJobListing(t *testing.T) {
 }
 
 func TestForgejoRegistersWithoutEphemeralAndKeepsRunners(t *testing.T) {
-	sim := startSim(t, forgesim.FlavorForgejo, "")
+	sim := startSim(t, forgesim.FlavorForgejo, "14.0.2+gitea-1.22.0")
 	c := newClient(t, sim, core.ForgeForgejo)
-	_, rf := register(t, c, "fj-1")
+	jit, rf := register(t, c, "fj-1")
 	if rf.Ephemeral || !c.KeepsDoneRunners() || c.RunnerKind() != gitea.RunnerKindForgejoRunner {
 		t.Fatalf("forgejo: ephemeral %v keeps %v kind %q", rf.Ephemeral, c.KeepsDoneRunners(), c.RunnerKind())
 	}
 	if n := sim.Stats().Calls("GET /api/v1/repos/{owner}/{repo}/actions/runners/registration-token"); n != 1 {
 		t.Fatalf("Forgejo token fetched with GET %d times; want 1", n)
+	}
+	// Forgejo 14 has no runner REST API: listing says so instead of
+	// reading the 404 as "no runners", and deletion makes no call.
+	if _, err := c.ListRunners(context.Background(), repo); !errors.Is(err, errors.ErrUnsupported) || !strings.Contains(err.Error(), "15.0") {
+		t.Fatalf("ListRunners on Forgejo 14: %v; want ErrUnsupported naming 15.0", err)
+	}
+	calls := len(sim.Stats().APICalls)
+	if err := c.DeleteRunner(context.Background(), repo, jit.RunnerID); err != nil || len(sim.Stats().APICalls) != calls {
+		t.Fatalf("DeleteRunner on Forgejo 14: %v, %d calls; want nil and no call", err, len(sim.Stats().APICalls)-calls)
+	}
+}
+
+// Forgejo 15 registers ephemeral runners and lists runners as a bare array
+// with string labels and no busy flag.
+func TestForgejo15ShapesAndEphemeral(t *testing.T) {
+	ctx := context.Background()
+	sim := startSim(t, forgesim.FlavorForgejo, "15.0.1+gitea-1.22.0")
+	c := newClient(t, sim, core.ForgeForgejo)
+	busy, rfBusy := register(t, c, "fj-busy")
+	idle, _ := register(t, c, "fj-idle")
+	if !rfBusy.Ephemeral || c.KeepsDoneRunners() {
+		t.Fatalf("Forgejo 15: ephemeral %v keeps %v; want an ephemeral registration the forge removes", rfBusy.Ephemeral, c.KeepsDoneRunners())
+	}
+	if _, err := sim.QueueJob(forgesim.JobSpec{Repo: "acme/app", Labels: []string{"linux"}, Duration: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	fetchTask(t, rfBusy)
+	runners, err := c.ListRunners(ctx, repo)
+	if err != nil || len(runners) != 2 {
+		t.Fatalf("ListRunners = %+v, %v", runners, err)
+	}
+	if !runners[0].Busy || runners[1].Busy || strings.Join(runners[0].Labels, ",") != "linux,x64" {
+		t.Fatalf("runners = %+v; want fj-busy busy with labels linux,x64", runners)
+	}
+	if err := c.DeleteRunner(ctx, repo, busy.RunnerID); !errors.Is(err, forge.ErrRunnerBusy) {
+		t.Fatalf("deleting a busy runner: %v; want ErrRunnerBusy", err)
+	}
+	if err := c.DeleteRunner(ctx, repo, idle.RunnerID); err != nil || len(sim.Runners()) != 1 {
+		t.Fatalf("DeleteRunner: %v; sim runners %+v", err, sim.Runners())
+	}
+}
+
+// Gitea's runners take a job only if their labels contain every runs-on
+// label exactly; nothing (not even self-hosted) is implied.
+func TestGiteaRunnersMatchLabelsExactly(t *testing.T) {
+	sim := startSim(t, forgesim.FlavorGitea, "")
+	c := newClient(t, sim, core.ForgeGitea)
+	_, rf := register(t, c, "exact-1") // labels linux, x64
+	for _, lbls := range [][]string{{"Linux"}, {"self-hosted", "linux"}} {
+		if _, err := sim.QueueJob(forgesim.JobSpec{Repo: "acme/app", Labels: lbls}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b := fetchTask(t, rf); strings.Contains(string(b), `"task"`) {
+		t.Fatalf("runner with labels linux,x64 was given a job it does not match exactly: %s", b)
+	}
+	j, _ := sim.QueueJob(forgesim.JobSpec{Repo: "acme/app", Labels: []string{"x64", "linux"}})
+	if b := fetchTask(t, rf); !strings.Contains(string(b), fmt.Sprintf(`"job_id":%d`, j.ID)) {
+		t.Fatalf("exactly matching job %d not handed out: %s", j.ID, b)
+	}
+}
+
+// Forgejo's job search compares runs-on labels exactly, as its runners do.
+func TestForgejoJobSearchIsCaseSensitive(t *testing.T) {
+	sim := startSim(t, forgesim.FlavorForgejo, "")
+	c := newClient(t, sim, core.ForgeForgejo)
+	_, _ = sim.QueueJob(forgesim.JobSpec{Repo: "acme/app", Labels: []string{"Linux"}})
+	if jobs, err := c.ListQueuedJobsFor(context.Background(), repo, []string{"linux"}); err != nil || len(jobs) != 0 {
+		t.Fatalf("search with linux found %+v, %v; a runs-on Linux job is not offered to a linux runner", jobs, err)
+	}
+	if jobs, err := c.ListQueuedJobsFor(context.Background(), repo, []string{"Linux"}); err != nil || len(jobs) != 1 {
+		t.Fatalf("search with Linux found %+v, %v", jobs, err)
 	}
 }

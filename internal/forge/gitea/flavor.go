@@ -37,9 +37,10 @@ type Flavor struct {
 	RunnerAPI Version
 	// JobsAPI is the first version with a queued-job listing Paddock can poll.
 	JobsAPI Version
-	// EphemeralRegistration: the Register RPC honours ephemeral=true, so the
-	// forge itself removes the runner after its one job.
-	EphemeralRegistration bool
+	// EphemeralFrom is the first version whose Register RPC honours
+	// ephemeral=true, so the forge itself removes the runner after its one
+	// job (and refuses it a second one).
+	EphemeralFrom Version
 	// PostTokenFrom is the first version whose registration-token endpoints
 	// answer POST (older ones, and Forgejo, answer GET).
 	PostTokenFrom Version
@@ -58,19 +59,25 @@ var never = Version{Major: 1 << 30}
 var flavors = map[core.ForgeKind]Flavor{
 	core.ForgeGitea: {
 		Kind: core.ForgeGitea, Name: "Gitea",
-		Min:                   Version{1, 24, 0},
-		RunnerAPI:             Version{1, 25, 0},
-		JobsAPI:               Version{1, 26, 0},
-		EphemeralRegistration: true,
-		PostTokenFrom:         Version{1, 25, 0},
-		RunnerKind:            RunnerKindActRunner,
-		Signature:             "X-Gitea-Signature", Delivery: "X-Gitea-Delivery", Event: "X-Gitea-Event",
+		Min: Version{1, 24, 0},
+		// Runner list/get/delete under /repos, /orgs and /admin arrived in
+		// 1.24 with ephemeral runners; GET …/actions/jobs?status= in 1.25.
+		RunnerAPI:     Version{1, 24, 0},
+		JobsAPI:       Version{1, 25, 0},
+		EphemeralFrom: Version{1, 24, 0},
+		PostTokenFrom: Version{1, 25, 0},
+		RunnerKind:    RunnerKindActRunner,
+		Signature:     "X-Gitea-Signature", Delivery: "X-Gitea-Delivery", Event: "X-Gitea-Event",
 	},
 	core.ForgeForgejo: {
 		Kind: core.ForgeForgejo, Name: "Forgejo",
-		Min:                  Version{11, 0, 0},
-		RunnerAPI:            Version{14, 0, 0},
+		Min: Version{11, 0, 0},
+		// Forgejo 15 added the runner REST API (a bare JSON array, labels
+		// as strings) and ephemeral registration; before it the only way to
+		// remove a runner is the web UI or forgejo-cli.
+		RunnerAPI:            Version{15, 0, 0},
 		JobsAPI:              Version{11, 0, 0},
+		EphemeralFrom:        Version{15, 0, 0},
 		PostTokenFrom:        never,
 		JobSearchNeedsLabels: true,
 		RunnerKind:           RunnerKindForgejoRunner,

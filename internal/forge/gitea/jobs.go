@@ -74,15 +74,13 @@ func (c *Client) ListQueuedJobsFor(ctx context.Context, ent core.Entity, labels 
 			return nil, fmt.Errorf("list queued jobs of %s: %w", scope, err)
 		}
 		for _, j := range resp.Jobs {
-			if j.Status != "queued" && j.Status != "waiting" {
+			// Gitea renders a job blocked on its `needs` as "waiting": it
+			// cannot run yet, and a machine made for it would idle (it is
+			// listed as "queued" once its dependencies finish).
+			if j.Status != "queued" {
 				continue
 			}
-			job := core.Job{ID: j.ID, RunID: j.RunID, RunAttempt: j.RunAttempt, Name: j.Name,
-				Labels: append([]string(nil), j.Labels...), State: core.JobQueued, QueuedAt: j.CreatedAt}
-			if ent.Kind == core.EntityRepository {
-				job.Repository = ent.Name
-			}
-			out = append(out, job)
+			out = append(out, j.toCore(ent))
 		}
 		if len(resp.Jobs) < pageLimit || len(out) >= resp.TotalCount {
 			return out, nil
@@ -111,4 +109,14 @@ func (c *Client) forgejoJobs(ctx context.Context, ent core.Entity, scope string,
 			Labels: append([]string(nil), j.RunsOn...), State: core.JobQueued})
 	}
 	return out, nil
+}
+
+// knownTime maps Gitea's "has not happened" timestamp (its TimeStamp 0,
+// rendered as 1970-01-01) to the zero time, which Paddock reads as unknown;
+// taken at face value it turned into a 0 s (or negative) job wait.
+func knownTime(t time.Time) time.Time {
+	if t.Unix() <= 0 {
+		return time.Time{}
+	}
+	return t
 }

@@ -206,7 +206,7 @@ type regResult struct {
 // JSON form (POST, application/json, Connect-Protocol-Version: 1).
 func (c *Client) register(ctx context.Context, regToken string, req forge.JITRequest) (regResult, error) {
 	msg := map[string]any{"name": req.Name, "token": regToken, "version": "paddock", "labels": req.Labels}
-	if c.fl.EphemeralRegistration {
+	if c.has(c.fl.EphemeralFrom) {
 		msg["ephemeral"] = true
 	}
 	body, _ := json.Marshal(msg)
@@ -237,8 +237,12 @@ func (c *Client) register(ctx context.Context, regToken string, req forge.JITReq
 }
 
 // rpcError reads a Connect error body ({"code": "...", "message": "..."}).
-// Gitea reports a bad registration token with a plain error, so a message
-// about the token is what identifies it.
+// A rejected registration token is known by its message, not its status:
+// Gitea answers a plain error (Connect "unknown", HTTP 500) and Forgejo
+// invalid_argument (HTTP 400), both saying "runner registration token not
+// found" or "… has been invalidated, please use the latest one" (after
+// "Reset registration token" in the web UI); Gitea before 1.20 said "runner
+// token not found".
 func rpcError(resp *http.Response, data []byte) error {
 	var e struct {
 		Code    string `json:"code"`
@@ -252,7 +256,7 @@ func rpcError(resp *http.Response, data []byte) error {
 		return &forge.RateLimitError{RetryAfter: retryAfter(resp), Message: e.Message}
 	}
 	err := fmt.Errorf("register RPC: HTTP %d %s: %s", resp.StatusCode, e.Code, e.Message)
-	if strings.Contains(strings.ToLower(e.Message), "token") && resp.StatusCode < 500 || strings.Contains(strings.ToLower(e.Message), "token not found") {
+	if tokenRejected(e.Message) {
 		return fmt.Errorf("%w: %w", errTokenRejected, err)
 	}
 	return err
@@ -264,4 +268,10 @@ func retryAfter(resp *http.Response) time.Duration {
 		return time.Second
 	}
 	return time.Duration(secs) * time.Second
+}
+
+func tokenRejected(msg string) bool {
+	m := strings.ToLower(msg)
+	return strings.Contains(m, "registration token") || strings.Contains(m, "runner token not found") ||
+		strings.Contains(m, "token has been invalidated")
 }

@@ -1,7 +1,9 @@
 package gitea
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,23 +17,70 @@ import (
 // pageLimit is Gitea's default maximum page size (MAX_RESPONSE_ITEMS).
 const pageLimit = 50
 
+// apiRunner is a runner as either forge reports it. Gitea's ActionRunner has
+// labels as objects ({"id","name","type"}) and a busy flag; Forgejo 15's has
+// labels as plain strings and only a status. Both decode here.
 type apiRunner struct {
-	ID     int64  `json:"id"`
-	Name   string `json:"name"`
-	Status string `json:"status"`
-	Busy   bool   `json:"busy"`
-	Labels []struct {
+	ID     int64       `json:"id"`
+	Name   string      `json:"name"`
+	Status string      `json:"status"`
+	Busy   bool        `json:"busy"`
+	Labels []flexLabel `json:"labels"`
+}
+
+// flexLabel is a runner label given as "name" or as {"name": "…"}.
+type flexLabel string
+
+func (l *flexLabel) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*l = flexLabel(s)
+		return nil
+	}
+	var o struct {
 		Name string `json:"name"`
-	} `json:"labels"`
+	}
+	if err := json.Unmarshal(b, &o); err != nil {
+		return fmt.Errorf("runner label is neither a string nor an object with a name: %s", b)
+	}
+	*l = flexLabel(o.Name)
+	return nil
+}
+
+// runnerPage is one page of a runner listing: Gitea's
+// {"runners": […], "total_count": n} or Forgejo 15's bare array.
+type runnerPage struct {
+	Runners    []apiRunner
+	TotalCount int
+	bare       bool
+}
+
+func (p *runnerPage) UnmarshalJSON(b []byte) error {
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '[' {
+		p.bare = true
+		return json.Unmarshal(t, &p.Runners)
+	}
+	var obj struct {
+		Runners    []apiRunner `json:"runners"`
+		TotalCount int         `json:"total_count"`
+	}
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return err
+	}
+	p.Runners, p.TotalCount = obj.Runners, obj.TotalCount
+	return nil
 }
 
 func (r apiRunner) toForge() forge.Runner {
 	fr := forge.Runner{ID: r.ID, Name: r.Name, Busy: r.Busy, Status: "online"}
-	if r.Status == "offline" {
+	switch r.Status {
+	case "offline":
 		fr.Status = "offline"
+	case "active", "running", "busy":
+		fr.Busy = true // Forgejo reports a runner at work by status alone
 	}
 	for _, l := range r.Labels {
-		fr.Labels = append(fr.Labels, l.Name)
+		fr.Labels = append(fr.Labels, string(l))
 	}
 	return fr
 }
@@ -44,15 +93,15 @@ func (c *Client) ListRunners(ctx context.Context, ent core.Entity) ([]forge.Runn
 	if err != nil {
 		return nil, err
 	}
-	if !c.has(c.fl.RunnerAPI) {
+	if c.noRunnerAPI.Load() {
+		return nil, fmt.Errorf("%s %s answered 404 on its runner API (a proxy or a build without it?): %w", c.fl.Name, c.rawVersion, errors.ErrUnsupported)
+	}
+	if !c.hasRunnerAPI() {
 		return nil, c.unsupported("runner listing API", c.fl.RunnerAPI)
 	}
 	var out []forge.Runner
 	for page := 1; ; page++ {
-		var resp struct {
-			Runners    []apiRunner `json:"runners"`
-			TotalCount int         `json:"total_count"`
-		}
+		var resp runnerPage
 		q := url.Values{"page": {strconv.Itoa(page)}, "limit": {strconv.Itoa(pageLimit)}}
 		if err := c.do(ctx, http.MethodGet, scope+"/actions/runners", q, &resp); err != nil {
 			return nil, fmt.Errorf("list runners of %s: %w", scope, err)
@@ -60,7 +109,8 @@ func (c *Client) ListRunners(ctx context.Context, ent core.Entity) ([]forge.Runn
 		for _, r := range resp.Runners {
 			out = append(out, r.toForge())
 		}
-		if len(resp.Runners) < pageLimit || len(out) >= resp.TotalCount {
+		// A bare array carries no total: a short page is the last one.
+		if len(resp.Runners) < pageLimit || (!resp.bare && len(out) >= resp.TotalCount) {
 			return out, nil
 		}
 	}
@@ -69,26 +119,35 @@ func (c *Client) ListRunners(ctx context.Context, ent core.Entity) ([]forge.Runn
 // DeleteRunner removes a registration. Gitea deletes even a busy runner, so
 // the runner is looked at first and a busy one reported as forge.ErrRunnerBusy.
 //
-// Versions without the runner API cannot delete at all: nil is returned
-// because the runner was registered ephemeral (the forge drops it after its
-// job) and its machine is destroyed anyway; a runner that never took a job
-// stays listed as offline in the forge's UI.
+// Without a runner API (Forgejo before 15) nothing can be deleted and no
+// call is made: nil is returned so the spent machine is still destroyed.
+// The runner took its one job (`daemon --once`, `one-job`) or is ephemeral,
+// so what remains is an offline entry in the forge's runner list. A 404 on
+// the runner is checked against the listing: if that 404s too, the endpoint
+// is missing, and the client stops using the API rather than reading every
+// runner as gone.
 func (c *Client) DeleteRunner(ctx context.Context, ent core.Entity, runnerID int64) error {
 	scope, err := scopePath(ent)
 	if err != nil {
 		return err
 	}
-	if !c.has(c.fl.RunnerAPI) {
+	if !c.hasRunnerAPI() {
 		return nil
 	}
 	path := scope + "/actions/runners/" + strconv.FormatInt(runnerID, 10)
 	var r apiRunner
 	switch err := c.do(ctx, http.MethodGet, path, nil, &r); {
 	case errors.Is(err, forge.ErrNotFound):
+		// Gone, or no such endpoint at all? Only the listing can tell.
+		var page runnerPage
+		q := url.Values{"limit": {"1"}}
+		if lerr := c.do(ctx, http.MethodGet, scope+"/actions/runners", q, &page); errors.Is(lerr, forge.ErrNotFound) {
+			c.noRunnerAPI.Store(true)
+		}
 		return nil
 	case err != nil:
 		return fmt.Errorf("delete runner %d: %w", runnerID, err)
-	case r.Busy:
+	case r.toForge().Busy:
 		return fmt.Errorf("delete runner %d: %w", runnerID, forge.ErrRunnerBusy)
 	}
 	if err := c.do(ctx, http.MethodDelete, path, nil, nil); err != nil && !errors.Is(err, forge.ErrNotFound) {

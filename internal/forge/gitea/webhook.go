@@ -112,5 +112,7 @@ func ParseWorkflowJob(body []byte) (forge.JobEvent, error) {
 		}
 	}
 	ev.Entity.Enterprise = InstanceEntity
+	j := &ev.Job
+	j.QueuedAt, j.StartedAt, j.CompletedAt = knownTime(j.QueuedAt), knownTime(j.StartedAt), knownTime(j.CompletedAt)
 	return ev, nil
 }

@@ -56,3 +56,18 @@ func TestParseGiteaWorkflowJob(t *testing.T) {
 		t.Fatal("payload without workflow_job accepted")
 	}
 }
+
+// Gitea writes 1970-01-01 for a time that has not happened; read literally
+// it made a job's wait 0 s. It must come out as unknown (zero).
+func TestGiteaNotStartedTimestampIsUnknown(t *testing.T) {
+	body := []byte(`{"action":"in_progress","workflow_job":{"id":7,"run_id":3,"status":"in_progress","labels":["linux"],
+		"name":"build","created_at":"1970-01-01T00:00:00Z","started_at":"2026-01-01T00:00:05Z",
+		"completed_at":"1970-01-01T00:00:00Z"},"repository":{"full_name":"acme/app","owner":{"login":"acme"}}}`)
+	ev, err := gitea.ParseWorkflowJob(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ev.Job.QueuedAt.IsZero() || !ev.Job.CompletedAt.IsZero() || ev.Job.StartedAt.IsZero() {
+		t.Fatalf("times %v %v %v; want queued and completed unknown, started kept", ev.Job.QueuedAt, ev.Job.StartedAt, ev.Job.CompletedAt)
+	}
+}
