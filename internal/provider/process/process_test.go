@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/provider"
+	"github.com/paddock-ci/paddock/internal/provider/localmachine"
 )
 
 // script is the "bootstrap" these tests run: it records its environment,
@@ -38,7 +39,7 @@ func waitFile(t *testing.T, path string) string {
 	return ""
 }
 
-func alive(pid int) bool { return syscall.Kill(pid, 0) == nil && !zombie(pid) }
+func alive(pid int) bool { return syscall.Kill(pid, 0) == nil && !localmachine.Zombie(pid) }
 
 func TestLifecycleIdempotentAndIsolatedEnvironment(t *testing.T) {
 	t.Setenv("PADDOCK_ADMIN_TOKEN", "must-not-leak")
