@@ -42,7 +42,7 @@ func TestConformance(t *testing.T) {
 				waitFile(t, filepath.Join(dir, s.Name, "work", "ready"))
 			},
 			FailCreate: func(*testing.T) { cmd[0] = "/nonexistent/boot" },
-			FailList: func(t *testing.T) {
+			FailList: func(t *testing.T, _ provider.Provider) {
 				if err := os.RemoveAll(dir); err != nil || os.WriteFile(dir, nil, 0o600) != nil {
 					t.Fatal("cannot replace the state dir by a file")
 				}

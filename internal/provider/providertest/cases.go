@@ -210,7 +210,7 @@ func failList(t *testing.T, h *Harness) {
 		t.Skip("no way to make this provider's List fail")
 	}
 	p := h.New(t, "c1")
-	h.FailList(t)
+	h.FailList(t, p)
 	if ms, err := p.List(ctx(t)); err == nil {
 		t.Fatalf("failed list = %+v, nil; want the error", ms)
 	} else if errors.Is(err, provider.ErrNotFound) {

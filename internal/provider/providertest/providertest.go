@@ -42,8 +42,9 @@ type Harness struct {
 	// fast, Delete of s) takes far longer than a second; it may create s.
 	Slow func(t *testing.T, p provider.Provider, s provider.Spec)
 	// FailCreate and FailList make those calls fail on the infrastructure side.
+	// FailList may use p (e.g. to make a machine, so List has a pool to ask).
 	FailCreate func(t *testing.T)
-	FailList   func(t *testing.T)
+	FailList   func(t *testing.T, p provider.Provider)
 }
 
 // Run runs every case against the provider newHarness makes.
