@@ -4,8 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
