@@ -124,18 +124,43 @@ func (r *Registry) Names() ([]string, error) {
 	return out, nil
 }
 
-// List returns every machine of this controller, sorted by name; machine
-// turns a name into what the provider reports (errors skip the machine, as a
-// directory removed meanwhile does).
-func (r *Registry) List(machine func(name string) (provider.Machine, error)) ([]provider.Machine, error) {
-	names, err := r.Names()
+// Machines reports the machines whose records are of type R (a provider's
+// own record, embedding Header) as machine says.
+type Machines[R any] struct {
+	Reg     *Registry
+	Machine func(R) provider.Machine
+}
+
+// Read loads the record of a machine of this controller.
+func (m Machines[R]) Read(name string) (R, error) {
+	var rec R
+	err := m.Reg.Read(name, &rec)
+	return rec, err
+}
+
+// Get returns the machine or provider.ErrNotFound.
+func (m Machines[R]) Get(name string) (provider.Machine, error) {
+	if err := ValidName(name); err != nil {
+		return provider.Machine{}, err
+	}
+	rec, err := m.Read(name)
+	if err != nil {
+		return provider.Machine{}, err
+	}
+	return m.Machine(rec), nil
+}
+
+// List returns every machine of this controller, sorted by name. A record
+// that cannot be read (removed meanwhile) is skipped.
+func (m Machines[R]) List() ([]provider.Machine, error) {
+	names, err := m.Reg.Names()
 	if err != nil {
 		return nil, err
 	}
 	var out []provider.Machine
 	for _, n := range names {
-		if m, err := machine(n); err == nil {
-			out = append(out, m)
+		if rec, err := m.Read(n); err == nil {
+			out = append(out, m.Machine(rec))
 		}
 	}
 	return out, nil

@@ -80,7 +80,7 @@ func TestUnreadableStateDirIsAnError(t *testing.T) {
 	}
 	os.Remove(dir)
 	os.WriteFile(dir, nil, 0o600)
-	if ms, err := r.List(func(string) (provider.Machine, error) { return provider.Machine{}, nil }); err == nil {
+	if ms, err := (Machines[rec]{Reg: r, Machine: func(rec) provider.Machine { return provider.Machine{} }}).List(); err == nil {
 		t.Fatalf("list of an unreadable state dir = %v, nil", ms)
 	}
 	if _, err := Open("", "c"); err == nil {

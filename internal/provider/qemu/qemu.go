@@ -302,29 +302,17 @@ func (p *Provider) Delete(ctx context.Context, name string) error {
 
 // Get returns the VM or provider.ErrNotFound.
 func (p *Provider) Get(ctx context.Context, name string) (provider.Machine, error) {
-	if err := localmachine.ValidName(name); err != nil {
-		return provider.Machine{}, err
-	}
-	rec, err := p.read(name)
-	if err != nil {
-		return provider.Machine{}, err
-	}
-	return p.machine(rec), nil
+	return p.machines().Get(name)
 }
 
 // List returns every VM of this controller, sorted by name.
-func (p *Provider) List(ctx context.Context) ([]provider.Machine, error) {
-	return p.reg.List(func(name string) (provider.Machine, error) {
-		rec, err := p.read(name)
-		return p.machine(rec), err
-	})
+func (p *Provider) List(ctx context.Context) ([]provider.Machine, error) { return p.machines().List() }
+
+func (p *Provider) machines() localmachine.Machines[record] {
+	return localmachine.Machines[record]{Reg: p.reg, Machine: p.machine}
 }
 
-func (p *Provider) read(name string) (record, error) {
-	var rec record
-	err := p.reg.Read(name, &rec)
-	return rec, err
-}
+func (p *Provider) read(name string) (record, error) { return p.machines().Read(name) }
 
 func (p *Provider) machine(rec record) provider.Machine {
 	m := provider.Machine{ProviderID: "qemu-" + rec.Name, Name: rec.Name, PoolID: rec.PoolID, Status: provider.StatusRunning}
