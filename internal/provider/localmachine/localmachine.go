@@ -6,6 +6,7 @@
 package localmachine
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -125,7 +126,8 @@ func (r *Registry) Names() ([]string, error) {
 }
 
 // Machines reports the machines whose records are of type R (a provider's
-// own record, embedding Header) as machine says.
+// own record, embedding Header) as Machine says. Embedded in a provider, it
+// is that provider's Get and List.
 type Machines[R any] struct {
 	Reg     *Registry
 	Machine func(R) provider.Machine
@@ -139,7 +141,7 @@ func (m Machines[R]) Read(name string) (R, error) {
 }
 
 // Get returns the machine or provider.ErrNotFound.
-func (m Machines[R]) Get(name string) (provider.Machine, error) {
+func (m Machines[R]) Get(_ context.Context, name string) (provider.Machine, error) {
 	if err := ValidName(name); err != nil {
 		return provider.Machine{}, err
 	}
@@ -152,7 +154,7 @@ func (m Machines[R]) Get(name string) (provider.Machine, error) {
 
 // List returns every machine of this controller, sorted by name. A record
 // that cannot be read (removed meanwhile) is skipped.
-func (m Machines[R]) List() ([]provider.Machine, error) {
+func (m Machines[R]) List(context.Context) ([]provider.Machine, error) {
 	names, err := m.Reg.Names()
 	if err != nil {
 		return nil, err

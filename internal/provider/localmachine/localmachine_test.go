@@ -1,6 +1,7 @@
 package localmachine
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -80,7 +81,7 @@ func TestUnreadableStateDirIsAnError(t *testing.T) {
 	}
 	os.Remove(dir)
 	os.WriteFile(dir, nil, 0o600)
-	if ms, err := (Machines[rec]{Reg: r, Machine: func(rec) provider.Machine { return provider.Machine{} }}).List(); err == nil {
+	if ms, err := (Machines[rec]{Reg: r, Machine: func(rec) provider.Machine { return provider.Machine{} }}).List(context.Background()); err == nil {
 		t.Fatalf("list of an unreadable state dir = %v, nil", ms)
 	}
 	if _, err := Open("", "c"); err == nil {

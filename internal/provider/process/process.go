@@ -38,9 +38,10 @@ type Options struct {
 
 // Provider runs machines as local processes.
 type Provider struct {
-	opts Options
-	reg  *localmachine.Registry
-	mu   sync.Mutex // serializes Create/Delete of the same name
+	localmachine.Machines[record] // Get and List
+	opts                          Options
+	reg                           *localmachine.Registry
+	mu                            sync.Mutex // serializes Create/Delete of the same name
 }
 
 // New checks the options and creates the state directory.
@@ -52,7 +53,9 @@ func New(opts Options) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("process provider: %w", err)
 	}
-	return &Provider{opts: opts, reg: reg}, nil
+	p := &Provider{opts: opts, reg: reg}
+	p.Machines = localmachine.Machines[record]{Reg: reg, Machine: p.machine}
+	return p, nil
 }
 
 // record is what a machine's directory remembers about it.
@@ -71,7 +74,7 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if rec, err := p.read(spec.Name); err == nil {
+	if rec, err := p.Read(spec.Name); err == nil {
 		return p.machine(rec), nil
 	}
 	dir := p.dir(spec.Name)
@@ -132,7 +135,7 @@ func (p *Provider) Delete(ctx context.Context, name string) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	rec, err := p.read(name)
+	rec, err := p.Read(name)
 	if errors.Is(err, provider.ErrNotFound) {
 		return nil
 	}
@@ -143,20 +146,6 @@ func (p *Provider) Delete(ctx context.Context, name string) error {
 	}
 	return p.reg.Remove(name)
 }
-
-// Get returns the machine or provider.ErrNotFound.
-func (p *Provider) Get(ctx context.Context, name string) (provider.Machine, error) {
-	return p.machines().Get(name)
-}
-
-// List returns every machine of this controller, sorted by name.
-func (p *Provider) List(ctx context.Context) ([]provider.Machine, error) { return p.machines().List() }
-
-func (p *Provider) machines() localmachine.Machines[record] {
-	return localmachine.Machines[record]{Reg: p.reg, Machine: p.machine}
-}
-
-func (p *Provider) read(name string) (record, error) { return p.machines().Read(name) }
 
 func (p *Provider) machine(rec record) provider.Machine {
 	m := provider.Machine{ProviderID: "pid-" + strconv.Itoa(rec.PID), Name: rec.Name, PoolID: rec.PoolID, Status: provider.StatusRunning}

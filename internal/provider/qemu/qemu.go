@@ -69,11 +69,12 @@ type Options struct {
 
 // Provider runs one QEMU VM per instance.
 type Provider struct {
-	opts  Options
-	reg   *localmachine.Registry
-	fwd   map[int]string
-	mu    sync.Mutex // serializes Create/Delete
-	accel accelProbe
+	localmachine.Machines[record] // Get and List
+	opts                          Options
+	reg                           *localmachine.Registry
+	fwd                           map[int]string
+	mu                            sync.Mutex // serializes Create/Delete
+	accel                         accelProbe
 
 	bootMu sync.Mutex
 	boots  []time.Duration
@@ -126,7 +127,9 @@ func New(opts Options) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("qemu provider: %w", err)
 	}
-	return &Provider{opts: opts, reg: reg, fwd: fwd}, nil
+	p := &Provider{opts: opts, reg: reg, fwd: fwd}
+	p.Machines = localmachine.Machines[record]{Reg: reg, Machine: p.machine}
+	return p, nil
 }
 
 // record is what an instance's directory remembers about it. It is written
@@ -192,7 +195,7 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if rec, err := p.read(spec.Name); err == nil {
+	if rec, err := p.Read(spec.Name); err == nil {
 		return p.machine(rec), nil
 	}
 	dir := p.dir(spec.Name)
@@ -290,7 +293,7 @@ func (p *Provider) Delete(ctx context.Context, name string) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if _, err := p.read(name); errors.Is(err, provider.ErrNotFound) {
+	if _, err := p.Read(name); errors.Is(err, provider.ErrNotFound) {
 		return nil
 	}
 	if err := stop(ctx, p.dir(name)); err != nil {
@@ -299,20 +302,6 @@ func (p *Provider) Delete(ctx context.Context, name string) error {
 	p.recordBoot(p.dir(name))
 	return os.RemoveAll(p.dir(name))
 }
-
-// Get returns the VM or provider.ErrNotFound.
-func (p *Provider) Get(ctx context.Context, name string) (provider.Machine, error) {
-	return p.machines().Get(name)
-}
-
-// List returns every VM of this controller, sorted by name.
-func (p *Provider) List(ctx context.Context) ([]provider.Machine, error) { return p.machines().List() }
-
-func (p *Provider) machines() localmachine.Machines[record] {
-	return localmachine.Machines[record]{Reg: p.reg, Machine: p.machine}
-}
-
-func (p *Provider) read(name string) (record, error) { return p.machines().Read(name) }
 
 func (p *Provider) machine(rec record) provider.Machine {
 	m := provider.Machine{ProviderID: "qemu-" + rec.Name, Name: rec.Name, PoolID: rec.PoolID, Status: provider.StatusRunning}
