@@ -4,11 +4,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 
 	"github.com/paddock-ci/paddock/internal/config"
 	"github.com/paddock-ci/paddock/internal/provider"
-	"github.com/paddock-ci/paddock/internal/provider/process"
 )
 
 // ProviderEnv is what every provider factory may need besides its own config.
@@ -25,24 +23,9 @@ type ProviderEnv struct {
 }
 
 // providerFactories maps a provider type to its constructor. Each provider
-// type registers itself from its own file, so adding one touches no other.
-var providerFactories = map[string]func(pc config.ProviderConfig, env ProviderEnv) (provider.Provider, error){
-	"process": newProcessProvider,
-}
-
-func newProcessProvider(pc config.ProviderConfig, env ProviderEnv) (provider.Provider, error) {
-	dir := filepath.Join(env.Config.StateDir, "machines", pc.Name)
-	cmd := env.BootCommand
-	if pc.Process != nil {
-		if pc.Process.WorkDir != "" {
-			dir = pc.Process.WorkDir
-		}
-		if len(pc.Process.RunnerCommand) > 0 {
-			cmd = pc.Process.RunnerCommand
-		}
-	}
-	return process.New(process.Options{StateDir: dir, ControllerID: env.ControllerID, Command: cmd})
-}
+// type registers itself from its own file (provider_<type>.go), so adding one
+// touches no other file of this package.
+var providerFactories = map[string]func(pc config.ProviderConfig, env ProviderEnv) (provider.Provider, error){}
 
 func buildProviders(cfg *config.Config, controllerID string, boot []string, log *slog.Logger) (map[string]provider.Provider, error) {
 	self, err := os.Executable()

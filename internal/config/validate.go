@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"regexp"
@@ -35,11 +36,16 @@ type validator struct {
 // in URLs (/webhooks/{forge}), metrics labels and log lines.
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 
-// Provider types Paddock knows; only those in builtProviders exist in this build.
-var (
-	knownProviders = []string{"process", "qemu", "external", "kubernetes"}
-	builtProviders = map[string]bool{"process": true, "external": true, "qemu": true, "kubernetes": true}
-)
+// providerBlocks holds, per provider type, the check of its config block
+// (which also refuses the block under another type). Each type registers
+// itself from its validate_<type>.go, so adding a type edits no list here.
+var providerBlocks = map[string]func(v *validator, path string, pr ProviderConfig){}
+
+// knownProviders lists the provider types, sorted.
+func knownProviders() []string { return slices.Sorted(maps.Keys(providerBlocks)) }
+
+// ProviderTypes lists the provider types a config may name, sorted.
+func ProviderTypes() []string { return knownProviders() }
 
 const minInterval = 5 * time.Second
 
@@ -105,19 +111,14 @@ func (v *validator) providers() {
 		v.name(path, pr.Name, names)
 		switch {
 		case pr.Type == "":
-			v.p.at(path+".type", "required (one of %s)", strings.Join(knownProviders, ", "))
-		case !slices.Contains(knownProviders, pr.Type):
-			v.p.at(path+".type", "unknown provider type %q (want one of %s)", pr.Type, strings.Join(knownProviders, ", "))
-		case !builtProviders[pr.Type]:
-			v.p.at(path+".type", "provider type %s is not available in this build", pr.Type)
+			v.p.at(path+".type", "required (one of %s)", strings.Join(knownProviders(), ", "))
+		case providerBlocks[pr.Type] == nil:
+			v.p.at(path+".type", "unknown provider type %q (want one of %s)", pr.Type, strings.Join(knownProviders(), ", "))
 		}
 		v.minInt(path+".max_parallel", pr.MaxParallel, 1)
-		if pr.Process != nil && pr.Type != "process" {
-			v.p.at(path+".process", "only valid for type process")
+		for _, typ := range knownProviders() {
+			providerBlocks[typ](v, path, pr)
 		}
-		v.external(path, pr)
-		v.qemu(path, pr)
-		v.kubernetes(path, pr)
 	}
 }
 

@@ -14,6 +14,8 @@ import (
 
 var interfaceVersions = []string{"auto", "v0.1.0", "v0.1.1"}
 
+func init() { providerBlocks["external"] = (*validator).external }
+
 // external checks a provider's external block: present exactly when the type
 // is external, with an executable, a known interface version and sane prefixes.
 func (v *validator) external(path string, pr ProviderConfig) {

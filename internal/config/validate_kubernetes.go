@@ -54,6 +54,8 @@ var (
 	labelNameRE    = regexp.MustCompile(`^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$`)
 )
 
+func init() { providerBlocks["kubernetes"] = (*validator).kubernetes }
+
 // kubernetes checks a provider's kubernetes block (optional: without one the
 // provider runs pods in its own namespace with the in-cluster config).
 func (v *validator) kubernetes(path string, pr ProviderConfig) {

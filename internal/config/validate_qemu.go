@@ -2,6 +2,8 @@ package config
 
 import "net"
 
+func init() { providerBlocks["qemu"] = (*validator).qemu }
+
 // qemu checks a qemu provider's settings.
 func (v *validator) qemu(path string, pr ProviderConfig) {
 	q := pr.QEMU

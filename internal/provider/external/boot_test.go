@@ -34,20 +34,7 @@ func bootSpec(srv *httptest.Server, name string) (s provider.Spec) {
 	return s
 }
 
-// A provider that waits for its machine returns after the machine has
-// already called the manager: the manager must accept that call.
-func TestMachineCallsBackBeforeCreateReturns(t *testing.T) {
-	e := newEnv(t, "", 30*time.Second)
-	e.cfg["interface"], e.cfg["wait_for_callback"], e.cfg["boot_delay"] = "v0.1.0", true, "300ms"
-	e.write()
-	srv, hits := manager(t, "tok-m-1")
-	if _, err := e.p.Create(context.Background(), bootSpec(srv, "m-1")); err != nil {
-		t.Fatal(err)
-	}
-	if hits.Load() == 0 {
-		t.Fatal("CreateInstance returned before the machine fetched its install script")
-	}
-}
+// (A machine that calls before Create returns: TestConformance/lxd-like.)
 
 // A slow boot: create returns at once, the machine calls later.
 func TestSlowBootCallsAfterCreateReturns(t *testing.T) {

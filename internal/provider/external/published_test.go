@@ -150,32 +150,6 @@ func TestConfiguredV011FallsBackOnTheExactError(t *testing.T) {
 	}
 }
 
-// A manager that crashed while CreateInstance ran retries it after restart:
-// the machine is adopted, not created again (LXD would answer exit 1) and
-// not deleted.
-func TestRetriedCreateAfterCrashAdoptsTheMachine(t *testing.T) {
-	e := newEnv(t, "", 30*time.Second)
-	e.cfg["interface"], e.cfg["duplicate"] = "v0.1.0", "plain"
-	e.write()
-	ctx := context.Background()
-	first, err := e.p.Create(ctx, spec("m-1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid := e.machinePID("m-1")
-	e.reopen("", nil) // restart; the create intent is carried out again
-	again, err := e.p.Create(ctx, spec("m-1"))
-	if err != nil || again.ProviderID != first.ProviderID {
-		t.Fatalf("retried create = %+v, %v; want the machine %s", again, err, first.ProviderID)
-	}
-	if n := e.count(external.CmdCreate); n != 1 {
-		t.Errorf("CreateInstance ran %d times, want once", n)
-	}
-	if n := e.count(external.CmdDelete); n != 0 || !alive(pid) {
-		t.Errorf("healthy machine deleted (%d deletes, alive %v)", n, alive(pid))
-	}
-}
-
 // The adapter lost its memory of the machine (state file gone): the plain
 // exit-1 duplicate answer adopts it all the same.
 func TestPlainDuplicateErrorAdoptsTheMachine(t *testing.T) {

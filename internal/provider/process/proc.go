@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/paddock-ci/paddock/internal/provider/localmachine"
 )
 
 // startTicks reads the process start time (field 22 of /proc/PID/stat), which
@@ -30,16 +32,6 @@ func startTicks(pid int) uint64 {
 	return v
 }
 
-func zombie(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || len(s) < i+3 || s[i+2] == 'Z'
-}
-
 func killGroup(pid int) { _ = syscall.Kill(-pid, syscall.SIGKILL) }
 
 // terminate asks the machine's process group to stop, then kills it if it has
@@ -48,7 +40,7 @@ func terminate(ctx context.Context, pid int) error {
 	_ = syscall.Kill(-pid, syscall.SIGTERM)
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		if syscall.Kill(pid, 0) != nil || zombie(pid) {
+		if syscall.Kill(pid, 0) != nil || localmachine.Zombie(pid) {
 			killGroup(pid) // children that ignored SIGTERM
 			waitGroupGone(pid)
 			return nil

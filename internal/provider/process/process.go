@@ -11,20 +11,17 @@ package process
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/paddock-ci/paddock/internal/provider"
+	"github.com/paddock-ci/paddock/internal/provider/localmachine"
 )
 
 // Options configure the provider.
@@ -41,8 +38,10 @@ type Options struct {
 
 // Provider runs machines as local processes.
 type Provider struct {
-	opts Options
-	mu   sync.Mutex // serializes Create/Delete of the same name
+	localmachine.Machines[record] // Get and List
+	opts                          Options
+	reg                           *localmachine.Registry
+	mu                            sync.Mutex // serializes Create/Delete of the same name
 }
 
 // New checks the options and creates the state directory.
@@ -50,39 +49,32 @@ func New(opts Options) (*Provider, error) {
 	if opts.StateDir == "" || opts.ControllerID == "" || len(opts.Command) == 0 {
 		return nil, errors.New("process provider: state dir, controller id and command are required")
 	}
-	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
+	reg, err := localmachine.Open(opts.StateDir, opts.ControllerID)
+	if err != nil {
 		return nil, fmt.Errorf("process provider: %w", err)
 	}
-	return &Provider{opts: opts}, nil
+	p := &Provider{opts: opts, reg: reg}
+	p.Machines = localmachine.Machines[record]{Reg: reg, Machine: p.machine}
+	return p, nil
 }
 
 // record is what a machine's directory remembers about it.
 type record struct {
-	Name         string    `json:"name"`
-	ControllerID string    `json:"controller_id"`
-	PoolID       string    `json:"pool_id"`
-	PID          int       `json:"pid"`
-	StartTicks   uint64    `json:"start_ticks"` // from /proc/PID/stat: guards against PID reuse
-	CreatedAt    time.Time `json:"created_at"`
+	localmachine.Header
+	PID        int    `json:"pid"`
+	StartTicks uint64 `json:"start_ticks"` // from /proc/PID/stat: guards against PID reuse
 }
 
-func (p *Provider) dir(name string) string { return filepath.Join(p.opts.StateDir, name) }
-
-func validName(name string) error {
-	if name == "" || strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
-		return fmt.Errorf("invalid machine name %q", name)
-	}
-	return nil
-}
+func (p *Provider) dir(name string) string { return p.reg.Dir(name) }
 
 // Create starts the machine unless one with that name already exists.
 func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Machine, error) {
-	if err := validName(spec.Name); err != nil {
+	if err := localmachine.ValidName(spec.Name); err != nil {
 		return provider.Machine{}, err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if rec, err := p.read(spec.Name); err == nil {
+	if rec, err := p.Read(spec.Name); err == nil {
 		return p.machine(rec), nil
 	}
 	dir := p.dir(spec.Name)
@@ -115,9 +107,8 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 	}
 	// Reap the child when it ends so it does not linger as a zombie.
 	go cmd.Wait() //nolint:errcheck
-	rec := record{Name: spec.Name, ControllerID: p.opts.ControllerID, PoolID: spec.PoolID,
-		PID: cmd.Process.Pid, StartTicks: startTicks(cmd.Process.Pid), CreatedAt: time.Now().UTC()}
-	if err := writeJSON(filepath.Join(dir, "machine.json"), rec); err != nil {
+	rec := record{Header: p.reg.NewHeader(spec), PID: cmd.Process.Pid, StartTicks: startTicks(cmd.Process.Pid)}
+	if err := p.reg.Write(spec.Name, rec); err != nil {
 		killGroup(rec.PID)
 		os.RemoveAll(dir)
 		return provider.Machine{}, err
@@ -139,12 +130,12 @@ func machineEnv() []string {
 
 // Delete kills the machine's process group and removes its directory.
 func (p *Provider) Delete(ctx context.Context, name string) error {
-	if err := validName(name); err != nil {
+	if err := localmachine.ValidName(name); err != nil {
 		return err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	rec, err := p.read(name)
+	rec, err := p.Read(name)
 	if errors.Is(err, provider.ErrNotFound) {
 		return nil
 	}
@@ -153,58 +144,7 @@ func (p *Provider) Delete(ctx context.Context, name string) error {
 			return fmt.Errorf("stop machine %s: %w", name, err)
 		}
 	}
-	return os.RemoveAll(p.dir(name))
-}
-
-// Get returns the machine or provider.ErrNotFound.
-func (p *Provider) Get(ctx context.Context, name string) (provider.Machine, error) {
-	if err := validName(name); err != nil {
-		return provider.Machine{}, err
-	}
-	rec, err := p.read(name)
-	if err != nil {
-		return provider.Machine{}, err
-	}
-	return p.machine(rec), nil
-}
-
-// List returns every machine of this controller, sorted by name.
-func (p *Provider) List(ctx context.Context) ([]provider.Machine, error) {
-	entries, err := os.ReadDir(p.opts.StateDir)
-	if err != nil {
-		return nil, err
-	}
-	var out []provider.Machine
-	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
-		rec, err := p.read(e.Name())
-		if err != nil {
-			continue
-		}
-		out = append(out, p.machine(rec))
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
-}
-
-func (p *Provider) read(name string) (record, error) {
-	var rec record
-	b, err := os.ReadFile(filepath.Join(p.dir(name), "machine.json"))
-	if errors.Is(err, os.ErrNotExist) {
-		return rec, provider.ErrNotFound
-	}
-	if err != nil {
-		return rec, err
-	}
-	if err := json.Unmarshal(b, &rec); err != nil {
-		return rec, fmt.Errorf("machine %s: corrupt state file: %w", name, err)
-	}
-	if rec.ControllerID != p.opts.ControllerID {
-		return rec, provider.ErrNotFound
-	}
-	return rec, nil
+	return p.reg.Remove(name)
 }
 
 func (p *Provider) machine(rec record) provider.Machine {
@@ -221,17 +161,5 @@ func (p *Provider) alive(rec record) bool {
 		return false
 	}
 	t := startTicks(rec.PID)
-	return t != 0 && t == rec.StartTicks && !zombie(rec.PID)
-}
-
-func writeJSON(path string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return t != 0 && t == rec.StartTicks && !localmachine.Zombie(rec.PID)
 }

@@ -8,30 +8,35 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/image"
 )
 
-// These tests boot real VMs. They need qemu-system-x86_64 (Debian package
+// The VM tests boot real VMs. They need qemu-system-x86_64 (Debian package
 // qemu-system-x86) and, for the image build, apt-get download and dpkg-deb
-// with current apt lists.
+// with current apt lists. The fixtures are built by the first test that
+// calls needVM, so tests that boot nothing do not pay for them.
 var (
 	paddockBin string // static paddock build: in the image and as the relay
 	imageDir   string
 	noQEMU     string // why QEMU cannot start; tests skip loudly
 	setupErr   error  // anything else that failed: tests fail
+
+	binDir    string
+	setupOnce sync.Once
 )
 
 func TestMain(m *testing.M) {
-	bin, err := os.MkdirTemp("", "paddock-qemu-test-")
+	var err error
+	binDir, err = os.MkdirTemp("", "paddock-qemu-test-")
 	if err != nil {
 		panic(err)
 	}
-	setup(bin)
 	code := m.Run()
-	os.RemoveAll(bin)
+	os.RemoveAll(binDir)
 	os.Exit(code)
 }
 
@@ -61,6 +66,7 @@ func setup(bin string) {
 // needVM skips (loudly) only when QEMU itself is missing.
 func needVM(t *testing.T) {
 	t.Helper()
+	setupOnce.Do(func() { setup(binDir) })
 	if noQEMU != "" {
 		t.Skipf("!!! QEMU VM TEST SKIPPED: %s", noQEMU)
 	}

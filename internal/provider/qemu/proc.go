@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/paddock-ci/paddock/internal/provider/localmachine"
 )
 
 // vmPID returns the PID of the QEMU process of the instance in dir, or 0 when
@@ -31,20 +33,10 @@ func vmPID(dir string) int {
 	if err != nil || !bytes.Contains(cmdline, []byte("\x00"+filepath.Join(dir, "qemu.pid")+"\x00")) {
 		return 0
 	}
-	if zombie(pid) {
+	if localmachine.Zombie(pid) {
 		return 0
 	}
 	return pid
-}
-
-func zombie(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || len(s) < i+3 || s[i+2] == 'Z'
 }
 
 // qmpQuit asks QEMU to quit over its QMP socket. The socket is opened

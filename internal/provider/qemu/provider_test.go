@@ -173,16 +173,10 @@ sleep 600
 		t.Errorf("the guest reached a host port that is not forwarded (%d requests)", n)
 	}
 
-	// A restarted manager finds the VM; another controller does not.
+	// A restarted manager finds the booted VM running. (Other controllers,
+	// deletes of missing VMs: TestConformance.)
 	if ms, _ := newProvider(t, dir, "ctl-1").List(ctx); len(ms) != 1 || ms[0].Name != "vm-1" || ms[0].Status != provider.StatusRunning {
 		t.Fatalf("list after restart = %+v", ms)
-	}
-	other := newProvider(t, dir, "ctl-other")
-	if ms, _ := other.List(ctx); len(ms) != 0 {
-		t.Fatalf("another controller lists %+v", ms)
-	}
-	if err := other.Delete(ctx, "vm-1"); err != nil || len(qemuPIDs(dir)) != 1 {
-		t.Fatalf("another controller's Delete touched the VM: %v", err)
 	}
 
 	if err := newProvider(t, dir, "ctl-1").Delete(ctx, "vm-1"); err != nil {
@@ -193,12 +187,6 @@ sleep 600
 	}
 	if _, err := os.Stat(vmDir); !os.IsNotExist(err) {
 		t.Fatal("instance directory not removed")
-	}
-	if _, err := p.Get(ctx, "vm-1"); err != provider.ErrNotFound {
-		t.Fatalf("get after delete: %v", err)
-	}
-	if err := p.Delete(ctx, "vm-1"); err != nil {
-		t.Fatalf("delete of a missing VM: %v", err)
 	}
 }
 

@@ -15,21 +15,19 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/image"
 	"github.com/paddock-ci/paddock/internal/provider"
+	"github.com/paddock-ci/paddock/internal/provider/localmachine"
 )
 
 // Options configure the provider.
@@ -71,10 +69,12 @@ type Options struct {
 
 // Provider runs one QEMU VM per instance.
 type Provider struct {
-	opts  Options
-	fwd   map[int]string
-	mu    sync.Mutex // serializes Create/Delete
-	accel accelProbe
+	localmachine.Machines[record] // Get and List
+	opts                          Options
+	reg                           *localmachine.Registry
+	fwd                           map[int]string
+	mu                            sync.Mutex // serializes Create/Delete
+	accel                         accelProbe
 
 	bootMu sync.Mutex
 	boots  []time.Duration
@@ -123,39 +123,32 @@ func New(opts Options) (*Provider, error) {
 	if _, err := exec.LookPath(opts.Binary); err != nil {
 		return nil, fmt.Errorf("qemu provider: %w (install Debian's qemu-system-x86 package)", err)
 	}
-	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
+	reg, err := localmachine.Open(opts.StateDir, opts.ControllerID)
+	if err != nil {
 		return nil, fmt.Errorf("qemu provider: %w", err)
 	}
-	return &Provider{opts: opts, fwd: fwd}, nil
+	p := &Provider{opts: opts, reg: reg, fwd: fwd}
+	p.Machines = localmachine.Machines[record]{Reg: reg, Machine: p.machine}
+	return p, nil
 }
 
 // record is what an instance's directory remembers about it. It is written
 // before QEMU starts, so a manager that dies mid-Create still finds (and
 // can delete) the VM.
 type record struct {
-	Name         string    `json:"name"`
-	ControllerID string    `json:"controller_id"`
-	PoolID       string    `json:"pool_id"`
-	Accel        string    `json:"accel"`
-	CPU          int       `json:"cpu"`
-	MemoryMB     int       `json:"memory_mb"`
-	ScratchGB    int       `json:"scratch_gb,omitempty"`
-	CloudImage   string    `json:"cloud_image,omitempty"`
-	CreatedAt    time.Time `json:"created_at"`
+	localmachine.Header
+	Accel      string `json:"accel"`
+	CPU        int    `json:"cpu"`
+	MemoryMB   int    `json:"memory_mb"`
+	ScratchGB  int    `json:"scratch_gb,omitempty"`
+	CloudImage string `json:"cloud_image,omitempty"`
 }
 
-func (p *Provider) dir(name string) string { return filepath.Join(p.opts.StateDir, name) }
-
-func validName(name string) error {
-	if name == "" || len(name) > 100 || strings.ContainsAny(name, "/\\,\x00 ") || name == "." || name == ".." {
-		return fmt.Errorf("invalid machine name %q", name)
-	}
-	return nil
-}
+func (p *Provider) dir(name string) string { return p.reg.Dir(name) }
 
 // Create boots the VM unless one with that name already exists.
 func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Machine, error) {
-	if err := validName(spec.Name); err != nil {
+	if err := localmachine.ValidName(spec.Name); err != nil {
 		return provider.Machine{}, err
 	}
 	base, err := cloudBase(spec.Image)
@@ -202,22 +195,21 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if rec, err := p.read(spec.Name); err == nil {
+	if rec, err := p.Read(spec.Name); err == nil {
 		return p.machine(rec), nil
 	}
 	dir := p.dir(spec.Name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return provider.Machine{}, err
 	}
-	rec := record{Name: spec.Name, ControllerID: p.opts.ControllerID, PoolID: spec.PoolID, Accel: accel,
-		CPU: clamp(spec.CPU, p.opts.CPU, p.opts.MaxCPU), MemoryMB: clamp(spec.MemoryMB, p.opts.MemoryMB, p.opts.MaxMemoryMB),
-		CreatedAt: time.Now().UTC()}
+	rec := record{Header: p.reg.NewHeader(spec), Accel: accel,
+		CPU: clamp(spec.CPU, p.opts.CPU, p.opts.MaxCPU), MemoryMB: clamp(spec.MemoryMB, p.opts.MemoryMB, p.opts.MaxMemoryMB)}
 	if base != "" {
 		rec.CloudImage, rec.ScratchGB = base, p.cloudScratchGB(spec.DiskGB)
 	} else if p.opts.ScratchGB > 0 {
 		rec.ScratchGB = cmp.Or(spec.DiskGB, p.opts.ScratchGB)
 	}
-	if err := writeJSON(filepath.Join(dir, "machine.json"), rec); err != nil {
+	if err := p.reg.Write(spec.Name, rec); err != nil {
 		os.RemoveAll(dir)
 		return provider.Machine{}, err
 	}
@@ -296,12 +288,12 @@ func clamp(want, def, limit int) int {
 
 // Delete stops the VM and removes its directory (console log, sockets).
 func (p *Provider) Delete(ctx context.Context, name string) error {
-	if err := validName(name); err != nil {
+	if err := localmachine.ValidName(name); err != nil {
 		return err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if _, err := p.read(name); errors.Is(err, provider.ErrNotFound) {
+	if _, err := p.Read(name); errors.Is(err, provider.ErrNotFound) {
 		return nil
 	}
 	if err := stop(ctx, p.dir(name)); err != nil {
@@ -309,55 +301,6 @@ func (p *Provider) Delete(ctx context.Context, name string) error {
 	}
 	p.recordBoot(p.dir(name))
 	return os.RemoveAll(p.dir(name))
-}
-
-// Get returns the VM or provider.ErrNotFound.
-func (p *Provider) Get(ctx context.Context, name string) (provider.Machine, error) {
-	if err := validName(name); err != nil {
-		return provider.Machine{}, err
-	}
-	rec, err := p.read(name)
-	if err != nil {
-		return provider.Machine{}, err
-	}
-	return p.machine(rec), nil
-}
-
-// List returns every VM of this controller, sorted by name.
-func (p *Provider) List(ctx context.Context) ([]provider.Machine, error) {
-	entries, err := os.ReadDir(p.opts.StateDir)
-	if err != nil {
-		return nil, err
-	}
-	var out []provider.Machine
-	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
-		if rec, err := p.read(e.Name()); err == nil {
-			out = append(out, p.machine(rec))
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
-}
-
-func (p *Provider) read(name string) (record, error) {
-	var rec record
-	b, err := os.ReadFile(filepath.Join(p.dir(name), "machine.json"))
-	if errors.Is(err, os.ErrNotExist) {
-		return rec, provider.ErrNotFound
-	}
-	if err != nil {
-		return rec, err
-	}
-	if err := json.Unmarshal(b, &rec); err != nil {
-		return rec, fmt.Errorf("machine %s: corrupt state file: %w", name, err)
-	}
-	if rec.ControllerID != p.opts.ControllerID {
-		return rec, provider.ErrNotFound
-	}
-	return rec, nil
 }
 
 func (p *Provider) machine(rec record) provider.Machine {
@@ -376,15 +319,3 @@ func (p *Provider) machine(rec record) provider.Machine {
 // startGrace bounds how long an instance without a QEMU process counts as
 // still starting rather than stopped.
 const startGrace = 45 * time.Second
-
-func writeJSON(path string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}

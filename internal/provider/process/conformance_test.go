@@ -1,0 +1,52 @@
+package process
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/paddock-ci/paddock/internal/provider"
+	"github.com/paddock-ci/paddock/internal/provider/providertest"
+)
+
+// boot calls the manager once, as the real bootstrap does, then stays up.
+const boot = `curl -s -o /dev/null "$PADDOCK_METADATA_URL/runner"; exec sleep 60`
+
+func TestConformance(t *testing.T) {
+	providertest.Run(t, func(t *testing.T) *providertest.Harness {
+		dir := filepath.Join(t.TempDir(), "machines")
+		cmd := []string{"/bin/sh", "-c", boot}
+		return &providertest.Harness{
+			New: func(t *testing.T, controllerID string) provider.Provider {
+				p, err := New(Options{StateDir: dir, ControllerID: controllerID, Command: cmd})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return p
+			},
+			CallsBack: true,
+			// The manager died after making the directory, before starting
+			// the process and writing its record.
+			CrashMidCreate: func(t *testing.T, s provider.Spec) {
+				if err := os.MkdirAll(filepath.Join(dir, s.Name, "work"), 0o700); err != nil {
+					t.Fatal(err)
+				}
+			},
+			// A machine that ignores SIGTERM makes Delete wait for its grace period.
+			Slow: func(t *testing.T, p provider.Provider, s provider.Spec) {
+				cmd[2] = `trap '' TERM; echo > ready; exec sleep 60`
+				if _, err := p.Create(context.Background(), s); err != nil {
+					t.Fatal(err)
+				}
+				waitFile(t, filepath.Join(dir, s.Name, "work", "ready"))
+			},
+			FailCreate: func(*testing.T) { cmd[0] = "/nonexistent/boot" },
+			FailList: func(t *testing.T, _ provider.Provider) {
+				if err := os.RemoveAll(dir); err != nil || os.WriteFile(dir, nil, 0o600) != nil {
+					t.Fatal("cannot replace the state dir by a file")
+				}
+			},
+		}
+	})
+}
