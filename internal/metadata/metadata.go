@@ -12,13 +12,13 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/paddock-ci/paddock/internal/controller"
 	"github.com/paddock-ci/paddock/internal/core"
+	"github.com/paddock-ci/paddock/internal/machineapi"
 )
 
 // Machines is the part of the controller machines talk to.
 type Machines interface {
-	RunnerConfigFor(ctx context.Context, token string) (controller.RunnerConfig, error)
+	RunnerConfigFor(ctx context.Context, token string) (machineapi.RunnerConfig, error)
 	Report(ctx context.Context, token string, status core.RunnerState, message string) error
 }
 
@@ -59,9 +59,9 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 func (h *Handler) fail(w http.ResponseWriter, err error) {
 	code := http.StatusServiceUnavailable // forge trouble: the machine retries
 	switch {
-	case errors.Is(err, controller.ErrBadToken), errors.Is(err, controller.ErrTokenUsed):
+	case errors.Is(err, machineapi.ErrBadToken), errors.Is(err, machineapi.ErrTokenUsed):
 		code = http.StatusUnauthorized
-	case errors.Is(err, controller.ErrInstanceGone):
+	case errors.Is(err, machineapi.ErrInstanceGone):
 		code = http.StatusGone
 	default:
 		h.Logger.Warn("machine request failed", "err", err)
@@ -72,7 +72,7 @@ func (h *Handler) fail(w http.ResponseWriter, err error) {
 func (h *Handler) runner(w http.ResponseWriter, r *http.Request) {
 	tok := bearer(r)
 	if tok == "" {
-		h.fail(w, controller.ErrBadToken)
+		h.fail(w, machineapi.ErrBadToken)
 		return
 	}
 	cfg, err := h.Machines.RunnerConfigFor(r.Context(), tok)
@@ -86,7 +86,7 @@ func (h *Handler) runner(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 	tok := bearer(r)
 	if tok == "" {
-		h.fail(w, controller.ErrBadToken)
+		h.fail(w, machineapi.ErrBadToken)
 		return
 	}
 	var rep StatusReport
@@ -95,7 +95,7 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := h.Machines.Report(r.Context(), tok, core.RunnerState(rep.Status), rep.Message)
-	if errors.Is(err, controller.ErrBadStatus) {
+	if errors.Is(err, machineapi.ErrBadStatus) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}

@@ -10,9 +10,9 @@ import (
 
 	ghss "github.com/actions/scaleset"
 
-	"github.com/paddock-ci/paddock/internal/controller"
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/forge"
+	"github.com/paddock-ci/paddock/internal/jobevent"
 	"github.com/paddock-ci/paddock/internal/scheduler"
 	"github.com/paddock-ci/paddock/internal/store"
 )
@@ -36,7 +36,7 @@ func (l *listener) apply(ctx context.Context, pool core.Pool, msg *ghss.RunnerSc
 			mut(&ev.Job)
 		}
 		_, err := l.m.o.Events.HandleJobEvent(ctx, f.ID, ev, now)
-		if errors.Is(err, controller.ErrNotManaged) {
+		if errors.Is(err, jobevent.ErrNotManaged) {
 			l.log.Warn("scale set job for an entity Paddock does not manage", "job", base.RunnerRequestID)
 			return nil
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/paddock-ci/paddock/internal/forge"
 	"github.com/paddock-ci/paddock/internal/forge/github"
 	"github.com/paddock-ci/paddock/internal/forgesim"
+	"github.com/paddock-ci/paddock/internal/machineapi"
 	"github.com/paddock-ci/paddock/internal/provider"
 	"github.com/paddock-ci/paddock/internal/scaleset"
 	"github.com/paddock-ci/paddock/internal/secretbox"
@@ -62,7 +63,7 @@ func (p *bootProvider) Create(_ context.Context, s provider.Spec) (provider.Mach
 
 func (p *bootProvider) boot(ctx context.Context, s provider.Spec, m *machine) {
 	defer func() { p.mu.Lock(); m.stopped = true; p.mu.Unlock() }()
-	var cfg controller.RunnerConfig
+	var cfg machineapi.RunnerConfig
 	for {
 		var err error
 		if cfg, err = p.ctl().RunnerConfigFor(ctx, s.Token); err == nil {

@@ -6,15 +6,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/paddock-ci/paddock/internal/controller"
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/forge"
+	"github.com/paddock-ci/paddock/internal/jobevent"
 	"github.com/paddock-ci/paddock/internal/store"
 )
 
 // Events is the part of the controller a listener drives.
 type Events interface {
-	HandleJobEvent(ctx context.Context, forgeID string, ev forge.JobEvent, receivedAt time.Time) (controller.Outcome, error)
+	jobevent.Handler
 	Notify()
 }
 
