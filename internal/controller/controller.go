@@ -207,7 +207,7 @@ func (c *Controller) step(ctx context.Context) time.Time {
 	arrivals := c.takeArrivals(d.Jobs)
 	at := make([]time.Time, len(d.Creates))
 	for n, cr := range d.Creates {
-		if cr.Reason == scheduler.ReasonJob && len(arrivals[cr.PoolID]) > 0 {
+		if cr.Reason == core.CreateForJob && len(arrivals[cr.PoolID]) > 0 {
 			at[n], arrivals[cr.PoolID] = arrivals[cr.PoolID][0], arrivals[cr.PoolID][1:]
 		}
 	}

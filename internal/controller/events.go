@@ -16,9 +16,7 @@ import (
 // HandleJobEvent records a workflow_job event from a forge and wakes the loop.
 // receivedAt is when the event reached Paddock (the start of the hot path).
 func (c *Controller) HandleJobEvent(ctx context.Context, forgeID string, ev forge.JobEvent, receivedAt time.Time) (jobevent.Outcome, error) {
-	switch ev.Action {
-	case "queued", "in_progress", "completed":
-	default:
+	if _, acted := ev.Action.JobState(); !acted {
 		return jobevent.OutcomeIgnored, nil
 	}
 	ent, err := c.resolveEntity(ctx, forgeID, ev)
@@ -35,7 +33,7 @@ func (c *Controller) HandleJobEvent(ctx context.Context, forgeID string, ev forg
 	}
 	key := jobKey{ent.ID, job.ID}
 	added := false
-	if ev.Action == "queued" {
+	if ev.Action == core.JobActionQueued {
 		// Noted before the job is stored: a step running in between must
 		// already see when the job arrived.
 		c.mu.Lock()
@@ -55,10 +53,10 @@ func (c *Controller) HandleJobEvent(ctx context.Context, forgeID string, ev forg
 		return jobevent.OutcomeUnchanged, nil
 	}
 	switch ev.Action {
-	case "in_progress":
+	case core.JobActionInProgress:
 		c.forgetArrival(ent.ID, job.ID)
 		c.runnerTookJob(ctx, job)
-	case "completed":
+	case core.JobActionCompleted:
 		c.forgetArrival(ent.ID, job.ID)
 		c.runnerFinished(ctx, job)
 	}
@@ -174,7 +172,7 @@ func (c *Controller) runnerFinished(ctx context.Context, job core.Job) {
 			i.JobID = job.ID
 		}
 		if i.State.CanTransition(core.InstancePendingDelete) && i.State != core.InstancePendingDelete {
-			i.State, i.DeleteReason, i.Attempts = core.InstancePendingDelete, "job_completed", 0
+			i.State, i.DeleteReason, i.Attempts = core.InstancePendingDelete, core.DeleteJobCompleted, 0
 			i.NextAttemptAt = time.Time{}
 		}
 		return nil
@@ -192,7 +190,7 @@ func (c *Controller) DeleteInstance(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	c.planDelete(ctx, inst.Name, "operator")
+	c.planDelete(ctx, inst.Name, core.DeleteOperator)
 	c.Notify()
 	return nil
 }

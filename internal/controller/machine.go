@@ -169,7 +169,7 @@ func (c *Controller) Report(ctx context.Context, token string, status core.Runne
 		if status == core.RunnerFailed {
 			i.Fault = truncate("bootstrap failed: "+message, 2000)
 			if i.State.CanTransition(core.InstancePendingDelete) {
-				i.State, i.DeleteReason = core.InstancePendingDelete, "bootstrap_failed"
+				i.State, i.DeleteReason = core.InstancePendingDelete, core.DeleteBootstrapFailed
 			}
 		}
 		return nil

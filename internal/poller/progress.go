@@ -29,7 +29,7 @@ func (p *Poller) progress(ctx context.Context, forgeID string, ent core.Entity, 
 	prev := p.running[ent.ID]
 	p.running[ent.ID] = cur
 	p.mu.Unlock()
-	send := func(action string, j core.Job) {
+	send := func(action core.JobAction, j core.Job) {
 		ev := forge.JobEvent{Action: action, Job: j, Entity: forge.EntityRef{Repository: ent.Name}}
 		if _, err := sink.HandleJobEvent(ctx, forgeID, ev, now); err != nil {
 			p.log.Warn("poller: job event", "entity", ent.Name, "job", j.ID, "action", action, "err", err)
@@ -38,7 +38,7 @@ func (p *Poller) progress(ctx context.Context, forgeID string, ent core.Entity, 
 	for id, j := range cur {
 		if _, seen := prev[id]; !seen {
 			j.State = core.JobInProgress
-			send("in_progress", j)
+			send(core.JobActionInProgress, j)
 		}
 	}
 	for id, j := range prev {
@@ -46,7 +46,7 @@ func (p *Poller) progress(ctx context.Context, forgeID string, ent core.Entity, 
 			// Finished or cancelled: either way its machine is spent. The
 			// conclusion is unknown without another call, so none is claimed.
 			j.State, j.CompletedAt = core.JobCompleted, now
-			send("completed", j)
+			send(core.JobActionCompleted, j)
 		}
 	}
 }
