@@ -439,8 +439,8 @@ func (c *Controller) forgeFor(ctx context.Context, poolID string) (forge.Client,
 		return nil, ent, err
 	}
 	client, err := c.o.Forges.Client(ctx, ent.ForgeID)
-	if err == nil && c.o.PoolClient != nil {
-		client, err = c.o.PoolClient(ctx, pool, client)
+	if err == nil && c.o.PoolClients != nil {
+		client, err = c.o.PoolClients.PoolClient(ctx, pool, client)
 	}
 	return client, ent, err
 }

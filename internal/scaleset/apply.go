@@ -35,7 +35,7 @@ func (l *listener) apply(ctx context.Context, pool core.Pool, msg *ghss.RunnerSc
 		if mut != nil {
 			mut(&ev.Job)
 		}
-		_, err := l.m.o.Events.HandleJobEvent(ctx, f.ID, ev, now)
+		_, err := l.events.HandleJobEvent(ctx, f.ID, ev, now)
 		if errors.Is(err, jobevent.ErrNotManaged) {
 			l.log.Warn("scale set job for an entity Paddock does not manage", "job", base.RunnerRequestID)
 			return nil
@@ -186,7 +186,7 @@ func (l *listener) applyStats(ctx context.Context, st *ghss.RunnerScaleSetStatis
 	if changed {
 		l.log.Info("scale set statistics", "pool", pool.Name, "assigned", st.TotalAssignedJobs,
 			"running", st.TotalRunningJobs, "placeholders", need)
-		l.m.o.Events.Notify()
+		l.events.Notify()
 	}
 	return nil
 }
@@ -248,7 +248,7 @@ func (l *listener) retireExcess(ctx context.Context, ent core.Entity, real []cor
 		j.State, j.Conclusion, j.CompletedAt = core.JobCompleted, "cancelled", now
 		j.Note = "no longer assigned to this scale set"
 		ev := forge.JobEvent{Action: core.JobActionCompleted, Job: j, Entity: refOf(ent), FromScaleSet: true}
-		if _, err := l.m.o.Events.HandleJobEvent(ctx, ent.ForgeID, ev, now); err != nil {
+		if _, err := l.events.HandleJobEvent(ctx, ent.ForgeID, ev, now); err != nil {
 			return fmt.Errorf("retire job %d: %w", j.ID, err)
 		}
 		delete(l.canceled, j.ID)
