@@ -31,13 +31,6 @@ const (
 	DeleteRunnerOffline DeleteReason = "runner_offline"
 )
 
-// DeleteReasons lists every delete reason.
-var DeleteReasons = []DeleteReason{
-	DeleteScaleDown, DeleteBootstrapTimeout, DeleteMaxJobRuntime, DeleteRetriesExhausted,
-	DeletePoolGone, DeletePoolDisabled, DeleteRunnerDone, DeleteRunnerFailed,
-	DeleteJobCompleted, DeleteBootstrapFailed, DeleteOperator, DeleteRunnerGone, DeleteRunnerOffline,
-}
-
 // KeepIfBusy reports whether a forge "runner busy" answer cancels a delete
 // for this reason: these must not interrupt a running job. The forge's
 // runner listing may lag, so a runner retired as gone or offline that the

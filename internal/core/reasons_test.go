@@ -5,6 +5,13 @@ import (
 	"testing"
 )
 
+// deleteReasons lists every delete reason.
+var deleteReasons = []DeleteReason{
+	DeleteScaleDown, DeleteBootstrapTimeout, DeleteMaxJobRuntime, DeleteRetriesExhausted,
+	DeletePoolGone, DeletePoolDisabled, DeleteRunnerDone, DeleteRunnerFailed,
+	DeleteJobCompleted, DeleteBootstrapFailed, DeleteOperator, DeleteRunnerGone, DeleteRunnerOffline,
+}
+
 // The reasons are stored with instances and shown by the API: their values
 // must not change when the Go names do.
 func TestDeleteReasonWireValues(t *testing.T) {
@@ -16,10 +23,10 @@ func TestDeleteReasonWireValues(t *testing.T) {
 		DeleteJobCompleted: "job_completed", DeleteBootstrapFailed: "bootstrap_failed",
 		DeleteOperator: "operator", DeleteRunnerGone: "runner_gone", DeleteRunnerOffline: "runner_offline",
 	}
-	if len(DeleteReasons) != len(want) {
-		t.Fatalf("DeleteReasons has %d entries, want %d", len(DeleteReasons), len(want))
+	if len(deleteReasons) != len(want) {
+		t.Fatalf("deleteReasons has %d entries, want %d", len(deleteReasons), len(want))
 	}
-	for _, r := range DeleteReasons {
+	for _, r := range deleteReasons {
 		if string(r) != want[r] {
 			t.Errorf("%q: want %q", r, want[r])
 		}
@@ -39,7 +46,7 @@ func TestDeleteReasonWireValues(t *testing.T) {
 func TestKeepIfBusy(t *testing.T) {
 	keep := map[DeleteReason]bool{DeleteScaleDown: true, DeletePoolDisabled: true, DeletePoolGone: true,
 		DeleteOperator: true, DeleteRunnerGone: true, DeleteRunnerOffline: true}
-	for _, r := range DeleteReasons {
+	for _, r := range deleteReasons {
 		if r.KeepIfBusy() != keep[r] {
 			t.Errorf("%s.KeepIfBusy() = %v, want %v", r, r.KeepIfBusy(), keep[r])
 		}
