@@ -77,7 +77,7 @@ func (m *bootingMachine) call(method, path, token string, body any) (*http.Respo
 }
 
 func (m *bootingMachine) report(spec provider.Spec, status string) {
-	resp, err := m.call(http.MethodPost, "/api/v1/callbacks/status", spec.Token, metadata.StatusReport{Status: status})
+	resp, err := m.call(http.MethodPost, "/api/v1/callbacks/status", spec.Token, machineapi.StatusReport{Status: status})
 	if err != nil {
 		m.fail("status %s: %v", status, err)
 		return

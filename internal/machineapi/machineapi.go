@@ -1,6 +1,7 @@
 // Package machineapi is the contract between the manager and a booting
 // machine: the runner config the machine fetches once with its instance
-// token, and the errors that decide the metadata endpoints' answers.
+// token, the status reports it posts, and the errors that decide the
+// metadata endpoints' answers.
 //
 // The in-VM bootstrap imports it, so it imports nothing of Paddock's.
 package machineapi
@@ -30,6 +31,13 @@ type RunnerConfig struct {
 	// act_runner / forgejo-runner, whose JITConfig is the base64 `.runner`
 	// file (per-runner credentials; never a registration token).
 	Kind string `json:"kind,omitempty"`
+}
+
+// StatusReport is the body of a status callback (POST …/callbacks/status).
+// Machines report installing, idle or failed.
+type StatusReport struct {
+	Status  string `json:"status"`
+	Message string `json:"message,omitempty"`
 }
 
 // RunnerTool is the runner package the machine downloads. Its fields match

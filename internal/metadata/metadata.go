@@ -35,12 +35,6 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	h.garmRoutes(mux)
 }
 
-// StatusReport is the body of a status callback.
-type StatusReport struct {
-	Status  string `json:"status"`
-	Message string `json:"message,omitempty"`
-}
-
 func bearer(r *http.Request) string {
 	a := r.Header.Get("Authorization")
 	if t, ok := strings.CutPrefix(a, "Bearer "); ok {
@@ -89,7 +83,7 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, machineapi.ErrBadToken)
 		return
 	}
-	var rep StatusReport
+	var rep machineapi.StatusReport
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&rep); err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be JSON {\"status\": …, \"message\": …}"})
 		return
