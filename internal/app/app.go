@@ -20,8 +20,6 @@ import (
 	"github.com/paddock-ci/paddock/internal/api"
 	"github.com/paddock-ci/paddock/internal/config"
 	"github.com/paddock-ci/paddock/internal/controller"
-	"github.com/paddock-ci/paddock/internal/core"
-	"github.com/paddock-ci/paddock/internal/forge"
 	"github.com/paddock-ci/paddock/internal/intake"
 	"github.com/paddock-ci/paddock/internal/metadata"
 	"github.com/paddock-ci/paddock/internal/metrics"
@@ -127,6 +125,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if err := forges.checkForgeVersions(ctx, log); err != nil {
 		return fail(err)
 	}
+	a.ScaleSets = scaleset.New(scaleset.Options{Store: st, Logger: log, Owner: "paddock-" + a.ControllerID})
 	a.Controller = controller.New(controller.Options{
 		Store: st, Providers: provs, Forges: forges, Metrics: a.Metrics, Logger: log,
 		ControllerID: a.ControllerID, TokenKey: tokenKey[:],
@@ -136,12 +135,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		ProviderMaxParallel: maxPar, OnDispatch: o.OnDispatch,
 		Retention: controller.Retention{Jobs: cfg.Controller.Retention.Jobs,
 			Instances: cfg.Controller.Retention.DeletedInstances, Deliveries: cfg.Controller.Retention.Deliveries},
-		PoolClient: func(ctx context.Context, p core.Pool, base forge.Client) (forge.Client, error) {
-			return a.ScaleSets.PoolClient(ctx, p, base)
-		},
+		PoolClients: a.ScaleSets,
 	})
-	a.ScaleSets = scaleset.New(scaleset.Options{Store: st, Events: a.Controller, Logger: log,
-		Owner: "paddock-" + a.ControllerID})
 	a.poller = poller.New(poller.Options{Store: st, Forges: forges, Sink: a.Controller, Metrics: a.Metrics,
 		Logger: log, BudgetPerHour: cfg.Controller.PollBudgetPerHour})
 	a.edge = a.newEdge(cfg.Server.Limits)
@@ -202,7 +197,7 @@ func (a *App) Run(ctx context.Context) error {
 	pollDone := make(chan struct{})
 	go func() { a.poller.Run(cctx); close(pollDone) }()
 	ssDone := make(chan struct{})
-	go func() { a.ScaleSets.Run(cctx); close(ssDone) }()
+	go func() { a.ScaleSets.Run(cctx, a.Controller); close(ssDone) }()
 	var err error
 	select {
 	case <-ctx.Done():

@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/paddock-ci/paddock/internal/controller"
+	"github.com/paddock-ci/paddock/internal/machineapi"
 )
 
 // Options say where the manager is and who this machine is.
@@ -54,7 +54,7 @@ func Run(ctx context.Context, o Options) error {
 	if err := report(ctx, o, "installing", ""); err != nil {
 		return fmt.Errorf("report installing: %w", err)
 	}
-	var cfg controller.RunnerConfig
+	var cfg machineapi.RunnerConfig
 	if err := o.call(ctx, http.MethodGet, strings.TrimRight(o.MetadataURL, "/")+"/runner", nil, &cfg); err != nil {
 		return failed(ctx, o, fmt.Errorf("fetch runner config: %w", err))
 	}

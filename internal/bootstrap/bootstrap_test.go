@@ -17,8 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paddock-ci/paddock/internal/controller"
-	"github.com/paddock-ci/paddock/internal/forge"
+	"github.com/paddock-ci/paddock/internal/machineapi"
 )
 
 func tarball(t *testing.T, files map[string]string) []byte {
@@ -62,8 +61,8 @@ func newManager(t *testing.T, tar []byte, sum string) *manager {
 			return
 		}
 		m.mu.Unlock()
-		json.NewEncoder(w).Encode(controller.RunnerConfig{Name: "r1", JITConfig: "JIT-123",
-			Tool: forge.RunnerTool{DownloadURL: m.srv.URL + "/runner.tar.gz", SHA256: m.sum, Filename: "runner.tar.gz"}})
+		json.NewEncoder(w).Encode(machineapi.RunnerConfig{Name: "r1", JITConfig: "JIT-123",
+			Tool: machineapi.RunnerTool{DownloadURL: m.srv.URL + "/runner.tar.gz", SHA256: m.sum, Filename: "runner.tar.gz"}})
 	})
 	mux.HandleFunc("GET /runner.tar.gz", func(w http.ResponseWriter, r *http.Request) { w.Write(m.tar) })
 	mux.HandleFunc("POST /cb/status", func(w http.ResponseWriter, r *http.Request) {

@@ -8,13 +8,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/paddock-ci/paddock/internal/controller"
+	"github.com/paddock-ci/paddock/internal/machineapi"
 )
 
 // A forgejo-runner without `one-job --wait` must fail the bootstrap with a
 // message that says so, not start and exit with a bare status.
 func TestOldForgejoRunnerFailsClearly(t *testing.T) {
-	cfg := controller.RunnerConfig{Kind: kindForgejoRunner,
+	cfg := machineapi.RunnerConfig{Kind: kindForgejoRunner,
 		JITConfig: base64.StdEncoding.EncodeToString([]byte(`{"uuid":"u","token":"t","address":"http://x"}`))}
 	for _, c := range []struct {
 		name, help string

@@ -9,10 +9,10 @@ import (
 	"os/exec"
 	"path/filepath"
 
-	"github.com/paddock-ci/paddock/internal/controller"
+	"github.com/paddock-ci/paddock/internal/machineapi"
 )
 
-// Runner programs (controller.RunnerConfig.Kind); "" is GitHub's runner.
+// Runner programs (machineapi.RunnerConfig.Kind); "" is GitHub's runner.
 const (
 	kindActRunner     = "act_runner"
 	kindForgejoRunner = "forgejo-runner"
@@ -35,7 +35,7 @@ const JITConfigEnv = "ACTIONS_RUNNER_INPUT_JITCONFIG"
 // the manager) then `act_runner daemon --once`, which takes one task even
 // where the forge could not register the runner as ephemeral.
 // forgejo-runner: the same file, then `forgejo-runner one-job --wait`.
-func runnerCommand(ctx context.Context, cfg controller.RunnerConfig, runDir string) (*exec.Cmd, error) {
+func runnerCommand(ctx context.Context, cfg machineapi.RunnerConfig, runDir string) (*exec.Cmd, error) {
 	var args []string
 	switch cfg.Kind {
 	case "":

@@ -9,7 +9,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -321,11 +320,4 @@ func syntaxError(err error) (line int, msg string) {
 		return line, m[2]
 	}
 	return 0, err.Error()
-}
-
-// AsError unwraps err into the *Error carrying each problem, if it is one.
-func AsError(err error) (*Error, bool) {
-	var e *Error
-	ok := errors.As(err, &e)
-	return e, ok
 }

@@ -95,17 +95,6 @@ func (c *Config) Forge(name string) (ForgeConfig, bool) {
 	return c.Forges[i], true
 }
 
-// EntityOf returns the declared entity seed a pool belongs to. It reports
-// false when the file declares no such entity: the pool then names an entity
-// the caller must find in the store (by p.Entity, and p.Forge if set).
-func (c *Config) EntityOf(p PoolConfig) (EntityConfig, bool) {
-	m := c.matchEntities(p)
-	if len(m) != 1 {
-		return EntityConfig{}, false
-	}
-	return m[0], true
-}
-
 func (c *Config) matchEntities(p PoolConfig) []EntityConfig {
 	var m []EntityConfig
 	for _, e := range c.Entities {

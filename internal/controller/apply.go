@@ -18,10 +18,6 @@ import (
 // errSkip aborts an UpdateInstance whose precondition no longer holds.
 var errSkip = errors.New("instance changed meanwhile")
 
-// keepIfBusy lists delete reasons that must not interrupt a running job: for
-// these a forge "runner busy" answer cancels the delete.
-var keepIfBusy = map[string]bool{"scale_down": true, "pool_disabled": true, "pool_gone": true, "operator": true}
-
 const nameAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 func newName(prefix string) string {
@@ -75,7 +71,7 @@ func (c *Controller) planCreates(ctx context.Context, creates []scheduler.Create
 }
 
 // planDelete records the intent to remove an instance.
-func (c *Controller) planDelete(ctx context.Context, name, reason string) {
+func (c *Controller) planDelete(ctx context.Context, name string, reason core.DeleteReason) {
 	_, err := c.o.Store.UpdateInstance(ctx, name, func(i *core.Instance) error {
 		if i.State == core.InstancePendingDelete || i.State == core.InstanceDeleting || i.State == core.InstanceDeleted {
 			return errSkip
@@ -335,7 +331,7 @@ func (c *Controller) remove(ctx context.Context, inst core.Instance) {
 	if inst.State == core.InstancePendingDelete && inst.RunnerID != 0 && (inst.Runner != core.RunnerDone || c.keepsDoneRunners(ctx, inst)) {
 		err := c.removeRunner(ctx, inst)
 		switch {
-		case errors.Is(err, forge.ErrRunnerBusy) && keepIfBusy[inst.DeleteReason]:
+		case errors.Is(err, forge.ErrRunnerBusy) && inst.DeleteReason.KeepIfBusy():
 			c.log.Info("runner busy: delete cancelled", "instance", inst.Name, "reason", inst.DeleteReason)
 			_, uerr := c.o.Store.UpdateInstance(ctx, inst.Name, func(i *core.Instance) error {
 				if i.State != core.InstancePendingDelete {
@@ -443,8 +439,8 @@ func (c *Controller) forgeFor(ctx context.Context, poolID string) (forge.Client,
 		return nil, ent, err
 	}
 	client, err := c.o.Forges.Client(ctx, ent.ForgeID)
-	if err == nil && c.o.PoolClient != nil {
-		client, err = c.o.PoolClient(ctx, pool, client)
+	if err == nil && c.o.PoolClients != nil {
+		client, err = c.o.PoolClients.PoolClient(ctx, pool, client)
 	}
 	return client, ent, err
 }

@@ -26,17 +26,23 @@ type Forges interface {
 	Client(ctx context.Context, forgeID string) (forge.Client, error)
 }
 
+// PoolClients hands out the forge client a pool's machines use, given the
+// forge's own client (the scale-set manager implements it).
+type PoolClients interface {
+	PoolClient(ctx context.Context, pool core.Pool, base forge.Client) (forge.Client, error)
+}
+
 // Options configure a Controller.
 type Options struct {
 	Store     store.Store
 	Providers map[string]provider.Provider
 	Forges    Forges
-	// PoolClient, if set, may replace the forge client used for a pool's
+	// PoolClients, if set, may replace the forge client used for a pool's
 	// machines (scale-set pools mint and remove runners through their scale
 	// set rather than the REST API).
-	PoolClient func(ctx context.Context, pool core.Pool, base forge.Client) (forge.Client, error)
-	Metrics    *metrics.Metrics
-	Logger     *slog.Logger
+	PoolClients PoolClients
+	Metrics     *metrics.Metrics
+	Logger      *slog.Logger
 	// ControllerID tags this manager's machines at providers.
 	ControllerID string
 	// TokenKey derives per-instance tokens (never stored).
@@ -207,7 +213,7 @@ func (c *Controller) step(ctx context.Context) time.Time {
 	arrivals := c.takeArrivals(d.Jobs)
 	at := make([]time.Time, len(d.Creates))
 	for n, cr := range d.Creates {
-		if cr.Reason == scheduler.ReasonJob && len(arrivals[cr.PoolID]) > 0 {
+		if cr.Reason == core.CreateForJob && len(arrivals[cr.PoolID]) > 0 {
 			at[n], arrivals[cr.PoolID] = arrivals[cr.PoolID][0], arrivals[cr.PoolID][1:]
 		}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/paddock-ci/paddock/internal/controller"
 	"github.com/paddock-ci/paddock/internal/core"
+	"github.com/paddock-ci/paddock/internal/machineapi"
 )
 
 func TestQueuedJobCreatesMachineAtOnce(t *testing.T) {
@@ -59,8 +60,8 @@ func TestFullLifecycleDestroysMachineAfterOneJob(t *testing.T) {
 		t.Fatalf("runner config = %+v", cfg)
 	}
 	// The token works once for the runner config …
-	if _, err := h.ctl.RunnerConfigFor(h.ctx, spec.Token); !errors.Is(err, controller.ErrTokenUsed) {
-		t.Fatalf("second fetch: %v, want ErrTokenUsed", err)
+	if _, err := h.ctl.RunnerConfigFor(h.ctx, spec.Token); !errors.Is(err, machineapi.ErrTokenUsed) {
+		t.Fatalf("second fetch: %v, want machineapi.ErrTokenUsed", err)
 	}
 	if got, err := h.ctl.InstanceForToken(h.ctx, spec.Token); err != nil || got.Name != inst.Name {
 		t.Fatalf("InstanceForToken while installing = %v, %v", got.Name, err)
@@ -68,14 +69,14 @@ func TestFullLifecycleDestroysMachineAfterOneJob(t *testing.T) {
 	if err := h.ctl.Report(h.ctx, spec.Token, core.RunnerIdle, ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.ctl.InstanceForToken(h.ctx, spec.Token); !errors.Is(err, controller.ErrBadToken) {
+	if _, err := h.ctl.InstanceForToken(h.ctx, spec.Token); !errors.Is(err, machineapi.ErrBadToken) {
 		t.Fatalf("InstanceForToken after idle: %v", err)
 	}
 	// … and is dead once the runner is idle.
-	if err := h.ctl.Report(h.ctx, spec.Token, core.RunnerIdle, ""); !errors.Is(err, controller.ErrBadToken) {
-		t.Fatalf("report after idle: %v, want ErrBadToken", err)
+	if err := h.ctl.Report(h.ctx, spec.Token, core.RunnerIdle, ""); !errors.Is(err, machineapi.ErrBadToken) {
+		t.Fatalf("report after idle: %v, want machineapi.ErrBadToken", err)
 	}
-	if _, err := h.ctl.RunnerConfigFor(h.ctx, "forged-token"); !errors.Is(err, controller.ErrBadToken) {
+	if _, err := h.ctl.RunnerConfigFor(h.ctx, "forged-token"); !errors.Is(err, machineapi.ErrBadToken) {
 		t.Fatalf("forged token: %v", err)
 	}
 	h.event("in_progress", 3, []string{"linux"}, inst.Name)

@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/agent"
-	"github.com/paddock-ci/paddock/internal/controller"
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/forgesim"
+	"github.com/paddock-ci/paddock/internal/machineapi"
 	"github.com/paddock-ci/paddock/internal/metadata"
 	"github.com/paddock-ci/paddock/internal/provider"
 )
@@ -77,7 +77,7 @@ func (m *bootingMachine) call(method, path, token string, body any) (*http.Respo
 }
 
 func (m *bootingMachine) report(spec provider.Spec, status string) {
-	resp, err := m.call(http.MethodPost, "/api/v1/callbacks/status", spec.Token, metadata.StatusReport{Status: status})
+	resp, err := m.call(http.MethodPost, "/api/v1/callbacks/status", spec.Token, machineapi.StatusReport{Status: status})
 	if err != nil {
 		m.fail("status %s: %v", status, err)
 		return
@@ -104,7 +104,7 @@ func (m *bootingMachine) boot(spec provider.Spec) {
 		m.report(spec, "failed")
 		return
 	}
-	var cfg controller.RunnerConfig
+	var cfg machineapi.RunnerConfig
 	if err := json.NewDecoder(resp.Body).Decode(&cfg); err != nil {
 		m.fail("runner config: %v", err)
 		return

@@ -8,36 +8,23 @@ import (
 
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/forge"
+	"github.com/paddock-ci/paddock/internal/jobevent"
 	"github.com/paddock-ci/paddock/internal/scheduler"
 	"github.com/paddock-ci/paddock/internal/store"
 )
 
-// ErrNotManaged: the event is for a repository/organization Paddock does not manage.
-var ErrNotManaged = errors.New("no managed entity for this event")
-
-// Outcome says what HandleJobEvent did, for the webhook's answer.
-type Outcome string
-
-const (
-	OutcomeStored    Outcome = "stored"
-	OutcomeUnchanged Outcome = "unchanged" // stale or repeated state
-	OutcomeIgnored   Outcome = "ignored"   // an action Paddock does not act on
-)
-
 // HandleJobEvent records a workflow_job event from a forge and wakes the loop.
 // receivedAt is when the event reached Paddock (the start of the hot path).
-func (c *Controller) HandleJobEvent(ctx context.Context, forgeID string, ev forge.JobEvent, receivedAt time.Time) (Outcome, error) {
-	switch ev.Action {
-	case "queued", "in_progress", "completed":
-	default:
-		return OutcomeIgnored, nil
+func (c *Controller) HandleJobEvent(ctx context.Context, forgeID string, ev forge.JobEvent, receivedAt time.Time) (jobevent.Outcome, error) {
+	if _, acted := ev.Action.JobState(); !acted {
+		return jobevent.OutcomeIgnored, nil
 	}
 	ent, err := c.resolveEntity(ctx, forgeID, ev)
 	if err != nil {
 		return "", err
 	}
 	if !ev.FromScaleSet && c.servedByScaleSet(ctx, ent.ID, ev.Job.Labels) {
-		return OutcomeIgnored, nil
+		return jobevent.OutcomeIgnored, nil
 	}
 	job := ev.Job
 	job.EntityID = ent.ID
@@ -46,7 +33,7 @@ func (c *Controller) HandleJobEvent(ctx context.Context, forgeID string, ev forg
 	}
 	key := jobKey{ent.ID, job.ID}
 	added := false
-	if ev.Action == "queued" {
+	if ev.Action == core.JobActionQueued {
 		// Noted before the job is stored: a step running in between must
 		// already see when the job arrived.
 		c.mu.Lock()
@@ -63,18 +50,18 @@ func (c *Controller) HandleJobEvent(ctx context.Context, forgeID string, ev forg
 		if err != nil {
 			return "", fmt.Errorf("store job: %w", err)
 		}
-		return OutcomeUnchanged, nil
+		return jobevent.OutcomeUnchanged, nil
 	}
 	switch ev.Action {
-	case "in_progress":
+	case core.JobActionInProgress:
 		c.forgetArrival(ent.ID, job.ID)
 		c.runnerTookJob(ctx, job)
-	case "completed":
+	case core.JobActionCompleted:
 		c.forgetArrival(ent.ID, job.ID)
 		c.runnerFinished(ctx, job)
 	}
 	c.Notify()
-	return OutcomeStored, nil
+	return jobevent.OutcomeStored, nil
 }
 
 func (c *Controller) forgetArrival(entityID string, id int64) {
@@ -111,7 +98,7 @@ func (c *Controller) resolveEntity(ctx context.Context, forgeID string, ev forge
 		}
 	}
 	if len(cands) == 0 {
-		return core.Entity{}, ErrNotManaged
+		return core.Entity{}, jobevent.ErrNotManaged
 	}
 	if len(cands) > 1 {
 		pools, err := c.o.Store.ListPools(ctx)
@@ -185,7 +172,7 @@ func (c *Controller) runnerFinished(ctx context.Context, job core.Job) {
 			i.JobID = job.ID
 		}
 		if i.State.CanTransition(core.InstancePendingDelete) && i.State != core.InstancePendingDelete {
-			i.State, i.DeleteReason, i.Attempts = core.InstancePendingDelete, "job_completed", 0
+			i.State, i.DeleteReason, i.Attempts = core.InstancePendingDelete, core.DeleteJobCompleted, 0
 			i.NextAttemptAt = time.Time{}
 		}
 		return nil
@@ -203,7 +190,7 @@ func (c *Controller) DeleteInstance(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	c.planDelete(ctx, inst.Name, "operator")
+	c.planDelete(ctx, inst.Name, core.DeleteOperator)
 	c.Notify()
 	return nil
 }

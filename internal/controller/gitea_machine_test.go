@@ -18,6 +18,7 @@ import (
 	"github.com/paddock-ci/paddock/internal/forge"
 	"github.com/paddock-ci/paddock/internal/forge/gitea"
 	"github.com/paddock-ci/paddock/internal/forgesim"
+	"github.com/paddock-ci/paddock/internal/machineapi"
 	"github.com/paddock-ci/paddock/internal/metadata"
 	"github.com/paddock-ci/paddock/internal/provider"
 	"github.com/paddock-ci/paddock/internal/secretbox"
@@ -117,7 +118,7 @@ func TestGiteaMachineNeverReceivesTheRegistrationToken(t *testing.T) {
 		return b
 	}
 	raw := get(meta.URL+"/api/v1/metadata/runner", spec.Token)
-	var cfg controller.RunnerConfig
+	var cfg machineapi.RunnerConfig
 	if err := json.Unmarshal(raw, &cfg); err != nil {
 		t.Fatal(err)
 	}

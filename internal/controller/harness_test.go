@@ -217,7 +217,7 @@ func (h *harness) event(action string, id int64, labels []string, runner string)
 	if action == "completed" {
 		j.CompletedAt, j.Conclusion = time.Now(), "success"
 	}
-	_, err := h.ctl.HandleJobEvent(h.ctx, h.forge.ID, forge.JobEvent{Action: action, Job: j,
+	_, err := h.ctl.HandleJobEvent(h.ctx, h.forge.ID, forge.JobEvent{Action: core.JobAction(action), Job: j,
 		Entity: forge.EntityRef{Repository: "o/r"}}, time.Now())
 	if err != nil {
 		h.t.Fatal(err)

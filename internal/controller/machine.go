@@ -10,33 +10,9 @@ import (
 
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/forge"
+	"github.com/paddock-ci/paddock/internal/machineapi"
 	"github.com/paddock-ci/paddock/internal/store"
 )
-
-var (
-	// ErrBadToken: no instance has this token, or it is no longer accepted.
-	ErrBadToken = errors.New("instance token not valid")
-	// ErrTokenUsed: the single-use runner config was already handed out.
-	ErrTokenUsed = errors.New("runner config already fetched: instance tokens work once")
-	// ErrInstanceGone: the instance is being removed; the machine should stop.
-	ErrInstanceGone = errors.New("instance is being removed")
-	// ErrBadStatus: a callback named a status machines may not report.
-	ErrBadStatus = errors.New("machines report installing, idle or failed")
-)
-
-// RunnerConfig is what a booting machine receives, once.
-type RunnerConfig struct {
-	Name      string           `json:"name"`
-	Labels    []string         `json:"labels"`
-	JITConfig string           `json:"jit_config"`
-	Tool      forge.RunnerTool `json:"tool"`
-	// WorkFolder is relative to the runner directory.
-	WorkFolder string `json:"work_folder"`
-	// Kind is the runner program: "" for GitHub's (run.sh --jitconfig), or
-	// act_runner / forgejo-runner, whose JITConfig is the base64 `.runner`
-	// file (per-runner credentials; never a registration token).
-	Kind string `json:"kind,omitempty"`
-}
 
 // runnerKinder is implemented by forge clients whose runners are not
 // GitHub's (the gitea adapter).
@@ -75,25 +51,25 @@ const giveBackTimeout = 10 * time.Second
 // RunnerConfigFor mints the machine's single-use runner config. The token is
 // marked used before the forge is asked (intent first); a failed mint gives it
 // back so the machine can retry.
-func (c *Controller) RunnerConfigFor(ctx context.Context, token string) (RunnerConfig, error) {
+func (c *Controller) RunnerConfigFor(ctx context.Context, token string) (machineapi.RunnerConfig, error) {
 	inst, err := c.o.Store.GetInstanceByTokenHash(ctx, hashToken(token))
 	if errors.Is(err, store.ErrNotFound) {
-		return RunnerConfig{}, ErrBadToken
+		return machineapi.RunnerConfig{}, machineapi.ErrBadToken
 	}
 	if err != nil {
-		return RunnerConfig{}, err
+		return machineapi.RunnerConfig{}, err
 	}
 	if _, err := c.o.Store.UpdateInstance(ctx, inst.Name, func(i *core.Instance) error {
 		switch {
 		case i.TokenUsed:
-			return ErrTokenUsed
+			return machineapi.ErrTokenUsed
 		case !machineUp(i.State):
-			return ErrInstanceGone
+			return machineapi.ErrInstanceGone
 		}
 		i.TokenUsed = true
 		return nil
 	}); err != nil {
-		return RunnerConfig{}, err
+		return machineapi.RunnerConfig{}, err
 	}
 	cfg, runnerID, err := c.mint(ctx, inst)
 	// The give-back must outlive the request: a machine that gave up on a
@@ -117,11 +93,11 @@ func (c *Controller) RunnerConfigFor(ctx context.Context, token string) (RunnerC
 		}); uerr != nil {
 			c.log.Error("release token", "instance", inst.Name, "err", uerr)
 		}
-		return RunnerConfig{}, err
+		return machineapi.RunnerConfig{}, err
 	}
 	if _, err := c.o.Store.UpdateInstance(ctx, inst.Name, func(i *core.Instance) error {
 		if !machineUp(i.State) {
-			return ErrInstanceGone
+			return machineapi.ErrInstanceGone
 		}
 		i.RunnerID = runnerID
 		if i.Runner.CanTransition(core.RunnerInstalling) {
@@ -133,37 +109,37 @@ func (c *Controller) RunnerConfigFor(ctx context.Context, token string) (RunnerC
 		if client, ent, ferr := c.forgeFor(gctx, inst.PoolID); ferr == nil {
 			_ = client.DeleteRunner(gctx, ent, runnerID)
 		}
-		return RunnerConfig{}, err
+		return machineapi.RunnerConfig{}, err
 	}
 	c.Notify()
 	return cfg, nil
 }
 
-func (c *Controller) mint(ctx context.Context, inst core.Instance) (RunnerConfig, int64, error) {
+func (c *Controller) mint(ctx context.Context, inst core.Instance) (machineapi.RunnerConfig, int64, error) {
 	pool, err := c.o.Store.GetPool(ctx, inst.PoolID)
 	if err != nil {
-		return RunnerConfig{}, 0, err
+		return machineapi.RunnerConfig{}, 0, err
 	}
 	client, ent, err := c.forgeFor(ctx, inst.PoolID)
 	if err != nil {
-		return RunnerConfig{}, 0, err
+		return machineapi.RunnerConfig{}, 0, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, c.o.CallTimeout)
 	defer cancel()
 	tool, err := c.tools.pick(cctx, client, ent, pool.OSType, pool.Arch)
 	if err != nil {
-		return RunnerConfig{}, 0, err
+		return machineapi.RunnerConfig{}, 0, err
 	}
 	group, err := client.RunnerGroupID(cctx, ent, pool.RunnerGroup)
 	if err != nil {
-		return RunnerConfig{}, 0, fmt.Errorf("runner group %q: %w", pool.RunnerGroup, err)
+		return machineapi.RunnerConfig{}, 0, fmt.Errorf("runner group %q: %w", pool.RunnerGroup, err)
 	}
 	jit, err := client.JITConfig(cctx, ent, forge.JITRequest{Name: inst.Name, Labels: inst.Labels,
 		RunnerGroupID: group, WorkFolder: "_work"})
 	if err != nil {
-		return RunnerConfig{}, 0, err
+		return machineapi.RunnerConfig{}, 0, err
 	}
-	cfg := RunnerConfig{Name: inst.Name, Labels: inst.Labels, JITConfig: jit.Encoded, Tool: tool, WorkFolder: "_work"}
+	cfg := machineapi.RunnerConfig{Name: inst.Name, Labels: inst.Labels, JITConfig: jit.Encoded, Tool: machineapi.RunnerTool(tool), WorkFolder: "_work"}
 	if k, ok := client.(runnerKinder); ok {
 		cfg.Kind = k.RunnerKind()
 	}
@@ -175,7 +151,7 @@ func (c *Controller) mint(ctx context.Context, inst core.Instance) (RunnerConfig
 func (c *Controller) Report(ctx context.Context, token string, status core.RunnerState, message string) error {
 	inst, err := c.o.Store.GetInstanceByTokenHash(ctx, hashToken(token))
 	if errors.Is(err, store.ErrNotFound) {
-		return ErrBadToken
+		return machineapi.ErrBadToken
 	}
 	if err != nil {
 		return err
@@ -183,17 +159,17 @@ func (c *Controller) Report(ctx context.Context, token string, status core.Runne
 	switch status {
 	case core.RunnerInstalling, core.RunnerIdle, core.RunnerFailed:
 	default:
-		return fmt.Errorf("status %q: %w", status, ErrBadStatus)
+		return fmt.Errorf("status %q: %w", status, machineapi.ErrBadStatus)
 	}
 	_, err = c.o.Store.UpdateInstance(ctx, inst.Name, func(i *core.Instance) error {
 		if i.Runner != core.RunnerPending && i.Runner != core.RunnerInstalling {
-			return ErrBadToken
+			return machineapi.ErrBadToken
 		}
 		i.Runner = status
 		if status == core.RunnerFailed {
 			i.Fault = truncate("bootstrap failed: "+message, 2000)
 			if i.State.CanTransition(core.InstancePendingDelete) {
-				i.State, i.DeleteReason = core.InstancePendingDelete, "bootstrap_failed"
+				i.State, i.DeleteReason = core.InstancePendingDelete, core.DeleteBootstrapFailed
 			}
 		}
 		return nil
@@ -252,13 +228,13 @@ func (t *toolCache) pick(ctx context.Context, client forge.Client, ent core.Enti
 func (c *Controller) InstanceForToken(ctx context.Context, token string) (core.Instance, error) {
 	inst, err := c.o.Store.GetInstanceByTokenHash(ctx, hashToken(token))
 	if errors.Is(err, store.ErrNotFound) {
-		return core.Instance{}, ErrBadToken
+		return core.Instance{}, machineapi.ErrBadToken
 	}
 	if err != nil {
 		return core.Instance{}, err
 	}
 	if inst.Runner != core.RunnerPending && inst.Runner != core.RunnerInstalling {
-		return core.Instance{}, ErrBadToken
+		return core.Instance{}, machineapi.ErrBadToken
 	}
 	return inst, nil
 }

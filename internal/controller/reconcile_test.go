@@ -18,6 +18,7 @@ import (
 	"github.com/paddock-ci/paddock/internal/forge/gitea"
 	"github.com/paddock-ci/paddock/internal/forge/github"
 	"github.com/paddock-ci/paddock/internal/forgesim"
+	"github.com/paddock-ci/paddock/internal/machineapi"
 	"github.com/paddock-ci/paddock/internal/provider"
 )
 
@@ -59,7 +60,7 @@ func warmPool() core.Pool {
 
 // bootRunner plays the machine of instance name: it fetches its runner config
 // (which registers the runner at the forge) and reports the runner idle.
-func (h *harness) bootRunner(name string) controller.RunnerConfig {
+func (h *harness) bootRunner(name string) machineapi.RunnerConfig {
 	h.t.Helper()
 	spec, ok := h.prov.spec(name)
 	if !ok {
@@ -118,7 +119,7 @@ func (h *harness) oneRunning() core.Instance {
 }
 
 // runOnline connects a simulated runner with cfg, so the forge lists it online.
-func (h *harness) runOnline(cfg controller.RunnerConfig) {
+func (h *harness) runOnline(cfg machineapi.RunnerConfig) {
 	actx, cancel := context.WithCancel(h.ctx)
 	h.t.Cleanup(cancel)
 	go agent.Run(actx, cfg.JITConfig, io.Discard) //nolint:errcheck

@@ -7,29 +7,11 @@ import (
 	"github.com/paddock-ci/paddock/internal/forge"
 )
 
-// Reasons reconcile retires an instance for after checking it with the forge.
-const (
-	// reasonRunnerGone: the forge no longer has the runner's registration (its
-	// job ended and the ephemeral registration went, with the completed
-	// webhook lost; or, on Gitea, the job was cancelled, which sends none).
-	reasonRunnerGone = "runner_gone"
-	// reasonRunnerOffline: the machine said its runner was up, but the forge
-	// has not seen it online, so it will never take a job.
-	reasonRunnerOffline = "runner_offline"
-)
-
 // offlineListings is how many consecutive reconcile listings must show a
 // runner Paddock thinks is up as offline before its machine is replaced (and
 // only once Options.RunnerOnlineGrace has passed since it was reported up): a
 // runner that has just started may not have connected yet.
 const offlineListings = 2
-
-func init() {
-	// The forge's listing may lag behind: a runner retired as gone or offline
-	// that the forge then reports busy is kept, as for scale-down.
-	keepIfBusy[reasonRunnerGone] = true
-	keepIfBusy[reasonRunnerOffline] = true
-}
 
 // checkRunners retires instances whose runner the forge contradicts. before
 // and after are the store read just before and after the listing; only an
@@ -62,7 +44,7 @@ func (c *Controller) checkRunners(ctx context.Context, ent core.Entity, entPools
 			c.setOfflineCount(name, 0)
 			c.log.Warn("reconcile: runner registration gone at the forge; retiring its machine",
 				"entity", ent.Name, "instance", name, "runner_state", cur.Runner)
-			c.planDelete(ctx, name, reasonRunnerGone)
+			c.planDelete(ctx, name, core.DeleteRunnerGone)
 		case r.Status == "offline" && !r.Busy && cur.Runner != core.RunnerInstalling:
 			n := c.offlineCount(name) + 1
 			if n < offlineListings || c.o.Now().Sub(cur.RunnerSince) < c.o.RunnerOnlineGrace {
@@ -72,7 +54,7 @@ func (c *Controller) checkRunners(ctx context.Context, ent core.Entity, entPools
 			c.setOfflineCount(name, 0)
 			c.log.Warn("reconcile: runner never online at the forge; replacing its machine",
 				"entity", ent.Name, "instance", name, "runner_state", cur.Runner, "listings", n)
-			c.planDelete(ctx, name, reasonRunnerOffline)
+			c.planDelete(ctx, name, core.DeleteRunnerOffline)
 		default:
 			c.setOfflineCount(name, 0)
 		}

@@ -163,10 +163,10 @@ type Instance struct {
 	Attempts      int       `json:"attempts"`
 	NextAttemptAt time.Time `json:"next_attempt_at,omitempty"`
 	Fault         string    `json:"fault,omitempty"`
-	// DeleteReason says why the instance is being removed (scale_down, job_completed, …).
-	DeleteReason string    `json:"delete_reason,omitempty"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	// DeleteReason says why the instance is being removed.
+	DeleteReason DeleteReason `json:"delete_reason,omitempty"`
+	CreatedAt    time.Time    `json:"created_at"`
+	UpdatedAt    time.Time    `json:"updated_at"`
 	// StateSince is when State or Runner last changed: timeouts are measured from it.
 	StateSince time.Time `json:"state_since"`
 	// RunnerSince is when the runner state last changed.

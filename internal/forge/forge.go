@@ -75,7 +75,7 @@ type Client interface {
 
 // JobEvent is a parsed workflow_job webhook.
 type JobEvent struct {
-	Action   string // queued | waiting | in_progress | completed
+	Action   core.JobAction
 	Job      core.Job
 	Entity   EntityRef
 	RunnerID int64

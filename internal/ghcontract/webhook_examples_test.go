@@ -44,7 +44,7 @@ func TestWorkflowJobExamplesParse(t *testing.T) {
 			continue
 		}
 		j := ev.Job
-		if ev.Action != want.Action || j.ID != want.WorkflowJob.ID || j.RunID != want.WorkflowJob.RunID ||
+		if string(ev.Action) != want.Action || j.ID != want.WorkflowJob.ID || j.RunID != want.WorkflowJob.RunID ||
 			!slices.Equal(j.Labels, want.WorkflowJob.Labels) || ev.Entity.Repository != want.Repository.FullName ||
 			j.Repository != want.Repository.FullName {
 			t.Errorf("example %d: parsed %+v, want %+v", i, ev, want)

@@ -10,11 +10,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/paddock-ci/paddock/internal/controller"
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/forge"
 	"github.com/paddock-ci/paddock/internal/forge/gitea"
 	"github.com/paddock-ci/paddock/internal/intake"
+	"github.com/paddock-ci/paddock/internal/jobevent"
 	"github.com/paddock-ci/paddock/internal/metrics"
 	"github.com/paddock-ci/paddock/internal/secretbox"
 	"github.com/paddock-ci/paddock/internal/store/sqlite"
@@ -107,7 +107,7 @@ func TestGiteaForgedSignaturesRejected(t *testing.T) {
 
 func TestGiteaWebhookForUnmanagedRepoIsIgnoredWith2xx(t *testing.T) {
 	srv, rec := setupGitea(t)
-	rec.answer = func(forge.JobEvent) (controller.Outcome, error) { return "", controller.ErrNotManaged }
+	rec.answer = func(forge.JobEvent) (jobevent.Outcome, error) { return "", jobevent.ErrNotManaged }
 	body := payload("queued")
 	code, out := postGitea(t, srv.URL+"/webhooks/gitea", giteaHeaders("u-1", gitea.Sign([]byte(secret), body)), body)
 	if code != http.StatusAccepted || !strings.Contains(out, "acme/app is not managed") {

@@ -4,7 +4,6 @@
 package intake
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,9 +12,9 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/paddock-ci/paddock/internal/controller"
 	"github.com/paddock-ci/paddock/internal/forge"
 	"github.com/paddock-ci/paddock/internal/httplimit"
+	"github.com/paddock-ci/paddock/internal/jobevent"
 	"github.com/paddock-ci/paddock/internal/metrics"
 	"github.com/paddock-ci/paddock/internal/store"
 )
@@ -23,15 +22,10 @@ import (
 // maxBody is GitHub's own cap on webhook payloads.
 const maxBody = 25 << 20
 
-// Events is the part of the controller intake needs.
-type Events interface {
-	HandleJobEvent(ctx context.Context, forgeID string, ev forge.JobEvent, receivedAt time.Time) (controller.Outcome, error)
-}
-
 // Handler serves POST /webhooks/{github,gitea,forgejo}[/{forge}].
 type Handler struct {
 	Store   store.Store
-	Events  Events
+	Events  jobevent.Handler
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
 	Now     func() time.Time
@@ -114,7 +108,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, d *dialect) {
 	}
 	outcome, err := h.Events.HandleJobEvent(r.Context(), f.ID, ev, received)
 	switch {
-	case errors.Is(err, controller.ErrNotManaged):
+	case errors.Is(err, jobevent.ErrNotManaged):
 		// 2xx: the forge must not show this delivery as failed; it simply is not ours.
 		h.reply(w, d, http.StatusAccepted, "ignored", answer{Result: "ignored", Reason: fmt.Sprintf("%s is not managed by this Paddock", entityName(ev.Entity))})
 		return
@@ -133,7 +127,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, d *dialect) {
 		h.reply(w, d, http.StatusOK, "duplicate", answer{Result: "duplicate", Reason: "delivery " + delivery + " was already processed"})
 		return
 	}
-	if outcome == controller.OutcomeIgnored {
+	if outcome == jobevent.OutcomeIgnored {
 		h.reply(w, d, http.StatusAccepted, "ignored", answer{Result: "ignored", Reason: fmt.Sprintf("workflow_job action %q needs no action", ev.Action)})
 		return
 	}

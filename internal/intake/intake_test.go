@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paddock-ci/paddock/internal/controller"
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/forge"
 	"github.com/paddock-ci/paddock/internal/forge/github"
 	"github.com/paddock-ci/paddock/internal/intake"
+	"github.com/paddock-ci/paddock/internal/jobevent"
 	"github.com/paddock-ci/paddock/internal/metrics"
 	"github.com/paddock-ci/paddock/internal/secretbox"
 	"github.com/paddock-ci/paddock/internal/store/sqlite"
@@ -27,17 +27,17 @@ import (
 type recorder struct {
 	mu     sync.Mutex
 	events []forge.JobEvent
-	answer func(forge.JobEvent) (controller.Outcome, error)
+	answer func(forge.JobEvent) (jobevent.Outcome, error)
 }
 
-func (r *recorder) HandleJobEvent(_ context.Context, _ string, ev forge.JobEvent, _ time.Time) (controller.Outcome, error) {
+func (r *recorder) HandleJobEvent(_ context.Context, _ string, ev forge.JobEvent, _ time.Time) (jobevent.Outcome, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.events = append(r.events, ev)
 	if r.answer != nil {
 		return r.answer(ev)
 	}
-	return controller.OutcomeStored, nil
+	return jobevent.OutcomeStored, nil
 }
 
 func (r *recorder) count() int {
@@ -146,11 +146,11 @@ func TestBadSignaturesAreRejectedAndNothingHandled(t *testing.T) {
 func TestReplayedDeliveryIsReportedDuplicate(t *testing.T) {
 	srv, rec := setup(t)
 	body := payload("queued")
-	rec.answer = func(forge.JobEvent) (controller.Outcome, error) { return controller.OutcomeStored, nil }
+	rec.answer = func(forge.JobEvent) (jobevent.Outcome, error) { return jobevent.OutcomeStored, nil }
 	if code, _ := post(t, srv.URL, "workflow_job", "same", sign(body), body); code != http.StatusOK {
 		t.Fatal(code)
 	}
-	rec.answer = func(forge.JobEvent) (controller.Outcome, error) { return controller.OutcomeUnchanged, nil }
+	rec.answer = func(forge.JobEvent) (jobevent.Outcome, error) { return jobevent.OutcomeUnchanged, nil }
 	code, out := post(t, srv.URL, "workflow_job", "same", sign(body), body)
 	if code != http.StatusOK || !strings.Contains(out, "duplicate") {
 		t.Fatalf("replay: %d %s", code, out)
@@ -186,7 +186,7 @@ func TestMalformedAndUnusedEvents(t *testing.T) {
 
 func TestUnmanagedRepositoryIsAcknowledgedNotFailed(t *testing.T) {
 	srv, rec := setup(t)
-	rec.answer = func(forge.JobEvent) (controller.Outcome, error) { return "", controller.ErrNotManaged }
+	rec.answer = func(forge.JobEvent) (jobevent.Outcome, error) { return "", jobevent.ErrNotManaged }
 	body := payload("queued")
 	code, out := post(t, srv.URL, "workflow_job", "u1", sign(body), body)
 	if code != http.StatusAccepted || !strings.Contains(out, "acme/app is not managed") {
@@ -196,7 +196,7 @@ func TestUnmanagedRepositoryIsAcknowledgedNotFailed(t *testing.T) {
 
 func TestHandlerFailureLetsDeliveryBeRetried(t *testing.T) {
 	srv, rec := setup(t)
-	rec.answer = func(forge.JobEvent) (controller.Outcome, error) { return "", context.DeadlineExceeded }
+	rec.answer = func(forge.JobEvent) (jobevent.Outcome, error) { return "", context.DeadlineExceeded }
 	body := payload("queued")
 	if code, _ := post(t, srv.URL, "workflow_job", "r1", sign(body), body); code != http.StatusInternalServerError {
 		t.Fatalf("got %d, want 500", code)

@@ -16,10 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paddock-ci/paddock/internal/controller"
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/forge"
 	"github.com/paddock-ci/paddock/internal/intake"
+	"github.com/paddock-ci/paddock/internal/jobevent"
 	"github.com/paddock-ci/paddock/internal/metrics"
 	"github.com/paddock-ci/paddock/internal/secretbox"
 	"github.com/paddock-ci/paddock/internal/store/sqlite"
@@ -31,11 +31,11 @@ type forgeRecorder struct {
 	forges []string
 }
 
-func (r *forgeRecorder) HandleJobEvent(_ context.Context, forgeID string, _ forge.JobEvent, _ time.Time) (controller.Outcome, error) {
+func (r *forgeRecorder) HandleJobEvent(_ context.Context, forgeID string, _ forge.JobEvent, _ time.Time) (jobevent.Outcome, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.forges = append(r.forges, forgeID)
-	return controller.OutcomeStored, nil
+	return jobevent.OutcomeStored, nil
 }
 
 func (r *forgeRecorder) last() string {

@@ -9,8 +9,8 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/paddock-ci/paddock/internal/controller"
 	"github.com/paddock-ci/paddock/internal/core"
+	"github.com/paddock-ci/paddock/internal/machineapi"
 )
 
 // GARM-compatible machine endpoints. Boot scripts rendered by GARM's provider
@@ -48,7 +48,7 @@ func (h *Handler) garmRoutes(mux *http.ServeMux) {
 func (h *Handler) check(w http.ResponseWriter, r *http.Request, msg string) (string, bool) {
 	tok := bearer(r)
 	if tok == "" {
-		h.fail(w, controller.ErrBadToken)
+		h.fail(w, machineapi.ErrBadToken)
 		return "", false
 	}
 	if err := h.Machines.Report(r.Context(), tok, core.RunnerInstalling, msg); err != nil {

@@ -19,9 +19,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/paddock-ci/paddock/internal/controller"
 	"github.com/paddock-ci/paddock/internal/core"
-	"github.com/paddock-ci/paddock/internal/forge"
+	"github.com/paddock-ci/paddock/internal/machineapi"
 	"github.com/paddock-ci/paddock/internal/metadata"
 )
 
@@ -29,37 +28,37 @@ import (
 // token works until the runner reports idle or failed, the config once.
 type booting struct {
 	mu      sync.Mutex
-	tool    forge.RunnerTool
+	tool    machineapi.RunnerTool
 	used    bool
 	done    bool
 	reports []string
 }
 
-func (b *booting) RunnerConfigFor(_ context.Context, tok string) (controller.RunnerConfig, error) {
+func (b *booting) RunnerConfigFor(_ context.Context, tok string) (machineapi.RunnerConfig, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if tok != "tok" || b.done {
-		return controller.RunnerConfig{}, controller.ErrBadToken
+		return machineapi.RunnerConfig{}, machineapi.ErrBadToken
 	}
 	if b.used {
-		return controller.RunnerConfig{}, controller.ErrTokenUsed
+		return machineapi.RunnerConfig{}, machineapi.ErrTokenUsed
 	}
 	b.used = true
-	return controller.RunnerConfig{Name: "pdk-1", Labels: []string{"linux"}, JITConfig: "aml0+Y29uZmln/w==", Tool: b.tool}, nil
+	return machineapi.RunnerConfig{Name: "pdk-1", Labels: []string{"linux"}, JITConfig: "aml0+Y29uZmln/w==", Tool: b.tool}, nil
 }
 
 func (b *booting) Report(_ context.Context, tok string, st core.RunnerState, msg string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if tok != "tok" || b.done {
-		return controller.ErrBadToken
+		return machineapi.ErrBadToken
 	}
 	switch st {
 	case core.RunnerIdle, core.RunnerFailed:
 		b.done = true
 	case core.RunnerInstalling:
 	default:
-		return controller.ErrBadStatus
+		return machineapi.ErrBadStatus
 	}
 	b.reports = append(b.reports, string(st)+": "+msg)
 	return nil
@@ -69,7 +68,7 @@ type lookupBooting struct{ *booting }
 
 func (l lookupBooting) InstanceForToken(_ context.Context, tok string) (core.Instance, error) {
 	if tok != "tok" {
-		return core.Instance{}, controller.ErrBadToken
+		return core.Instance{}, machineapi.ErrBadToken
 	}
 	return core.Instance{Name: "pdk-1", Labels: []string{"linux", "x64"}}, nil
 }
@@ -238,7 +237,7 @@ func TestInstallScriptBootsTheRunnerWithItsSingleUseConfig(t *testing.T) {
 		})
 	})
 	// The & in the URL arrives JSON-escaped as \u0026: the script must undo that.
-	b.tool = forge.RunnerTool{OS: "linux", Architecture: "x64", DownloadURL: srv.URL + "/dl/runner.tar.gz?a=1&b=2",
+	b.tool = machineapi.RunnerTool{OS: "linux", Architecture: "x64", DownloadURL: srv.URL + "/dl/runner.tar.gz?a=1&b=2",
 		Filename: "runner.tar.gz", SHA256: strings.ToUpper(hex.EncodeToString(sum[:]))}
 	out, err := runInstallScript(t, srv, dir)
 	if err != nil {
@@ -261,7 +260,7 @@ func TestInstallScriptRefusesATamperedRunnerAndReportsFailure(t *testing.T) {
 	srv := newGarmServer(t, b, func(mux *http.ServeMux) {
 		mux.HandleFunc("GET /dl/runner.tar.gz", func(w http.ResponseWriter, r *http.Request) { w.Write(tarball) })
 	})
-	b.tool = forge.RunnerTool{DownloadURL: srv.URL + "/dl/runner.tar.gz", SHA256: strings.Repeat("ab", 32)}
+	b.tool = machineapi.RunnerTool{DownloadURL: srv.URL + "/dl/runner.tar.gz", SHA256: strings.Repeat("ab", 32)}
 	out, err := runInstallScript(t, srv, dir)
 	if err == nil {
 		t.Fatalf("install script succeeded with a wrong checksum:\n%s", out)

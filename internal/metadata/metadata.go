@@ -12,13 +12,13 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/paddock-ci/paddock/internal/controller"
 	"github.com/paddock-ci/paddock/internal/core"
+	"github.com/paddock-ci/paddock/internal/machineapi"
 )
 
 // Machines is the part of the controller machines talk to.
 type Machines interface {
-	RunnerConfigFor(ctx context.Context, token string) (controller.RunnerConfig, error)
+	RunnerConfigFor(ctx context.Context, token string) (machineapi.RunnerConfig, error)
 	Report(ctx context.Context, token string, status core.RunnerState, message string) error
 }
 
@@ -33,12 +33,6 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/metadata/runner", h.runner)
 	mux.HandleFunc("POST /api/v1/callbacks/status", h.status)
 	h.garmRoutes(mux)
-}
-
-// StatusReport is the body of a status callback.
-type StatusReport struct {
-	Status  string `json:"status"`
-	Message string `json:"message,omitempty"`
 }
 
 func bearer(r *http.Request) string {
@@ -59,9 +53,9 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 func (h *Handler) fail(w http.ResponseWriter, err error) {
 	code := http.StatusServiceUnavailable // forge trouble: the machine retries
 	switch {
-	case errors.Is(err, controller.ErrBadToken), errors.Is(err, controller.ErrTokenUsed):
+	case errors.Is(err, machineapi.ErrBadToken), errors.Is(err, machineapi.ErrTokenUsed):
 		code = http.StatusUnauthorized
-	case errors.Is(err, controller.ErrInstanceGone):
+	case errors.Is(err, machineapi.ErrInstanceGone):
 		code = http.StatusGone
 	default:
 		h.Logger.Warn("machine request failed", "err", err)
@@ -72,7 +66,7 @@ func (h *Handler) fail(w http.ResponseWriter, err error) {
 func (h *Handler) runner(w http.ResponseWriter, r *http.Request) {
 	tok := bearer(r)
 	if tok == "" {
-		h.fail(w, controller.ErrBadToken)
+		h.fail(w, machineapi.ErrBadToken)
 		return
 	}
 	cfg, err := h.Machines.RunnerConfigFor(r.Context(), tok)
@@ -86,16 +80,16 @@ func (h *Handler) runner(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 	tok := bearer(r)
 	if tok == "" {
-		h.fail(w, controller.ErrBadToken)
+		h.fail(w, machineapi.ErrBadToken)
 		return
 	}
-	var rep StatusReport
+	var rep machineapi.StatusReport
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&rep); err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be JSON {\"status\": …, \"message\": …}"})
 		return
 	}
 	err := h.Machines.Report(r.Context(), tok, core.RunnerState(rep.Status), rep.Message)
-	if errors.Is(err, controller.ErrBadStatus) {
+	if errors.Is(err, machineapi.ErrBadStatus) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}

@@ -10,35 +10,35 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/paddock-ci/paddock/internal/controller"
 	"github.com/paddock-ci/paddock/internal/core"
+	"github.com/paddock-ci/paddock/internal/machineapi"
 	"github.com/paddock-ci/paddock/internal/metadata"
 )
 
 // machines answers like the controller does for one instance whose token is "good".
 type machines struct{ fetched bool }
 
-func (m *machines) RunnerConfigFor(_ context.Context, tok string) (controller.RunnerConfig, error) {
+func (m *machines) RunnerConfigFor(_ context.Context, tok string) (machineapi.RunnerConfig, error) {
 	switch {
 	case tok == "gone":
-		return controller.RunnerConfig{}, controller.ErrInstanceGone
+		return machineapi.RunnerConfig{}, machineapi.ErrInstanceGone
 	case tok == "flaky":
-		return controller.RunnerConfig{}, context.DeadlineExceeded
+		return machineapi.RunnerConfig{}, context.DeadlineExceeded
 	case tok != "good":
-		return controller.RunnerConfig{}, controller.ErrBadToken
+		return machineapi.RunnerConfig{}, machineapi.ErrBadToken
 	case m.fetched:
-		return controller.RunnerConfig{}, controller.ErrTokenUsed
+		return machineapi.RunnerConfig{}, machineapi.ErrTokenUsed
 	}
 	m.fetched = true
-	return controller.RunnerConfig{Name: "r", JITConfig: "jit"}, nil
+	return machineapi.RunnerConfig{Name: "r", JITConfig: "jit"}, nil
 }
 
 func (m *machines) Report(_ context.Context, tok string, st core.RunnerState, _ string) error {
 	if tok != "good" {
-		return controller.ErrBadToken
+		return machineapi.ErrBadToken
 	}
 	if st != core.RunnerIdle && st != core.RunnerInstalling && st != core.RunnerFailed {
-		return controller.ErrBadStatus
+		return machineapi.ErrBadStatus
 	}
 	return nil
 }
@@ -88,7 +88,7 @@ func TestMachineEndpoints(t *testing.T) {
 			t.Errorf("%s %s token=%q body=%s: got %d %s, want %d", c.method, c.path, c.tok, c.body, code, body, c.code)
 		}
 		if code == 200 && c.method == "GET" {
-			var cfg controller.RunnerConfig
+			var cfg machineapi.RunnerConfig
 			if err := json.Unmarshal([]byte(body), &cfg); err != nil || cfg.JITConfig != "jit" {
 				t.Errorf("runner config = %s", body)
 			}

@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paddock-ci/paddock/internal/controller"
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/forge"
+	"github.com/paddock-ci/paddock/internal/jobevent"
 )
 
 type eventRecorder struct{ got []forge.JobEvent }
@@ -16,9 +16,9 @@ func (r *eventRecorder) IngestQueued(context.Context, core.Entity, []core.Job, b
 	return 0, nil
 }
 
-func (r *eventRecorder) HandleJobEvent(_ context.Context, forgeID string, ev forge.JobEvent, _ time.Time) (controller.Outcome, error) {
+func (r *eventRecorder) HandleJobEvent(_ context.Context, forgeID string, ev forge.JobEvent, _ time.Time) (jobevent.Outcome, error) {
 	r.got = append(r.got, ev)
-	return controller.OutcomeStored, nil
+	return jobevent.OutcomeStored, nil
 }
 
 func TestRunningJobsBecomeStartAndFinishEvents(t *testing.T) {

@@ -10,9 +10,9 @@ import (
 
 	ghss "github.com/actions/scaleset"
 
-	"github.com/paddock-ci/paddock/internal/controller"
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/forge"
+	"github.com/paddock-ci/paddock/internal/jobevent"
 	"github.com/paddock-ci/paddock/internal/scheduler"
 	"github.com/paddock-ci/paddock/internal/store"
 )
@@ -30,13 +30,13 @@ func (l *listener) apply(ctx context.Context, pool core.Pool, msg *ghss.RunnerSc
 		return err
 	}
 	now := time.Now()
-	send := func(action string, base ghss.JobMessageBase, mut func(*core.Job), runnerID int64) error {
+	send := func(action core.JobAction, base ghss.JobMessageBase, mut func(*core.Job), runnerID int64) error {
 		ev := forge.JobEvent{Action: action, Job: jobOf(base), Entity: refOf(ent), RunnerID: runnerID, FromScaleSet: true}
 		if mut != nil {
 			mut(&ev.Job)
 		}
-		_, err := l.m.o.Events.HandleJobEvent(ctx, f.ID, ev, now)
-		if errors.Is(err, controller.ErrNotManaged) {
+		_, err := l.events.HandleJobEvent(ctx, f.ID, ev, now)
+		if errors.Is(err, jobevent.ErrNotManaged) {
 			l.log.Warn("scale set job for an entity Paddock does not manage", "job", base.RunnerRequestID)
 			return nil
 		}
@@ -44,13 +44,13 @@ func (l *listener) apply(ctx context.Context, pool core.Pool, msg *ghss.RunnerSc
 	}
 	for _, a := range msg.JobAssignedMessages {
 		delete(l.canceled, a.RunnerRequestID)
-		if err := send("queued", a.JobMessageBase, nil, 0); err != nil {
+		if err := send(core.JobActionQueued, a.JobMessageBase, nil, 0); err != nil {
 			return err
 		}
 	}
 	for _, s := range msg.JobStartedMessages {
 		delete(l.canceled, s.RunnerRequestID)
-		err := send("in_progress", s.JobMessageBase, func(j *core.Job) {
+		err := send(core.JobActionInProgress, s.JobMessageBase, func(j *core.Job) {
 			j.State, j.RunnerName, j.StartedAt = core.JobInProgress, s.RunnerName, orNow(s.RunnerAssignTime, now)
 		}, int64(s.RunnerID))
 		if err != nil {
@@ -65,7 +65,7 @@ func (l *listener) apply(ctx context.Context, pool core.Pool, msg *ghss.RunnerSc
 			continue
 		}
 		delete(l.canceled, c.RunnerRequestID)
-		err := send("completed", c.JobMessageBase, func(j *core.Job) {
+		err := send(core.JobActionCompleted, c.JobMessageBase, func(j *core.Job) {
 			j.State, j.RunnerName, j.Conclusion = core.JobCompleted, c.RunnerName, conclusion(c.Result)
 			j.CompletedAt = orNow(c.FinishTime, now)
 		}, int64(c.RunnerID))
@@ -186,7 +186,7 @@ func (l *listener) applyStats(ctx context.Context, st *ghss.RunnerScaleSetStatis
 	if changed {
 		l.log.Info("scale set statistics", "pool", pool.Name, "assigned", st.TotalAssignedJobs,
 			"running", st.TotalRunningJobs, "placeholders", need)
-		l.m.o.Events.Notify()
+		l.events.Notify()
 	}
 	return nil
 }
@@ -247,8 +247,8 @@ func (l *listener) retireExcess(ctx context.Context, ent core.Entity, real []cor
 	for _, j := range real[:min(excess, len(real))] {
 		j.State, j.Conclusion, j.CompletedAt = core.JobCompleted, "cancelled", now
 		j.Note = "no longer assigned to this scale set"
-		ev := forge.JobEvent{Action: "completed", Job: j, Entity: refOf(ent), FromScaleSet: true}
-		if _, err := l.m.o.Events.HandleJobEvent(ctx, ent.ForgeID, ev, now); err != nil {
+		ev := forge.JobEvent{Action: core.JobActionCompleted, Job: j, Entity: refOf(ent), FromScaleSet: true}
+		if _, err := l.events.HandleJobEvent(ctx, ent.ForgeID, ev, now); err != nil {
 			return fmt.Errorf("retire job %d: %w", j.ID, err)
 		}
 		delete(l.canceled, j.ID)

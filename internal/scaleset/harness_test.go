@@ -16,6 +16,7 @@ import (
 	"github.com/paddock-ci/paddock/internal/forge"
 	"github.com/paddock-ci/paddock/internal/forge/github"
 	"github.com/paddock-ci/paddock/internal/forgesim"
+	"github.com/paddock-ci/paddock/internal/machineapi"
 	"github.com/paddock-ci/paddock/internal/provider"
 	"github.com/paddock-ci/paddock/internal/scaleset"
 	"github.com/paddock-ci/paddock/internal/secretbox"
@@ -62,7 +63,7 @@ func (p *bootProvider) Create(_ context.Context, s provider.Spec) (provider.Mach
 
 func (p *bootProvider) boot(ctx context.Context, s provider.Spec, m *machine) {
 	defer func() { p.mu.Lock(); m.stopped = true; p.mu.Unlock() }()
-	var cfg controller.RunnerConfig
+	var cfg machineapi.RunnerConfig
 	for {
 		var err error
 		if cfg, err = p.ctl().RunnerConfigFor(ctx, s.Token); err == nil {
@@ -178,13 +179,11 @@ func newHarness(t *testing.T, maxRunners int) *harness {
 	h := &harness{t: t, ctx: ctx, st: st, sim: sim, pool: p, grace: time.Minute,
 		log: slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))}
 	h.prov = &bootProvider{ctl: func() *controller.Controller { return h.ctl }, machines: map[string]*machine{}}
-	var mgr *scaleset.Manager
+	mgr := &currentManager{}
 	h.ctl = controller.New(controller.Options{
 		Store: st, Providers: map[string]provider.Provider{"boot": h.prov}, Forges: forges{rest},
-		PoolClient: func(ctx context.Context, p core.Pool, base forge.Client) (forge.Client, error) {
-			return mgr.PoolClient(ctx, p, base)
-		},
-		Logger: h.log, ControllerID: "test", TokenKey: []byte("k"), MetadataURL: "http://meta",
+		PoolClients: mgr,
+		Logger:      h.log, ControllerID: "test", TokenKey: []byte("k"), MetadataURL: "http://meta",
 		CallbackURL: "http://cb", IdleGrace: 100 * time.Millisecond, ReconcileInterval: time.Second,
 		MaxCreateAttempts: 5,
 	})
@@ -193,17 +192,18 @@ func newHarness(t *testing.T, maxRunners int) *harness {
 	go func() { h.ctl.Run(cctx); close(done) }()
 	h.stopMgr = func() {}
 	newMgr := func() *scaleset.Manager {
-		mgr = scaleset.New(scaleset.Options{Store: st, Events: h.ctl, Logger: h.log, Owner: owner,
+		m := scaleset.New(scaleset.Options{Store: st, Logger: h.log, Owner: owner,
 			Rescan: 200 * time.Millisecond, MinBackoff: 100 * time.Millisecond, MaxBackoff: 400 * time.Millisecond,
 			ReassignGrace: h.grace,
 			RetryMax:      2, RetryWaitMax: 200 * time.Millisecond})
-		return mgr
+		mgr.set(m)
+		return m
 	}
 	h.startMgr = func() {
 		m := newMgr()
 		mctx, mcancel := context.WithCancel(ctx)
 		mdone := make(chan struct{})
-		go func() { m.Run(mctx); close(mdone) }()
+		go func() { m.Run(mctx, h.ctl); close(mdone) }()
 		h.stopMgr = func() { mcancel(); <-mdone; h.stopMgr = func() {} }
 	}
 	t.Cleanup(func() {
@@ -282,4 +282,25 @@ type testLog struct{ t *testing.T }
 func (w testLog) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// currentManager hands the controller the scale-set manager of the moment:
+// the harness restarts the manager (a new process, as far as GitHub can
+// tell) while the controller runs on.
+type currentManager struct {
+	mu sync.Mutex
+	m  *scaleset.Manager
+}
+
+func (c *currentManager) set(m *scaleset.Manager) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m = m
+}
+
+func (c *currentManager) PoolClient(ctx context.Context, p core.Pool, base forge.Client) (forge.Client, error) {
+	c.mu.Lock()
+	m := c.m
+	c.mu.Unlock()
+	return m.PoolClient(ctx, p, base)
 }

@@ -13,9 +13,10 @@ import (
 // events. Messages are acknowledged only after they were applied, so a
 // crash in between replays them; applying is idempotent.
 type listener struct {
-	m   *Manager
-	b   *binding
-	log *slog.Logger
+	m      *Manager
+	b      *binding
+	events Events
+	log    *slog.Logger
 
 	// canceled notes jobs whose assignment GitHub cancelled (JobCompleted,
 	// result canceled, no runner), by when: they stay queued for a while
@@ -30,8 +31,8 @@ type listener struct {
 }
 
 // newListener is called with m.mu held.
-func (m *Manager) newListener(poolID string) *listener {
-	return &listener{m: m, b: m.bindingLocked(poolID), log: m.log.With("pool_id", poolID),
+func (m *Manager) newListener(poolID string, events Events) *listener {
+	return &listener{m: m, b: m.bindingLocked(poolID), events: events, log: m.log.With("pool_id", poolID),
 		canceled: map[int64]time.Time{}}
 }
 

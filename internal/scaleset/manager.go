@@ -6,22 +6,21 @@ import (
 	"sync"
 	"time"
 
-	"github.com/paddock-ci/paddock/internal/controller"
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/forge"
+	"github.com/paddock-ci/paddock/internal/jobevent"
 	"github.com/paddock-ci/paddock/internal/store"
 )
 
 // Events is the part of the controller a listener drives.
 type Events interface {
-	HandleJobEvent(ctx context.Context, forgeID string, ev forge.JobEvent, receivedAt time.Time) (controller.Outcome, error)
+	jobevent.Handler
 	Notify()
 }
 
 // Options configure a Manager.
 type Options struct {
 	Store  store.Store
-	Events Events
 	Logger *slog.Logger
 	// Owner names this manager's message sessions (GitHub shows it on conflicts).
 	Owner   string
@@ -87,8 +86,8 @@ func New(o Options) *Manager {
 		bindings: map[string]*binding{}, listeners: map[string]*running{}}
 }
 
-// PoolClient is the controller's hook (controller.Options.PoolClient): a
-// scale-set pool's machines mint runners through the scale set.
+// PoolClient implements the controller's PoolClients: a scale-set pool's
+// machines mint runners through the scale set.
 func (m *Manager) PoolClient(_ context.Context, pool core.Pool, base forge.Client) (forge.Client, error) {
 	if !pool.ScaleSet {
 		return base, nil
@@ -127,11 +126,14 @@ func (m *Manager) load(ctx context.Context, poolID string) (core.Pool, core.Enti
 
 // Run keeps a listener running for every enabled scale-set pool until ctx
 // ends, then stops them; each closes its session so a restart finds none.
-func (m *Manager) Run(ctx context.Context) {
+// The listeners hand their jobs to events. It is passed here rather than to
+// New because the controller, which handles the events, is built with the
+// Manager as its PoolClients.
+func (m *Manager) Run(ctx context.Context, events Events) {
 	t := time.NewTicker(m.o.Rescan)
 	defer t.Stop()
 	for {
-		m.sync(ctx)
+		m.sync(ctx, events)
 		select {
 		case <-ctx.Done():
 			m.stopAll()
@@ -141,7 +143,7 @@ func (m *Manager) Run(ctx context.Context) {
 	}
 }
 
-func (m *Manager) sync(ctx context.Context) {
+func (m *Manager) sync(ctx context.Context, events Events) {
 	pools, err := m.o.Store.ListPools(ctx)
 	if err != nil {
 		m.log.Error("list pools", "err", err)
@@ -169,7 +171,7 @@ func (m *Manager) sync(ctx context.Context) {
 		lctx, cancel := context.WithCancel(ctx)
 		r := &running{cancel: cancel, done: make(chan struct{})}
 		m.listeners[id] = r
-		l := m.newListener(id)
+		l := m.newListener(id, events)
 		go func() { defer close(r.done); l.run(lctx) }()
 	}
 }

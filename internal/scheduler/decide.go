@@ -143,9 +143,9 @@ func (d *decider) plan(ps *poolState) {
 	}
 	minIdle := min(p.MinIdle, check.MaxRunnersLimit)
 	targetIdle := max(minIdle, freeTarget, 0)
-	idleReason := ReasonMinIdle
+	idleReason := core.CreateMinIdle
 	if freeTarget > minIdle {
-		idleReason = ReasonFreeTarget
+		idleReason = core.CreateFreeTarget
 	}
 	keys := make([]string, 0, len(ps.groups))
 	for k := range ps.groups {
@@ -154,7 +154,7 @@ func (d *decider) plan(ps *poolState) {
 	slices.Sort(keys) // "" (the default group) first
 	for _, k := range keys {
 		g := ps.groups[k]
-		d.creates(ps, g, g.jobCreates, ReasonJob)
+		d.creates(ps, g, g.jobCreates, core.CreateForJob)
 		want := g.waiting
 		if k == "" {
 			want += targetIdle
@@ -168,7 +168,7 @@ func (d *decider) plan(ps *poolState) {
 	}
 }
 
-func (d *decider) creates(ps *poolState, g *group, n int, reason string) {
+func (d *decider) creates(ps *poolState, g *group, n int, reason core.CreateReason) {
 	p := ps.pool
 	size := g.size
 	if g.key == "" {
@@ -201,7 +201,7 @@ func (d *decider) scaleDown(g *group, surplus int) {
 			return
 		}
 		if d.now.Sub(d.instances[idx].RunnerSince) >= d.idleGrace {
-			d.del(idx, ReasonScaleDown)
+			d.del(idx, core.DeleteScaleDown)
 			surplus--
 		}
 	}

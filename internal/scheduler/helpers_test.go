@@ -117,7 +117,7 @@ func summarize(d Decision) summary {
 		s.Creates = append(s.Creates, fmt.Sprintf("%s/%s/%s", strings.TrimPrefix(c.PoolID, "id-"), c.Size, c.Reason))
 	}
 	for _, x := range d.Deletes {
-		s.Deletes = append(s.Deletes, x.InstanceName+":"+x.Reason)
+		s.Deletes = append(s.Deletes, x.InstanceName+":"+string(x.Reason))
 	}
 	for _, r := range d.Retries {
 		s.Retries = append(s.Retries, r.InstanceName)

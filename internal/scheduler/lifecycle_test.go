@@ -19,7 +19,7 @@ func TestDecideSizes(t *testing.T) {
 			want: summary{Creates: []string{"a/4cpu-16gb-40gb/job"}, Deletes: []string{"plain:scale_down"}, Notes: []string{"1>a"}},
 			check: func(t *testing.T, d Decision) {
 				want := Create{PoolID: "id-a", Labels: []string{"linux", "4cpu-16gb-40gb"}, Size: "4cpu-16gb-40gb",
-					CPU: 4, MemoryMB: 16384, DiskGB: 40, Reason: ReasonJob}
+					CPU: 4, MemoryMB: 16384, DiskGB: 40, Reason: core.CreateForJob}
 				if !reflect.DeepEqual(d.Creates[0], want) {
 					t.Errorf("create = %+v, want %+v", d.Creates[0], want)
 				}
@@ -47,7 +47,7 @@ func TestDecideSizes(t *testing.T) {
 			snap: Snapshot{Pools: []core.Pool{mkPool("a", minIdle(1), flavor("2CPU-4GB"))}},
 			want: summary{Creates: []string{"a//min_idle"}},
 			check: func(t *testing.T, d Decision) {
-				want := Create{PoolID: "id-a", Labels: []string{"linux"}, CPU: 2, MemoryMB: 4096, Reason: ReasonMinIdle}
+				want := Create{PoolID: "id-a", Labels: []string{"linux"}, CPU: 2, MemoryMB: 4096, Reason: core.CreateMinIdle}
 				if !reflect.DeepEqual(d.Creates[0], want) {
 					t.Errorf("create = %+v, want %+v", d.Creates[0], want)
 				}

@@ -151,7 +151,7 @@ func TestDecideProperties(t *testing.T) {
 			return in
 		}
 		for _, del := range d.Deletes {
-			if in := touch(del.InstanceName); in.Runner == core.RunnerActive && del.Reason != ReasonMaxJobRuntime {
+			if in := touch(del.InstanceName); in.Runner == core.RunnerActive && del.Reason != core.DeleteMaxJobRuntime {
 				t.Fatalf("busy instance %q deleted for %s", del.InstanceName, del.Reason)
 			}
 		}

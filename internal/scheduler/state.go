@@ -9,28 +9,6 @@ import (
 	"github.com/paddock-ci/paddock/internal/forge"
 )
 
-// Delete reasons, as written into Delete.Reason. RunnerDone and RunnerFailed
-// are additions to the reasons listed on Delete: a machine whose runner has
-// finished or failed can never take a job, so leaving it would hold a
-// max_runners slot forever.
-const (
-	ReasonScaleDown        = "scale_down"
-	ReasonBootstrapTimeout = "bootstrap_timeout"
-	ReasonMaxJobRuntime    = "max_job_runtime"
-	ReasonRetriesExhausted = "retries_exhausted"
-	ReasonPoolGone         = "pool_gone"
-	ReasonPoolDisabled     = "pool_disabled"
-	ReasonRunnerDone       = "runner_done"
-	ReasonRunnerFailed     = "runner_failed"
-)
-
-// Create reasons, as written into Create.Reason.
-const (
-	ReasonJob        = "job"
-	ReasonMinIdle    = "min_idle"
-	ReasonFreeTarget = "free_target"
-)
-
 // group is one (pool, size label) bucket: a job that asked for a size can only
 // be taken by a runner registered with that size label, so sizes are counted
 // apart. The default group has key "".
@@ -84,7 +62,7 @@ type decider struct {
 	instances []core.Instance // sorted by CreatedAt, then Name
 
 	deletes []int // instance indexes, parallel to reasons
-	reasons []string
+	reasons []core.DeleteReason
 	out     Decision
 }
 
@@ -126,7 +104,7 @@ func newDecider(s Snapshot) *decider {
 	return d
 }
 
-func (d *decider) del(idx int, reason string) {
+func (d *decider) del(idx int, reason core.DeleteReason) {
 	d.deletes = append(d.deletes, idx)
 	d.reasons = append(d.reasons, reason)
 }
@@ -173,7 +151,7 @@ func (d *decider) classify() {
 		ps := d.byID[in.PoolID]
 		if ps == nil {
 			if managed(in.State) && !in.Runner.Busy() {
-				d.del(idx, ReasonPoolGone)
+				d.del(idx, core.DeletePoolGone)
 			}
 			continue
 		}
@@ -192,7 +170,7 @@ func (d *decider) classifyManaged(idx int, in *core.Instance, ps *poolState) {
 		if p.MaxJobRuntime > 0 {
 			deadline := in.RunnerSince.Add(p.MaxJobRuntime)
 			if d.now.After(deadline) {
-				d.del(idx, ReasonMaxJobRuntime)
+				d.del(idx, core.DeleteMaxJobRuntime)
 				return
 			}
 			d.wakeAt(deadline.Add(time.Nanosecond)) // first instant "longer than" holds
@@ -203,9 +181,9 @@ func (d *decider) classifyManaged(idx int, in *core.Instance, ps *poolState) {
 	if in.State == core.InstanceError {
 		switch {
 		case !p.Enabled:
-			d.del(idx, ReasonPoolDisabled)
+			d.del(idx, core.DeletePoolDisabled)
 		case in.Attempts >= d.maxAttempts:
-			d.del(idx, ReasonRetriesExhausted)
+			d.del(idx, core.DeleteRetriesExhausted)
 		case !in.NextAttemptAt.After(d.now) && ps.health.Failing():
 			// A retry calls the provider like a create: it waits for what is
 			// left of the pool's create budget once new machines are planned.
@@ -223,20 +201,20 @@ func (d *decider) classifyManaged(idx int, in *core.Instance, ps *poolState) {
 	// A disabled pool keeps only machines running a job (handled above): one
 	// still booting would otherwise live until bootstrap_timeout.
 	if !p.Enabled && (in.Runner == core.RunnerPending || in.Runner == core.RunnerInstalling || in.Runner == core.RunnerIdle) {
-		d.del(idx, ReasonPoolDisabled)
+		d.del(idx, core.DeletePoolDisabled)
 		return
 	}
 	g := ps.group(strings.ToLower(in.Size))
 	switch in.Runner {
 	case core.RunnerDone:
-		d.del(idx, ReasonRunnerDone)
+		d.del(idx, core.DeleteRunnerDone)
 	case core.RunnerFailed:
-		d.del(idx, ReasonRunnerFailed)
+		d.del(idx, core.DeleteRunnerFailed)
 	case core.RunnerPending, core.RunnerInstalling:
 		if p.BootstrapTimeout > 0 {
 			deadline := bootstrapStart(in).Add(p.BootstrapTimeout)
 			if d.now.After(deadline) {
-				d.del(idx, ReasonBootstrapTimeout)
+				d.del(idx, core.DeleteBootstrapTimeout)
 				return
 			}
 			d.wakeAt(deadline.Add(time.Nanosecond))

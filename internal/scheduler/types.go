@@ -40,13 +40,13 @@ type Create struct {
 	CPU      int      // from Size, or the pool flavor if it parses as a size, else 0
 	MemoryMB int
 	DiskGB   int
-	Reason   string // "job", "min_idle", "free_target"
+	Reason   core.CreateReason
 }
 
 // Delete asks to remove one instance.
 type Delete struct {
 	InstanceName string
-	Reason       string // "scale_down", "bootstrap_timeout", "max_job_runtime", "retries_exhausted", "pool_gone", "pool_disabled"
+	Reason       core.DeleteReason
 }
 
 // Retry asks to move an instance in error back to pending_create.

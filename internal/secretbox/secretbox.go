@@ -11,7 +11,6 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -45,32 +44,6 @@ func New(key []byte) (*Box, error) {
 		return nil, fmt.Errorf("secretbox: %w", err)
 	}
 	return &Box{aead: aead}, nil
-}
-
-// ParseKey decodes a key given as 64 hex characters or as base64 (standard or
-// raw, i.e. with or without padding) of 32 bytes. Surrounding whitespace, as
-// left by a key file, is ignored.
-func ParseKey(s string) ([]byte, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return nil, errors.New("secretbox: empty key")
-	}
-	// Hex first: 64 hex digits are also valid base64 (of 48 bytes), so the
-	// order matters and the length check below keeps the two apart.
-	if len(s) == 2*KeySize {
-		if k, err := hex.DecodeString(s); err == nil {
-			return k, nil
-		}
-	}
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding} {
-		if k, err := enc.DecodeString(s); err == nil {
-			if len(k) != KeySize {
-				return nil, fmt.Errorf("secretbox: key decodes to %d bytes, want %d", len(k), KeySize)
-			}
-			return k, nil
-		}
-	}
-	return nil, fmt.Errorf("secretbox: key must be %d hex characters or base64 of %d bytes", 2*KeySize, KeySize)
 }
 
 // Seal encrypts plaintext under a fresh random nonce.

@@ -3,7 +3,6 @@ package secretbox
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"strings"
 	"testing"
@@ -89,42 +88,6 @@ func TestNewKeyLength(t *testing.T) {
 	for _, n := range []int{0, 16, 24, 31, 33} {
 		if _, err := New(make([]byte, n)); err == nil || !strings.Contains(err.Error(), "32 bytes") {
 			t.Errorf("New(%d bytes): want a clear length error, got %v", n, err)
-		}
-	}
-}
-
-func TestParseKey(t *testing.T) {
-	key := make([]byte, KeySize)
-	for i := range key {
-		key[i] = byte(i * 7)
-	}
-	good := map[string]string{
-		"hex":        hex.EncodeToString(key),
-		"hex upper":  strings.ToUpper(hex.EncodeToString(key)),
-		"std base64": base64.StdEncoding.EncodeToString(key),
-		"raw base64": base64.RawStdEncoding.EncodeToString(key),
-		"whitespace": " " + hex.EncodeToString(key) + "\n",
-	}
-	for name, s := range good {
-		got, err := ParseKey(s)
-		if err != nil {
-			t.Errorf("%s: %v", name, err)
-			continue
-		}
-		if !bytes.Equal(got, key) {
-			t.Errorf("%s: wrong key decoded", name)
-		}
-	}
-	bad := map[string]string{
-		"empty":        "",
-		"short hex":    hex.EncodeToString(key[:16]),
-		"short base64": base64.StdEncoding.EncodeToString(key[:16]),
-		"long base64":  base64.StdEncoding.EncodeToString(append(key, 1)),
-		"garbage":      "not a key at all!",
-	}
-	for name, s := range bad {
-		if _, err := ParseKey(s); err == nil {
-			t.Errorf("%s: ParseKey(%q) succeeded", name, s)
 		}
 	}
 }

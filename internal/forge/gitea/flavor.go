@@ -17,7 +17,7 @@ import (
 	"github.com/paddock-ci/paddock/internal/core"
 )
 
-// Runner program kinds, as controller.RunnerConfig.Kind carries them to the
+// Runner program kinds, as machineapi.RunnerConfig.Kind carries them to the
 // machine's bootstrap.
 const (
 	// RunnerKindActRunner: write .runner, run `act_runner daemon --once`.

@@ -11,6 +11,7 @@ import (
 
 	gh "github.com/google/go-github/v89/github"
 
+	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/forge"
 )
 
@@ -119,5 +120,5 @@ func ParseWorkflowJob(body []byte) (forge.JobEvent, error) {
 	if extra.Enterprise != nil {
 		ref.Enterprise = extra.Enterprise.Slug
 	}
-	return forge.JobEvent{Action: action, Job: job, Entity: ref, RunnerID: wj.GetRunnerID()}, nil
+	return forge.JobEvent{Action: core.JobAction(action), Job: job, Entity: ref, RunnerID: wj.GetRunnerID()}, nil
 }

@@ -20,8 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paddock-ci/paddock/internal/controller"
-	"github.com/paddock-ci/paddock/internal/forge"
+	"github.com/paddock-ci/paddock/internal/machineapi"
 	"github.com/paddock-ci/paddock/internal/provider"
 	"github.com/paddock-ci/paddock/internal/provider/qemu"
 )
@@ -57,8 +56,8 @@ func newFakeManager(t *testing.T, token string, tarball []byte) *fakeManager {
 			return
 		}
 		url, _ := qemu.GuestURL(m.srv.URL + "/runner.tar.gz")
-		json.NewEncoder(w).Encode(controller.RunnerConfig{Name: "r1", JITConfig: "JIT-xyz",
-			Tool: forge.RunnerTool{DownloadURL: url, SHA256: hex.EncodeToString(sum[:]), Filename: "runner.tar.gz"}})
+		json.NewEncoder(w).Encode(machineapi.RunnerConfig{Name: "r1", JITConfig: "JIT-xyz",
+			Tool: machineapi.RunnerTool{DownloadURL: url, SHA256: hex.EncodeToString(sum[:]), Filename: "runner.tar.gz"}})
 	})
 	mux.HandleFunc("GET /runner.tar.gz", func(w http.ResponseWriter, r *http.Request) { w.Write(tarball) })
 	mux.HandleFunc("GET /ok", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "forwarded-ok") })
