@@ -216,9 +216,9 @@ func TestMetricsCountEveryAttemptByTemplate(t *testing.T) {
 		"/api/v1/repos/o/r/actions/runners/registration-token": "GET /repos/{owner}/{repo}/actions/runners/registration-token",
 		"/api/v1/repos/o/r/actions/runners/7":                  "GET /repos/{owner}/{repo}/actions/runners/{id}",
 		"/api/actions/runner.v1.RunnerService/Register":        "GET /rpc/runner.v1.RunnerService/Register",
-		"/api/v1/user":                                         "GET other",
-		"/elsewhere":                                           "GET other",
-		"/api/v1/repos/o//actions/runners/7":                   "GET other",
+		"/api/v1/user":                       "GET other",
+		"/elsewhere":                         "GET other",
+		"/api/v1/repos/o//actions/runners/7": "GET other",
 	} {
 		if got := eps.Name(http.MethodGet, path); got != want {
 			t.Errorf("Name(%s) = %q, want %q", path, got, want)
