@@ -251,8 +251,8 @@ func TestPathTemplate(t *testing.T) {
 		"/app/installations/3/access_tokens":                "/app/installations/{installation_id}/access_tokens",
 		"/user":                                             "other",
 	} {
-		if got := pathTemplate(in); got != want {
-			t.Errorf("pathTemplate(%q) = %q, want %q", in, got, want)
+		if got := endpoints("/api/v3/").Name("GET", "/api/v3"+in); got != "GET "+want {
+			t.Errorf("endpoint of %q = %q, want GET %q", in, got, want)
 		}
 	}
 }

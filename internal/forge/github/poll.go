@@ -12,6 +12,7 @@ import (
 
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/forge"
+	"github.com/paddock-ci/paddock/internal/forge/forgehttp"
 )
 
 var _ forge.ConditionalJobLister = (*Client)(nil)
@@ -125,6 +126,9 @@ func (p *pollCalls) get(ctx context.Context, path, etag string, v any) (*gh.Resp
 	if p.max > 0 && p.out.Calls >= p.max {
 		return nil, errCallBudget
 	}
+	// Sent once: every request counts against the poller's budget, and the
+	// poller owns backoff.
+	ctx = forgehttp.NoRetry(ctx)
 	req, err := p.c.gh.NewRequest(ctx, http.MethodGet, path, nil)
 	if err != nil {
 		return nil, err
@@ -140,7 +144,7 @@ func (p *pollCalls) get(ctx context.Context, path, etag string, v any) (*gh.Resp
 	// A request that got no answer may still have been charged: count it.
 	p.out.Calls++
 	if err != nil {
-		return nil, mapError(err, p.c.now())
+		return nil, mapError(err)
 	}
 	return resp, nil
 }
