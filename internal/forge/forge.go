@@ -71,6 +71,8 @@ type Client interface {
 	ListQueuedJobs(ctx context.Context, ent core.Entity) ([]core.Job, error)
 	// RunnerGroupID resolves a runner group name ("" = default group, id 1).
 	RunnerGroupID(ctx context.Context, ent core.Entity, name string) (int64, error)
+	// Capabilities declares what the forge can do beyond these methods.
+	Capabilities() Capabilities
 }
 
 // JobEvent is a parsed workflow_job webhook.

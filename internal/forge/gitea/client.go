@@ -40,13 +40,13 @@ type Options struct {
 // and the runner registration RPC is outside the SDK anyway. A dozen small
 // JSON calls through one helper keep both flavors in one code path.
 type Client struct {
-	fl      Flavor
-	name    string
-	api     *url.URL // .../api/v1/
-	web     string   // instance root, no trailing slash: the RPC base and the runner's address
-	token   string
-	hc      *http.Client // on the forge HTTP layer
-	tools   []forge.RunnerTool
+	fl    Flavor
+	name  string
+	api   *url.URL // .../api/v1/
+	web   string   // instance root, no trailing slash: the RPC base and the runner's address
+	token string
+	hc    *http.Client // on the forge HTTP layer
+	tools []forge.RunnerTool
 
 	version    Version
 	rawVersion string
@@ -133,14 +133,18 @@ func (c *Client) detect(ctx context.Context) error {
 // Version is the version the forge reported when the client was built.
 func (c *Client) Version() (Version, string) { return c.version, c.rawVersion }
 
-// RunnerKind tells the controller which runner program machines run.
-func (c *Client) RunnerKind() string { return c.fl.RunnerKind }
-
-// KeepsDoneRunners says whether the forge keeps a runner registered after
-// its job, so Paddock must delete it (no ephemeral registration). Where the
-// forge has no runner API either (Forgejo before 15) the registration stays
-// behind, offline, whatever Paddock does: DeleteRunner cannot reach it.
-func (c *Client) KeepsDoneRunners() bool { return !c.has(c.fl.EphemeralFrom) }
+// Capabilities are the flavor's and the detected version's. Without
+// ephemeral registration (Forgejo before 15) the forge keeps a runner after
+// its job, so Paddock must delete it; where the forge has no runner API
+// either, the registration stays behind, offline, whatever Paddock does.
+func (c *Client) Capabilities() forge.Capabilities {
+	caps := forge.Capabilities{Conditional: c, RunnerAPI: c.hasRunnerAPI(), EphemeralRunners: c.has(c.fl.EphemeralFrom),
+		RunnerKind: c.fl.RunnerKind, Labels: forge.LabelRulesFor(c.fl.Kind)}
+	if c.fl.JobSearchNeedsLabels {
+		caps.Labelled = c
+	}
+	return caps
+}
 
 // has reports whether the forge's version has a feature that appeared in min.
 func (c *Client) has(min Version) bool { return c.version.AtLeast(min) }

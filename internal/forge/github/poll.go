@@ -243,3 +243,10 @@ func (rc *runCache) keep(ent string, runs map[int64]cachedRun, complete bool) {
 		rc.byEnt[ent][id] = r
 	}
 }
+
+// Capabilities: GitHub lists jobs conditionally, has the runner API, and its
+// JIT runners are ephemeral.
+func (c *Client) Capabilities() forge.Capabilities {
+	return forge.Capabilities{Conditional: c, RunnerAPI: true, EphemeralRunners: true,
+		Labels: forge.LabelRulesFor(core.ForgeGitHub)}
+}
