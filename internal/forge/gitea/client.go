@@ -168,14 +168,6 @@ type apiError struct {
 
 func (e *apiError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.Status, e.Message) }
 
-func statusOf(err error) int {
-	var ae *apiError
-	if errors.As(err, &ae) {
-		return ae.Status
-	}
-	return 0
-}
-
 // do sends one REST call (path relative to api/v1/) and decodes a JSON answer
 // into out. The HTTP layer retries 5xx and transport errors (for idempotent
 // methods) and returns rate limits as forge.RateLimitError; 404 wraps
