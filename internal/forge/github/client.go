@@ -39,7 +39,7 @@ type Client struct {
 	gh  *gh.Client
 	now func() time.Time
 
-	runs runCache // per-run job listings for conditional polls (poll.go)
+	runs forgehttp.ETagCache[int64, runJobs] // per-run job listings for conditional polls (poll.go)
 }
 
 var _ forge.Client = (*Client)(nil)
