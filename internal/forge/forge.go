@@ -1,5 +1,6 @@
 // Package forge defines what Paddock needs from a code forge. Adapters live
-// in sub-packages (github; gitea/forgejo later).
+// in sub-packages (github; gitea for Gitea and Forgejo), each on the HTTP
+// layer in forgehttp; docs/extending.md says how to add one.
 package forge
 
 import (

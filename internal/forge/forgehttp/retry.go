@@ -11,9 +11,9 @@ import (
 // newRetry builds the retrying layer on go-retryablehttp (already used by the
 // scale-set client) with Paddock's policy instead of the library's defaults:
 // only 5xx answers and transport failures are retried, never 4xx (the library
-// retries 429 and sleeps out its Retry-After, which would hold a goroutine for
-// up to an hour), and the backoff is plain doubling so waits stay predictable
-// for the controller's call timeouts.
+// retries 429 and sleeps out its Retry-After, however long the forge asks,
+// holding the caller), and the backoff is plain doubling from RetryBackoff, as
+// the adapters did before, so waits stay within the callers' call timeouts.
 func newRetry(base http.RoundTripper, maxRetries int, backoff time.Duration) http.RoundTripper {
 	switch {
 	case maxRetries == 0:
