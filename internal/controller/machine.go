@@ -14,22 +14,14 @@ import (
 	"github.com/paddock-ci/paddock/internal/store"
 )
 
-// runnerKinder is implemented by forge clients whose runners are not
-// GitHub's (the gitea adapter).
-type runnerKinder interface{ RunnerKind() string }
-
-// doneRunnerKeeper is implemented by forge clients whose forge keeps a
-// runner registered after its one job (no ephemeral registration, as on
-// Forgejo): Paddock then removes it itself.
-type doneRunnerKeeper interface{ KeepsDoneRunners() bool }
-
 func (c *Controller) keepsDoneRunners(ctx context.Context, inst core.Instance) bool {
 	client, _, err := c.forgeFor(ctx, inst.PoolID)
 	if err != nil {
 		return false
 	}
-	k, ok := client.(doneRunnerKeeper)
-	return ok && k.KeepsDoneRunners()
+	// Without ephemeral registration (Forgejo before 15) the forge keeps a
+	// runner after its one job: Paddock then removes it itself.
+	return !client.Capabilities().EphemeralRunners
 }
 
 // machineUp reports whether a machine of an instance in state st may fetch
@@ -139,10 +131,8 @@ func (c *Controller) mint(ctx context.Context, inst core.Instance) (machineapi.R
 	if err != nil {
 		return machineapi.RunnerConfig{}, 0, err
 	}
-	cfg := machineapi.RunnerConfig{Name: inst.Name, Labels: inst.Labels, JITConfig: jit.Encoded, Tool: machineapi.RunnerTool(tool), WorkFolder: "_work"}
-	if k, ok := client.(runnerKinder); ok {
-		cfg.Kind = k.RunnerKind()
-	}
+	cfg := machineapi.RunnerConfig{Name: inst.Name, Labels: inst.Labels, JITConfig: jit.Encoded, Tool: machineapi.RunnerTool(tool), WorkFolder: "_work",
+		Kind: client.Capabilities().RunnerKind}
 	return cfg, jit.RunnerID, nil
 }
 

@@ -298,7 +298,7 @@ func (c *Controller) pollQueued(ctx context.Context, client forge.Client, ent co
 		queued []core.Job
 		err    error
 	)
-	if ll, ok := client.(forge.LabelledJobLister); ok {
+	if ll := client.Capabilities().Labelled; ll != nil {
 		pools, perr := c.o.Store.ListPools(ctx)
 		if perr != nil {
 			return perr

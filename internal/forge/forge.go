@@ -1,5 +1,6 @@
 // Package forge defines what Paddock needs from a code forge. Adapters live
-// in sub-packages (github; gitea/forgejo later).
+// in sub-packages (github; gitea for Gitea and Forgejo), each on the HTTP
+// layer in forgehttp; docs/extending.md says how to add one.
 package forge
 
 import (
@@ -71,6 +72,8 @@ type Client interface {
 	ListQueuedJobs(ctx context.Context, ent core.Entity) ([]core.Job, error)
 	// RunnerGroupID resolves a runner group name ("" = default group, id 1).
 	RunnerGroupID(ctx context.Context, ent core.Entity, name string) (int64, error)
+	// Capabilities declares what the forge can do beyond these methods.
+	Capabilities() Capabilities
 }
 
 // JobEvent is a parsed workflow_job webhook.

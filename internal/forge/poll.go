@@ -46,17 +46,19 @@ type QueuedListing struct {
 	NotModifiedCalls int
 }
 
-// ConditionalJobLister is optionally implemented by a Client whose forge
-// supports conditional requests (ETag / If-None-Match) on its job listings,
-// or that can report exactly how many requests a listing made. Pollers use
-// it when present and fall back to Client.ListQueuedJobs otherwise.
+// ConditionalJobLister is the listing a Client offers as
+// Capabilities.Conditional when its forge supports conditional requests
+// (ETag / If-None-Match) on its job listings, or it can report exactly how
+// many requests a listing made. Pollers use it when present and fall back to
+// Client.ListQueuedJobs otherwise.
 type ConditionalJobLister interface {
 	ListQueuedJobsIf(ctx context.Context, ent core.Entity, q QueuedQuery) (QueuedListing, error)
 }
 
-// LabelledJobLister is implemented by forges whose job search needs the
-// labels of the runners that would take the jobs (Forgejo). Callers pass the
-// labels of the entity's enabled pools.
+// LabelledJobLister is the job search a Client offers as
+// Capabilities.Labelled when its forge's search needs the labels of the
+// runners that would take the jobs (Forgejo). Callers pass the labels of the
+// entity's enabled pools.
 type LabelledJobLister interface {
 	ListQueuedJobsFor(ctx context.Context, ent core.Entity, labels []string) ([]core.Job, error)
 }

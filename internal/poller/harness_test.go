@@ -123,6 +123,11 @@ func (f *countingForges) RunnerDownloads(ctx context.Context, e core.Entity) ([]
 func (f *countingForges) ListQueuedJobs(ctx context.Context, e core.Entity) ([]core.Job, error) {
 	return f.c.ListQueuedJobs(ctx, e)
 }
+func (f *countingForges) Capabilities() forge.Capabilities {
+	caps := f.c.Capabilities()
+	caps.Conditional = f // polls go through the counter
+	return caps
+}
 func (f *countingForges) RunnerGroupID(ctx context.Context, e core.Entity, name string) (int64, error) {
 	return f.c.RunnerGroupID(ctx, e, name)
 }

@@ -200,14 +200,15 @@ func (p *Poller) poll(ctx context.Context, forgeID string, ent core.Entity, maxC
 	}
 	cctx, cancel := context.WithTimeout(ctx, p.o.CallTimeout)
 	defer cancel()
-	cl, conditional := client.(forge.ConditionalJobLister)
+	caps := client.Capabilities()
+	cl, conditional := caps.Conditional, caps.Conditional != nil
 	var lst forge.QueuedListing
 	if conditional {
 		p.mu.Lock()
 		etags := p.etags[ent.ID]
 		p.mu.Unlock()
 		q := forge.QueuedQuery{ETags: etags, MaxCalls: maxCalls}
-		if _, labelled := client.(forge.LabelledJobLister); labelled {
+		if caps.Labelled != nil {
 			var pools []core.Pool
 			if pools, err = p.o.Store.ListPools(ctx); err == nil {
 				q.Labels = forge.PoolLabels(pools, ent.ID)
@@ -218,8 +219,8 @@ func (p *Poller) poll(ctx context.Context, forgeID string, ent core.Entity, maxC
 		}
 	} else {
 		// Plain listers cannot say how many requests they made: counted as
-		// one, so adapters should implement ConditionalJobLister.
-		if ll, ok := client.(forge.LabelledJobLister); ok {
+		// one, so adapters should offer Capabilities.Conditional.
+		if ll := caps.Labelled; ll != nil {
 			var pools []core.Pool
 			if pools, err = p.o.Store.ListPools(ctx); err == nil {
 				lst.Jobs, err = ll.ListQueuedJobsFor(cctx, ent, forge.PoolLabels(pools, ent.ID))

@@ -1,7 +1,6 @@
 package gitea
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/forge"
+	"github.com/paddock-ci/paddock/internal/forge/forgehttp"
 	"github.com/paddock-ci/paddock/internal/metrics"
 )
 
@@ -41,16 +40,13 @@ type Options struct {
 // and the runner registration RPC is outside the SDK anyway. A dozen small
 // JSON calls through one helper keep both flavors in one code path.
 type Client struct {
-	fl      Flavor
-	name    string
-	api     *url.URL // .../api/v1/
-	web     string   // instance root, no trailing slash: the RPC base and the runner's address
-	token   string
-	hc      *http.Client
-	m       *metrics.Metrics
-	tools   []forge.RunnerTool
-	retries int
-	backoff time.Duration
+	fl    Flavor
+	name  string
+	api   *url.URL // .../api/v1/
+	web   string   // instance root, no trailing slash: the RPC base and the runner's address
+	token string
+	hc    *http.Client // on the forge HTTP layer
+	tools []forge.RunnerTool
 
 	version    Version
 	rawVersion string
@@ -92,19 +88,20 @@ func New(ctx context.Context, f core.Forge, opts Options) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
-	c := &Client{fl: fl, name: f.Name, api: api, web: web, token: f.Credential.Token, hc: hc, m: opts.Metrics,
-		tools: opts.Downloads, retries: opts.MaxRetries, backoff: opts.RetryBackoff, regTokens: map[string]string{}}
-	if c.retries == 0 {
-		c.retries = 3
-	} else if c.retries < 0 {
-		c.retries = 0
-	}
-	if c.backoff <= 0 {
-		c.backoff = 250 * time.Millisecond
-	}
+	c := &Client{fl: fl, name: f.Name, api: api, web: web, token: f.Credential.Token,
+		tools: opts.Downloads, regTokens: map[string]string{}}
 	if c.name == "" {
 		c.name = f.ID
 	}
+	webURL, err := url.Parse(web)
+	if err != nil {
+		return nil, fmt.Errorf("%s forge %q: web_url %q: %w", fl.Name, f.Name, web, err)
+	}
+	// Every call, the registration RPC included, goes through the forge HTTP
+	// layer: retries, rate-limit errors and ForgeCalls.
+	c.hc = &http.Client{Timeout: hc.Timeout, Jar: hc.Jar, CheckRedirect: hc.CheckRedirect,
+		Transport: forgehttp.Transport(hc.Transport, forgehttp.Options{Forge: c.name, Metrics: opts.Metrics,
+			Endpoints: endpoints(api.Path, webURL.Path), MaxRetries: opts.MaxRetries, RetryBackoff: opts.RetryBackoff})}
 	if err := c.detect(ctx); err != nil {
 		return nil, err
 	}
@@ -136,14 +133,18 @@ func (c *Client) detect(ctx context.Context) error {
 // Version is the version the forge reported when the client was built.
 func (c *Client) Version() (Version, string) { return c.version, c.rawVersion }
 
-// RunnerKind tells the controller which runner program machines run.
-func (c *Client) RunnerKind() string { return c.fl.RunnerKind }
-
-// KeepsDoneRunners says whether the forge keeps a runner registered after
-// its job, so Paddock must delete it (no ephemeral registration). Where the
-// forge has no runner API either (Forgejo before 15) the registration stays
-// behind, offline, whatever Paddock does: DeleteRunner cannot reach it.
-func (c *Client) KeepsDoneRunners() bool { return !c.has(c.fl.EphemeralFrom) }
+// Capabilities are the flavor's and the detected version's. Without
+// ephemeral registration (Forgejo before 15) the forge keeps a runner after
+// its job, so Paddock must delete it; where the forge has no runner API
+// either, the registration stays behind, offline, whatever Paddock does.
+func (c *Client) Capabilities() forge.Capabilities {
+	caps := forge.Capabilities{Conditional: c, RunnerAPI: c.hasRunnerAPI(), EphemeralRunners: c.has(c.fl.EphemeralFrom),
+		RunnerKind: c.fl.RunnerKind, Labels: forge.LabelRulesFor(c.fl.Kind)}
+	if c.fl.JobSearchNeedsLabels {
+		caps.Labelled = c
+	}
+	return caps
+}
 
 // has reports whether the forge's version has a feature that appeared in min.
 func (c *Client) has(min Version) bool { return c.version.AtLeast(min) }
@@ -167,60 +168,24 @@ type apiError struct {
 
 func (e *apiError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.Status, e.Message) }
 
-func statusOf(err error) int {
-	var ae *apiError
-	if errors.As(err, &ae) {
-		return ae.Status
-	}
-	return 0
-}
-
 // do sends one REST call (path relative to api/v1/) and decodes a JSON answer
-// into out. 5xx and transport errors are retried; 403/429 with Retry-After
-// become forge.RateLimitError; 404 wraps forge.ErrNotFound.
+// into out. The HTTP layer retries 5xx and transport errors (for idempotent
+// methods) and returns rate limits as forge.RateLimitError; 404 wraps
+// forge.ErrNotFound.
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, out any) error {
 	u := c.api.JoinPath(path)
 	if q != nil {
 		u.RawQuery = q.Encode()
 	}
-	delay := c.backoff
-	for attempt := 0; ; attempt++ {
-		err := c.once(ctx, method, u.String(), path, out)
-		if err == nil || attempt >= c.retries || !retryable(ctx, err) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(delay):
-		}
-		delay *= 2
-	}
-}
-
-func retryable(ctx context.Context, err error) bool {
-	if ctx.Err() != nil {
-		return false
-	}
-	var rl *forge.RateLimitError
-	if errors.As(err, &rl) {
-		return false // the caller's scheduler decides when to come back
-	}
-	s := statusOf(err)
-	return s == 0 || s >= 500
-}
-
-func (c *Client) once(ctx context.Context, method, u, path string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Authorization", "token "+c.token)
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.hc.Do(req)
-	c.count(method, path, resp, err)
 	if err != nil {
-		return err
+		return unwrapRateLimit(err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
@@ -228,7 +193,11 @@ func (c *Client) once(ctx context.Context, method, u, path string, out any) erro
 		return err
 	}
 	if resp.StatusCode >= 300 {
-		return mapStatus(resp, body)
+		ae := &apiError{Status: resp.StatusCode, Message: forgehttp.Message(resp.StatusCode, body)}
+		if resp.StatusCode == http.StatusNotFound {
+			return fmt.Errorf("%w: %w", forge.ErrNotFound, ae)
+		}
+		return ae
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		return nil
@@ -239,55 +208,28 @@ func (c *Client) once(ctx context.Context, method, u, path string, out any) erro
 	return nil
 }
 
-func mapStatus(resp *http.Response, body []byte) error {
-	var e struct {
-		Message string `json:"message"`
+// unwrapRateLimit returns a rate limit as the bare *forge.RateLimitError
+// (http.Client wraps transport errors in *url.Error), anything else as is.
+func unwrapRateLimit(err error) error {
+	var rl *forge.RateLimitError
+	if errors.As(err, &rl) {
+		return rl
 	}
-	_ = json.Unmarshal(body, &e)
-	msg := e.Message
-	if msg == "" {
-		msg = strings.TrimSpace(string(bytes.TrimSpace(body)))
-	}
-	if ra := resp.Header.Get("Retry-After"); ra != "" && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusForbidden) {
-		secs, _ := strconv.Atoi(ra)
-		return &forge.RateLimitError{RetryAfter: time.Duration(max(secs, 1)) * time.Second, Message: msg}
-	}
-	if resp.StatusCode == http.StatusTooManyRequests {
-		return &forge.RateLimitError{RetryAfter: time.Minute, Message: msg}
-	}
-	ae := &apiError{Status: resp.StatusCode, Message: msg}
-	if resp.StatusCode == http.StatusNotFound {
-		return fmt.Errorf("%w: %w", forge.ErrNotFound, ae)
-	}
-	return ae
+	return err
 }
 
-// count records the call in ForgeCalls with a path template, so ids and
-// names do not explode the label set.
-func (c *Client) count(method, path string, resp *http.Response, err error) {
-	if c.m == nil {
-		return
-	}
-	status := "error"
-	if err == nil {
-		status = strconv.Itoa(resp.StatusCode)
-	}
-	c.m.ForgeCalls.WithLabelValues(c.name, method+" "+template(path), status).Inc()
-}
-
-// template replaces the entity names and numeric ids in a REST path.
-func template(path string) string {
-	parts := strings.Split(path, "/")
-	switch {
-	case len(parts) >= 3 && parts[0] == "repos":
-		parts[1], parts[2] = "{owner}", "{repo}"
-	case len(parts) >= 2 && parts[0] == "orgs":
-		parts[1] = "{org}"
-	}
-	for i, p := range parts {
-		if _, err := strconv.ParseInt(p, 10, 64); err == nil {
-			parts[i] = "{id}"
+// endpoints names the paths this adapter calls for the forge_calls metric:
+// REST paths relative to api/v1/, and the registration RPC as
+// "/rpc/runner.v1.RunnerService/Register".
+func endpoints(apiPath, webPath string) *forgehttp.Endpoints {
+	tpls := []string{"/version", "/admin/runners/registration-token"}
+	for _, scope := range []string{"/repos/{owner}/{repo}", "/orgs/{org}", "/admin"} {
+		for _, rest := range []string{"/actions/jobs", "/actions/runners", "/actions/runners/{id}",
+			"/actions/runners/jobs", "/actions/runners/registration-token"} {
+			tpls = append(tpls, scope+rest)
 		}
 	}
-	return "/" + strings.Join(parts, "/")
+	return (&forgehttp.Endpoints{}).
+		Mount(apiPath, "", tpls...).
+		Mount(strings.TrimSuffix(webPath, "/")+"/api/actions", "/rpc", strings.TrimPrefix(RegisterPath, "/api/actions"))
 }

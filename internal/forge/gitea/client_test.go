@@ -281,8 +281,8 @@ func TestForgejoRegistersWithoutEphemeralAndKeepsRunners(t *testing.T) {
 	sim := startSim(t, forgesim.FlavorForgejo, "14.0.2+gitea-1.22.0")
 	c := newClient(t, sim, core.ForgeForgejo)
 	jit, rf := register(t, c, "fj-1")
-	if rf.Ephemeral || !c.KeepsDoneRunners() || c.RunnerKind() != gitea.RunnerKindForgejoRunner {
-		t.Fatalf("forgejo: ephemeral %v keeps %v kind %q", rf.Ephemeral, c.KeepsDoneRunners(), c.RunnerKind())
+	if caps := c.Capabilities(); rf.Ephemeral || caps.EphemeralRunners || caps.RunnerKind != gitea.RunnerKindForgejoRunner {
+		t.Fatalf("forgejo: ephemeral %v capabilities %+v", rf.Ephemeral, caps)
 	}
 	if n := sim.Stats().Calls("GET /api/v1/repos/{owner}/{repo}/actions/runners/registration-token"); n != 1 {
 		t.Fatalf("Forgejo token fetched with GET %d times; want 1", n)
@@ -306,8 +306,8 @@ func TestForgejo15ShapesAndEphemeral(t *testing.T) {
 	c := newClient(t, sim, core.ForgeForgejo)
 	busy, rfBusy := register(t, c, "fj-busy")
 	idle, _ := register(t, c, "fj-idle")
-	if !rfBusy.Ephemeral || c.KeepsDoneRunners() {
-		t.Fatalf("Forgejo 15: ephemeral %v keeps %v; want an ephemeral registration the forge removes", rfBusy.Ephemeral, c.KeepsDoneRunners())
+	if !rfBusy.Ephemeral || !c.Capabilities().EphemeralRunners {
+		t.Fatalf("Forgejo 15: ephemeral %v capabilities %+v; want an ephemeral registration the forge removes", rfBusy.Ephemeral, c.Capabilities())
 	}
 	if _, err := sim.QueueJob(forgesim.JobSpec{Repo: "acme/app", Labels: []string{"linux"}, Duration: time.Hour}); err != nil {
 		t.Fatal(err)

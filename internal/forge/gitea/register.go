@@ -12,10 +12,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/forge"
+	"github.com/paddock-ci/paddock/internal/forge/forgehttp"
 )
 
 // RegisterPath is the runner registration RPC (Connect protocol, unary, JSON
@@ -113,7 +113,9 @@ func (c *Client) registrationToken(ctx context.Context, scope string) (string, e
 	var out struct {
 		Token string `json:"token"`
 	}
-	if err := c.do(ctx, method, path, nil, &out); err != nil {
+	// The POST answers the scope's current token, creating one only if there
+	// is none: safe to retry.
+	if err := c.do(forgehttp.Idempotent(ctx), method, path, nil, &out); err != nil {
 		return "", fmt.Errorf("registration token for %s: %w", scope, err)
 	}
 	if out.Token == "" {
@@ -217,9 +219,8 @@ func (c *Client) register(ctx context.Context, regToken string, req forge.JITReq
 	hreq.Header.Set("Content-Type", "application/json")
 	hreq.Header.Set("Connect-Protocol-Version", "1")
 	resp, err := c.hc.Do(hreq)
-	c.count(http.MethodPost, "rpc/runner.v1.RunnerService/Register", resp, err)
 	if err != nil {
-		return regResult{}, err
+		return regResult{}, unwrapRateLimit(err)
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -252,22 +253,11 @@ func rpcError(resp *http.Response, data []byte) error {
 	if e.Message == "" {
 		e.Message = strings.TrimSpace(string(data))
 	}
-	if resp.StatusCode == http.StatusTooManyRequests {
-		return &forge.RateLimitError{RetryAfter: retryAfter(resp), Message: e.Message}
-	}
 	err := fmt.Errorf("register RPC: HTTP %d %s: %s", resp.StatusCode, e.Code, e.Message)
 	if tokenRejected(e.Message) {
 		return fmt.Errorf("%w: %w", errTokenRejected, err)
 	}
 	return err
-}
-
-func retryAfter(resp *http.Response) time.Duration {
-	secs, err := strconv.Atoi(resp.Header.Get("Retry-After"))
-	if err != nil || secs < 1 {
-		return time.Second
-	}
-	return time.Duration(secs) * time.Second
 }
 
 func tokenRejected(msg string) bool {

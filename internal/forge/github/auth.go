@@ -14,6 +14,7 @@ import (
 	gh "github.com/google/go-github/v89/github"
 
 	"github.com/paddock-ci/paddock/internal/core"
+	"github.com/paddock-ci/paddock/internal/forge/forgehttp"
 )
 
 const (
@@ -92,9 +93,11 @@ func (s *appTokenSource) invalidate() {
 }
 
 func (s *appTokenSource) exchange(orig *http.Request) (string, time.Time, error) {
-	tok, _, err := s.apps.Apps.CreateInstallationToken(orig.Context(), s.installationID, &gh.InstallationTokenOptions{})
+	// Minting an installation token twice is harmless: the exchange may be retried.
+	ctx := forgehttp.Idempotent(orig.Context())
+	tok, _, err := s.apps.Apps.CreateInstallationToken(ctx, s.installationID, &gh.InstallationTokenOptions{})
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("github app: installation %d token exchange: %w", s.installationID, mapError(err, s.now()))
+		return "", time.Time{}, fmt.Errorf("github app: installation %d token exchange: %w", s.installationID, mapError(err))
 	}
 	if tok.GetToken() == "" {
 		return "", time.Time{}, fmt.Errorf("github app: installation %d token exchange answered no token", s.installationID)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/forge"
+	"github.com/paddock-ci/paddock/internal/forge/forgehttp"
 	"github.com/paddock-ci/paddock/internal/metrics"
 )
 
@@ -35,12 +36,10 @@ type Options struct {
 
 // Client is a forge.Client for one GitHub endpoint and credential.
 type Client struct {
-	gh      *gh.Client
-	now     func() time.Time
-	retries int
-	backoff time.Duration
+	gh  *gh.Client
+	now func() time.Time
 
-	runs runCache // per-run job listings for conditional polls (poll.go)
+	runs forgehttp.ETagCache[int64, runJobs] // per-run job listings for conditional polls (poll.go)
 }
 
 var _ forge.Client = (*Client)(nil)
@@ -72,8 +71,10 @@ func New(f core.Forge, opts Options) (*Client, error) {
 		label = f.ID
 	}
 	// Every HTTP call, including app-token exchanges, passes through the
-	// metrics transport so ForgeCalls reflects real rate-limit spend.
-	measured := &metricsTransport{base: inner, forge: label, prefix: base.Path, m: opts.Metrics}
+	// forge HTTP layer: retries, rate-limit errors, and ForgeCalls reflecting
+	// real rate-limit spend.
+	measured := forgehttp.Transport(inner, forgehttp.Options{Forge: label, Metrics: opts.Metrics,
+		Endpoints: endpoints(base.Path), MaxRetries: opts.MaxRetries, RetryBackoff: opts.RetryBackoff, Now: now})
 
 	var auth http.RoundTripper
 	switch f.Credential.Kind {
@@ -105,17 +106,7 @@ func New(f core.Forge, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("github client: %w", err)
 	}
-	retries := opts.MaxRetries
-	if retries == 0 {
-		retries = 3
-	} else if retries < 0 {
-		retries = 0
-	}
-	backoff := opts.RetryBackoff
-	if backoff <= 0 {
-		backoff = 250 * time.Millisecond
-	}
-	return &Client{gh: c, now: now, retries: retries, backoff: backoff}, nil
+	return &Client{gh: c, now: now}, nil
 }
 
 // apiBase parses and normalises the REST root so relative paths resolve under it.

@@ -251,8 +251,8 @@ func TestPathTemplate(t *testing.T) {
 		"/app/installations/3/access_tokens":                "/app/installations/{installation_id}/access_tokens",
 		"/user":                                             "other",
 	} {
-		if got := pathTemplate(in); got != want {
-			t.Errorf("pathTemplate(%q) = %q, want %q", in, got, want)
+		if got := endpoints("/api/v3/").Name("GET", "/api/v3"+in); got != "GET "+want {
+			t.Errorf("endpoint of %q = %q, want GET %q", in, got, want)
 		}
 	}
 }
@@ -301,4 +301,18 @@ func metricValue(t *testing.T, m prometheus.Metric) float64 {
 		return out.Counter.GetValue()
 	}
 	return out.Gauge.GetValue()
+}
+
+// "Retry-After: 0" waits the one-second floor of forgehttp.RetryAfter, as on
+// Gitea: a limited forge is never asked again at once.
+func TestRateLimitRetryAfterZeroWaitsASecond(t *testing.T) {
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "0")
+		writeJSON(w, 429, `{"message":"You have exceeded a secondary rate limit"}`)
+	}, nil)
+	_, err := c.ListRunners(context.Background(), repoEnt)
+	var rl *forge.RateLimitError
+	if !errors.As(err, &rl) || rl.RetryAfter != time.Second {
+		t.Fatalf("err = %v; want a rate limit of 1s", err)
+	}
 }

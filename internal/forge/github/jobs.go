@@ -53,7 +53,7 @@ func (c *Client) listRuns(ctx context.Context, ent core.Entity, status string) (
 	opts := &gh.ListWorkflowRunsOptions{Status: status, ListOptions: gh.ListOptions{PerPage: perPage}}
 	var out []*gh.WorkflowRun
 	for {
-		page, resp, err := call(ctx, c, func() (*gh.WorkflowRuns, *gh.Response, error) {
+		page, resp, err := call(func() (*gh.WorkflowRuns, *gh.Response, error) {
 			return c.gh.Actions.ListRepositoryWorkflowRuns(ctx, ent.Owner(), ent.Repo(), opts)
 		})
 		if err != nil {
@@ -71,7 +71,7 @@ func (c *Client) listRunJobs(ctx context.Context, ent core.Entity, runID int64) 
 	opts := &gh.ListWorkflowJobsOptions{Filter: "latest", ListOptions: gh.ListOptions{PerPage: perPage}}
 	var out []*gh.WorkflowJob
 	for {
-		page, resp, err := call(ctx, c, func() (*gh.Jobs, *gh.Response, error) {
+		page, resp, err := call(func() (*gh.Jobs, *gh.Response, error) {
 			return c.gh.Actions.ListWorkflowJobs(ctx, ent.Owner(), ent.Repo(), runID, opts)
 		})
 		if err != nil {
@@ -97,7 +97,7 @@ func (c *Client) RunnerGroupID(ctx context.Context, ent core.Entity, name string
 	case core.EntityOrganization:
 		opts := &gh.ListOrgRunnerGroupOptions{ListOptions: gh.ListOptions{PerPage: perPage}}
 		for {
-			page, resp, err := call(ctx, c, func() (*gh.RunnerGroups, *gh.Response, error) {
+			page, resp, err := call(func() (*gh.RunnerGroups, *gh.Response, error) {
 				return c.gh.Actions.ListOrganizationRunnerGroups(ctx, ent.Name, opts)
 			})
 			if err != nil {
@@ -116,7 +116,7 @@ func (c *Client) RunnerGroupID(ctx context.Context, ent core.Entity, name string
 	case core.EntityEnterprise:
 		opts := &gh.ListEnterpriseRunnerGroupOptions{ListOptions: gh.ListOptions{PerPage: perPage}}
 		for {
-			page, resp, err := call(ctx, c, func() (*gh.EnterpriseRunnerGroups, *gh.Response, error) {
+			page, resp, err := call(func() (*gh.EnterpriseRunnerGroups, *gh.Response, error) {
 				return c.gh.Enterprise.ListRunnerGroups(ctx, ent.Name, opts)
 			})
 			if err != nil {

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"sync"
 
 	gh "github.com/google/go-github/v89/github"
 
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/forge"
+	"github.com/paddock-ci/paddock/internal/forge/forgehttp"
 )
 
 var _ forge.ConditionalJobLister = (*Client)(nil)
@@ -96,7 +96,7 @@ func (c *Client) ListQueuedJobsIf(ctx context.Context, ent core.Entity, q forge.
 		}
 	}
 	out.Complete = true
-	c.runs.keep(ent.Name, p.seen, true)
+	c.runs.Keep(ent.Name, p.seen, true)
 	return out, nil
 }
 
@@ -105,7 +105,7 @@ type pollCalls struct {
 	c    *Client
 	max  int
 	out  *forge.QueuedListing
-	seen map[int64]cachedRun // runs listed by this poll, for the cache
+	seen map[int64]forgehttp.Cached[runJobs] // runs listed by this poll, for the cache
 	ent  string
 }
 
@@ -113,7 +113,7 @@ type pollCalls struct {
 // listing is merely incomplete), anything else is.
 func (p *pollCalls) finish(err error) (forge.QueuedListing, error) {
 	p.out.Complete = false
-	p.c.runs.keep(p.ent, p.seen, false)
+	p.c.runs.Keep(p.ent, p.seen, false)
 	if errors.Is(err, errCallBudget) {
 		return *p.out, nil
 	}
@@ -125,6 +125,9 @@ func (p *pollCalls) get(ctx context.Context, path, etag string, v any) (*gh.Resp
 	if p.max > 0 && p.out.Calls >= p.max {
 		return nil, errCallBudget
 	}
+	// Sent once: every request counts against the poller's budget, and the
+	// poller owns backoff.
+	ctx = forgehttp.NoRetry(ctx)
 	req, err := p.c.gh.NewRequest(ctx, http.MethodGet, path, nil)
 	if err != nil {
 		return nil, err
@@ -140,7 +143,7 @@ func (p *pollCalls) get(ctx context.Context, path, etag string, v any) (*gh.Resp
 	// A request that got no answer may still have been charged: count it.
 	p.out.Calls++
 	if err != nil {
-		return nil, mapError(err, p.c.now())
+		return nil, mapError(err)
 	}
 	return resp, nil
 }
@@ -160,14 +163,14 @@ func (p *pollCalls) listRuns(ctx context.Context, ent core.Entity, status string
 // against the run's cached listing, so a run that did not change since the
 // last poll costs a free 304 rather than a charged call.
 func (p *pollCalls) runJobs(ctx context.Context, ent core.Entity, runID int64) error {
-	cached, haveCache := p.c.runs.get(ent.Name, runID)
-	var fresh cachedRun
+	cached, haveCache := p.c.runs.Get(ent.Name, runID)
+	var fresh forgehttp.Cached[runJobs]
 	for page := 1; page != 0; {
 		path := fmt.Sprintf("repos/%s/%s/actions/runs/%d/jobs?filter=latest&per_page=%d&page=%d",
 			url.PathEscape(ent.Owner()), url.PathEscape(ent.Repo()), runID, perPage, page)
 		etag := ""
 		if page == 1 && haveCache {
-			etag = cached.etag
+			etag = cached.ETag
 		}
 		var jobs gh.Jobs
 		resp, err := p.get(ctx, path, etag, &jobs)
@@ -182,60 +185,35 @@ func (p *pollCalls) runJobs(ctx context.Context, ent core.Entity, runID int64) e
 			break
 		}
 		if page == 1 && resp.NextPage == 0 {
-			fresh.etag = resp.Header.Get("ETag") // only single-page listings are cached
+			fresh.ETag = resp.Header.Get("ETag") // only single-page listings are cached
 		}
 		for _, j := range jobs.Jobs {
 			switch j.GetStatus() {
 			case "queued":
-				fresh.queued = append(fresh.queued, jobFromAPI(j, ent.Name))
+				fresh.Value.queued = append(fresh.Value.queued, jobFromAPI(j, ent.Name))
 			case "in_progress":
-				fresh.running = append(fresh.running, jobFromAPI(j, ent.Name))
+				fresh.Value.running = append(fresh.Value.running, jobFromAPI(j, ent.Name))
 			}
 		}
 		page = resp.NextPage
 	}
-	p.out.Jobs = append(p.out.Jobs, fresh.queued...)
-	p.out.InProgress = append(p.out.InProgress, fresh.running...)
+	p.out.Jobs = append(p.out.Jobs, fresh.Value.queued...)
+	p.out.InProgress = append(p.out.InProgress, fresh.Value.running...)
 	if p.seen == nil {
-		p.seen = map[int64]cachedRun{}
+		p.seen = map[int64]forgehttp.Cached[runJobs]{}
 	}
 	p.seen[runID] = fresh
 	return nil
 }
 
-// cachedRun is one run's last jobs listing.
-type cachedRun struct {
-	etag            string
+// runJobs is one run's last jobs listing, as kept in the ETag cache.
+type runJobs struct {
 	queued, running []core.Job
 }
 
-// runCache holds, per entity, the jobs listings of the runs its last poll
-// saw. Its zero value is ready to use.
-type runCache struct {
-	mu    sync.Mutex
-	byEnt map[string]map[int64]cachedRun
-}
-
-func (rc *runCache) get(ent string, runID int64) (cachedRun, bool) {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	r, ok := rc.byEnt[ent][runID]
-	return r, ok && r.etag != ""
-}
-
-// keep stores a listing's runs; a complete listing also forgets runs it no
-// longer showed, so the cache never outgrows the entity's active runs.
-func (rc *runCache) keep(ent string, runs map[int64]cachedRun, complete bool) {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	if rc.byEnt == nil {
-		rc.byEnt = map[string]map[int64]cachedRun{}
-	}
-	if complete || rc.byEnt[ent] == nil {
-		rc.byEnt[ent] = runs
-		return
-	}
-	for id, r := range runs {
-		rc.byEnt[ent][id] = r
-	}
+// Capabilities: GitHub lists jobs conditionally, has the runner API, and its
+// JIT runners are ephemeral.
+func (c *Client) Capabilities() forge.Capabilities {
+	return forge.Capabilities{Conditional: c, RunnerAPI: true, EphemeralRunners: true,
+		Labels: forge.LabelRulesFor(core.ForgeGitHub)}
 }

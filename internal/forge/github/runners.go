@@ -11,6 +11,7 @@ import (
 
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/forge"
+	"github.com/paddock-ci/paddock/internal/forge/forgehttp"
 )
 
 const perPage = 100 // GitHub's maximum page size: fewer calls against the rate-limit budget
@@ -51,7 +52,10 @@ func (c *Client) JITConfig(ctx context.Context, ent core.Entity, req forge.JITRe
 }
 
 func (c *Client) mintJIT(ctx context.Context, ent core.Entity, body gh.CreateJITConfigRequest) (forge.JITConfig, error) {
-	jit, _, err := call(ctx, c, func() (*gh.JITRunnerConfig, *gh.Response, error) {
+	// Safe to repeat after a 5xx: GitHub refuses a runner name twice (409,
+	// handled by JITConfig), so a retry cannot register a second runner.
+	ctx = forgehttp.Idempotent(ctx)
+	jit, _, err := call(func() (*gh.JITRunnerConfig, *gh.Response, error) {
 		switch ent.Kind {
 		case core.EntityRepository:
 			return c.gh.Actions.CreateRepoJITConfig(ctx, ent.Owner(), ent.Repo(), body)
@@ -104,7 +108,7 @@ func (c *Client) listRunners(ctx context.Context, ent core.Entity, name string) 
 	}
 	var out []forge.Runner
 	for {
-		page, resp, err := call(ctx, c, func() (*gh.Runners, *gh.Response, error) {
+		page, resp, err := call(func() (*gh.Runners, *gh.Response, error) {
 			switch ent.Kind {
 			case core.EntityRepository:
 				return c.gh.Actions.ListRunners(ctx, ent.Owner(), ent.Repo(), opts)
@@ -137,7 +141,7 @@ func (c *Client) DeleteRunner(ctx context.Context, ent core.Entity, runnerID int
 	if err := checkEntity(ent); err != nil {
 		return err
 	}
-	_, _, err := call(ctx, c, func() (struct{}, *gh.Response, error) {
+	_, _, err := call(func() (struct{}, *gh.Response, error) {
 		var resp *gh.Response
 		var err error
 		switch ent.Kind {
@@ -164,7 +168,7 @@ func (c *Client) RunnerDownloads(ctx context.Context, ent core.Entity) ([]forge.
 	if err := checkEntity(ent); err != nil {
 		return nil, err
 	}
-	tools, _, err := call(ctx, c, func() ([]*gh.RunnerApplicationDownload, *gh.Response, error) {
+	tools, _, err := call(func() ([]*gh.RunnerApplicationDownload, *gh.Response, error) {
 		switch ent.Kind {
 		case core.EntityRepository:
 			return c.gh.Actions.ListRunnerApplicationDownloads(ctx, ent.Owner(), ent.Repo())
