@@ -186,8 +186,9 @@ func failCreate(t *testing.T, h *Harness) {
 	if h.FailCreate == nil {
 		t.Skip("no way to make this provider's Create fail")
 	}
-	p := h.New(t, "c1")
+	// Before New: some hooks change what a provider is built with.
 	h.FailCreate(t)
+	p := h.New(t, "c1")
 	m, err := p.Create(ctx(t), h.spec("pt-a", "pool-a", nil))
 	t.Cleanup(func() { _ = p.Delete(context.Background(), "pt-a") })
 	if err == nil || err.Error() == "" {

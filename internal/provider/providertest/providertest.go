@@ -42,6 +42,7 @@ type Harness struct {
 	// fast, Delete of s) takes far longer than a second; it may create s.
 	Slow func(t *testing.T, p provider.Provider, s provider.Spec)
 	// FailCreate and FailList make those calls fail on the infrastructure side.
+	// FailCreate runs before New, so it may change what the provider is built with.
 	// FailList may use p (e.g. to make a machine, so List has a pool to ask).
 	FailCreate func(t *testing.T)
 	FailList   func(t *testing.T, p provider.Provider)
