@@ -21,7 +21,7 @@ var (
 	// ErrInstanceGone: the instance is being removed; the machine should stop.
 	ErrInstanceGone = errors.New("instance is being removed")
 	// ErrBadStatus: a callback named a status machines may not report.
-	ErrBadStatus = errors.New("machines report installing, idle or failed")
+	ErrBadStatus = errors.New("machines report installing, idle, failed or done")
 )
 
 // RunnerConfig is what a booting machine receives, once.
@@ -171,7 +171,8 @@ func (c *Controller) mint(ctx context.Context, inst core.Instance) (RunnerConfig
 }
 
 // Report takes a machine's status callback. Callbacks are accepted only while
-// the runner is being installed; once it is idle the token is dead.
+// the runner is being installed; once it is idle the token is dead, except
+// for one "done" report when the runner process has exited.
 func (c *Controller) Report(ctx context.Context, token string, status core.RunnerState, message string) error {
 	inst, err := c.o.Store.GetInstanceByTokenHash(ctx, hashToken(token))
 	if errors.Is(err, store.ErrNotFound) {
@@ -182,6 +183,8 @@ func (c *Controller) Report(ctx context.Context, token string, status core.Runne
 	}
 	switch status {
 	case core.RunnerInstalling, core.RunnerIdle, core.RunnerFailed:
+	case core.RunnerDone:
+		return c.machineDone(ctx, inst.Name, message)
 	default:
 		return fmt.Errorf("status %q: %w", status, ErrBadStatus)
 	}
@@ -198,6 +201,44 @@ func (c *Controller) Report(ctx context.Context, token string, status core.Runne
 		}
 		return nil
 	})
+	if err == nil {
+		c.Notify()
+	}
+	return err
+}
+
+// ReasonRunnerExited is the delete reason of an instance whose machine
+// reported that its runner process exited.
+const ReasonRunnerExited = "runner_exited"
+
+// machineDone takes a machine's word that its runner process has exited: the
+// single-use machine can take no other job, so its own instance is retired at
+// once instead of at the next reconcile (Forgejo's job list does not name the
+// runner, so only the machine can say which one finished). Nothing else is
+// believed: the job's state still comes from the forge, since a machine (or
+// the job running on it, which can read the token) could lie, and lying only
+// ends its own machine.
+func (c *Controller) machineDone(ctx context.Context, name, message string) error {
+	_, err := c.o.Store.UpdateInstance(ctx, name, func(i *core.Instance) error {
+		switch {
+		case i.Runner == core.RunnerFailed:
+			return ErrBadToken
+		case i.Runner == core.RunnerDone:
+			return errSkip // the forge's completed event came first
+		}
+		i.Runner = core.RunnerDone
+		if message != "" && message != "exit status 0" {
+			i.Fault = truncate("runner exited: "+message, 2000)
+		}
+		if i.State.CanTransition(core.InstancePendingDelete) && i.State != core.InstancePendingDelete {
+			i.State, i.DeleteReason, i.Attempts = core.InstancePendingDelete, ReasonRunnerExited, 0
+			i.NextAttemptAt = time.Time{}
+		}
+		return nil
+	})
+	if errors.Is(err, errSkip) {
+		return nil
+	}
 	if err == nil {
 		c.Notify()
 	}

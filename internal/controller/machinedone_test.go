@@ -1,0 +1,92 @@
+package controller_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/paddock-ci/paddock/internal/controller"
+	"github.com/paddock-ci/paddock/internal/core"
+)
+
+// bootedMachine queues a job and walks its machine through install to idle,
+// as a real machine's callbacks would.
+func bootedMachine(t *testing.T, h *harness, jobID int64) (core.Instance, string) {
+	t.Helper()
+	h.event("queued", jobID, []string{"linux"}, "")
+	h.eventually("running", func() bool { return len(h.instances(core.InstanceRunning)) == 1 })
+	inst := h.instances(core.InstanceRunning)[0]
+	spec, _ := h.prov.spec(inst.Name)
+	if _, err := h.ctl.RunnerConfigFor(h.ctx, spec.Token); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.ctl.Report(h.ctx, spec.Token, core.RunnerIdle, ""); err != nil {
+		t.Fatal(err)
+	}
+	return inst, spec.Token
+}
+
+// A machine whose runner exited retires its own instance at once, without
+// waiting for the forge (Forgejo's job list does not name the runner, so a
+// poller cannot tell which machine finished) — but the job is not marked
+// completed on the machine's word.
+func TestMachineDoneRetiresItsInstanceButNotTheJob(t *testing.T) {
+	h := newHarness(t, []core.Pool{pool("linux", "linux")})
+	inst, token := bootedMachine(t, h, 40)
+	h.event("in_progress", 40, []string{"linux"}, inst.Name)
+	h.eventually("runner active", func() bool {
+		i, _ := h.st.GetInstance(h.ctx, inst.Name)
+		return i.Runner == core.RunnerActive
+	})
+	if err := h.ctl.Report(h.ctx, token, core.RunnerDone, "exit status 0"); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("instance deleted", func() bool {
+		i, _ := h.st.GetInstance(h.ctx, inst.Name)
+		return i.State == core.InstanceDeleted && i.DeleteReason == controller.ReasonRunnerExited
+	})
+	if _, ok := h.prov.spec(inst.Name); ok {
+		t.Fatal("machine still exists at the provider")
+	}
+	if j, err := h.st.GetJob(h.ctx, h.entity.ID, 40); err != nil || j.State != core.JobInProgress {
+		t.Fatalf("job = %+v, %v: a machine's word must not complete it", j, err)
+	}
+	// The token is dead after done: no second report, no other status.
+	if err := h.ctl.Report(h.ctx, token, core.RunnerIdle, ""); !errors.Is(err, controller.ErrBadToken) {
+		t.Fatalf("idle after done: %v, want ErrBadToken", err)
+	}
+	// The forge's word still lands on the job.
+	h.event("completed", 40, []string{"linux"}, inst.Name)
+	if j, _ := h.st.GetJob(h.ctx, h.entity.ID, 40); j.State != core.JobCompleted {
+		t.Fatalf("job after the forge's completed event = %s", j.State)
+	}
+}
+
+// A runner that exits with an error is retired too, with the exit status
+// kept as the instance's fault; a done report after the forge's completed
+// event is accepted and changes nothing.
+func TestMachineDoneAfterFailureOrCompletion(t *testing.T) {
+	h := newHarness(t, []core.Pool{pool("linux", "linux")})
+	inst, token := bootedMachine(t, h, 41)
+	if err := h.ctl.Report(h.ctx, token, core.RunnerDone, "exit status 2"); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("instance retired with its fault", func() bool {
+		i, _ := h.st.GetInstance(h.ctx, inst.Name)
+		return i.State == core.InstanceDeleted && i.Fault == "runner exited: exit status 2"
+	})
+
+	h2 := newHarness(t, []core.Pool{pool("linux", "linux")})
+	inst2, token2 := bootedMachine(t, h2, 42)
+	h2.event("in_progress", 42, []string{"linux"}, inst2.Name)
+	h2.event("completed", 42, []string{"linux"}, inst2.Name)
+	if err := h2.ctl.Report(h2.ctx, token2, core.RunnerDone, "exit status 0"); err != nil {
+		t.Fatalf("done after completed: %v", err)
+	}
+	h2.eventually("instance deleted", func() bool {
+		i, _ := h2.st.GetInstance(h2.ctx, inst2.Name)
+		return i.State == core.InstanceDeleted && i.DeleteReason == "job_completed"
+	})
+	if err := h2.ctl.Report(h2.ctx, "forged", core.RunnerDone, ""); !errors.Is(err, controller.ErrBadToken) {
+		t.Fatalf("forged token: %v", err)
+	}
+}
