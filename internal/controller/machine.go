@@ -223,17 +223,17 @@ func (c *Controller) machineDone(ctx context.Context, name, message string) erro
 		switch {
 		case i.Runner == core.RunnerFailed:
 			return ErrBadToken
-		case i.Runner == core.RunnerDone:
-			return errSkip // the forge's completed event came first
+		case i.Runner == core.RunnerDone, !machineUp(i.State):
+			// The forge's completed event came first, or the instance is
+			// already being removed (which is what ended the runner).
+			return errSkip
 		}
 		i.Runner = core.RunnerDone
 		if message != "" && message != "exit status 0" {
 			i.Fault = truncate("runner exited: "+message, 2000)
 		}
-		if i.State.CanTransition(core.InstancePendingDelete) && i.State != core.InstancePendingDelete {
-			i.State, i.DeleteReason, i.Attempts = core.InstancePendingDelete, ReasonRunnerExited, 0
-			i.NextAttemptAt = time.Time{}
-		}
+		i.State, i.DeleteReason, i.Attempts = core.InstancePendingDelete, ReasonRunnerExited, 0
+		i.NextAttemptAt = time.Time{}
 		return nil
 	})
 	if errors.Is(err, errSkip) {

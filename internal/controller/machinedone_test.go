@@ -3,6 +3,7 @@ package controller_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/paddock-ci/paddock/internal/controller"
 	"github.com/paddock-ci/paddock/internal/core"
@@ -31,12 +32,8 @@ func bootedMachine(t *testing.T, h *harness, jobID int64) (core.Instance, string
 // completed on the machine's word.
 func TestMachineDoneRetiresItsInstanceButNotTheJob(t *testing.T) {
 	h := newHarness(t, []core.Pool{pool("linux", "linux")})
+	// As on Forgejo, the forge has not said which runner took the job.
 	inst, token := bootedMachine(t, h, 40)
-	h.event("in_progress", 40, []string{"linux"}, inst.Name)
-	h.eventually("runner active", func() bool {
-		i, _ := h.st.GetInstance(h.ctx, inst.Name)
-		return i.Runner == core.RunnerActive
-	})
 	if err := h.ctl.Report(h.ctx, token, core.RunnerDone, "exit status 0"); err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +44,7 @@ func TestMachineDoneRetiresItsInstanceButNotTheJob(t *testing.T) {
 	if _, ok := h.prov.spec(inst.Name); ok {
 		t.Fatal("machine still exists at the provider")
 	}
-	if j, err := h.st.GetJob(h.ctx, h.entity.ID, 40); err != nil || j.State != core.JobInProgress {
+	if j, err := h.st.GetJob(h.ctx, h.entity.ID, 40); err != nil || j.State != core.JobQueued {
 		t.Fatalf("job = %+v, %v: a machine's word must not complete it", j, err)
 	}
 	// The token is dead after done: no second report, no other status.
@@ -77,15 +74,36 @@ func TestMachineDoneAfterFailureOrCompletion(t *testing.T) {
 
 	h2 := newHarness(t, []core.Pool{pool("linux", "linux")})
 	inst2, token2 := bootedMachine(t, h2, 42)
-	h2.event("in_progress", 42, []string{"linux"}, inst2.Name)
 	h2.event("completed", 42, []string{"linux"}, inst2.Name)
 	if err := h2.ctl.Report(h2.ctx, token2, core.RunnerDone, "exit status 0"); err != nil {
 		t.Fatalf("done after completed: %v", err)
 	}
 	h2.eventually("instance deleted", func() bool {
 		i, _ := h2.st.GetInstance(h2.ctx, inst2.Name)
-		return i.State == core.InstanceDeleted && i.DeleteReason == "job_completed"
+		return i.State == core.InstanceDeleted
 	})
+	if i, _ := h2.st.GetInstance(h2.ctx, inst2.Name); i.DeleteReason == controller.ReasonRunnerExited || i.Fault != "" {
+		t.Fatalf("done after completed changed the instance: reason %q, fault %q", i.DeleteReason, i.Fault)
+	}
+	// The runner of a machine being destroyed exits too: its report must not
+	// pull the instance back to pending_delete.
+	h3 := newHarness(t, []core.Pool{pool("linux", "linux")})
+	inst3, token3 := bootedMachine(t, h3, 43)
+	for _, st := range []core.InstanceState{core.InstancePendingDelete, core.InstanceDeleting} {
+		if _, err := h3.st.UpdateInstance(h3.ctx, inst3.Name, func(i *core.Instance) error {
+			// Not before an hour: the controller leaves it where the test put it.
+			i.State, i.DeleteReason, i.NextAttemptAt = st, "scale_down", time.Now().Add(time.Hour)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h3.ctl.Report(h3.ctx, token3, core.RunnerDone, "signal: killed"); err != nil {
+		t.Fatalf("done while deleting: %v", err)
+	}
+	if i, _ := h3.st.GetInstance(h3.ctx, inst3.Name); i.State == core.InstancePendingDelete || i.DeleteReason != "scale_down" {
+		t.Fatalf("instance being deleted became %s (%s)", i.State, i.DeleteReason)
+	}
 	if err := h2.ctl.Report(h2.ctx, "forged", core.RunnerDone, ""); !errors.Is(err, controller.ErrBadToken) {
 		t.Fatalf("forged token: %v", err)
 	}
