@@ -176,8 +176,13 @@ func (s *Store) UpdateForge(ctx context.Context, f *core.Forge) error {
 		rec := *f
 		rec.CreatedAt = old.CreatedAt
 		rec.UpdatedAt = now()
-		if err := s.secretFree(ctx, tx, &rec); err != nil {
-			return err
+		// Only a new secret is checked: a store written before shared secrets
+		// were refused may hold some, and re-saving such a forge unchanged
+		// (as the config seed does at every start) must keep working.
+		if rec.WebhookSecret != old.WebhookSecret || rec.Kind != old.Kind {
+			if err := s.secretFree(ctx, tx, &rec); err != nil {
+				return err
+			}
 		}
 		data, sealed, err := s.encodeForge(&rec)
 		if err != nil {
