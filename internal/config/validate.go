@@ -23,7 +23,6 @@ func validate(c *Config, p *problems) {
 	v.webhookSecrets()
 	v.entities()
 	v.pools()
-	v.poolProviderSettings()
 }
 
 type validator struct {
