@@ -105,10 +105,6 @@ func (s *server) createForge(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.sharedSecret(r.Context(), f); err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	if err := s.opts.Store.CreateForge(r.Context(), &f); err != nil {
 		s.fail(w, r, nameTaken("forge", f.Name, err))
 		return
@@ -131,10 +127,6 @@ func (s *server) updateForge(w http.ResponseWriter, r *http.Request) {
 	}
 	in.apply(&f)
 	if err := validateForge(&f); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := s.sharedSecret(r.Context(), f); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -188,6 +180,10 @@ func inUse(kind, name, what string, names []string, hint string, err error) erro
 
 // nameTaken turns a create/update conflict into a message naming the clash.
 func nameTaken(kind, name string, err error) error {
+	var shared *store.SharedSecretError
+	if errors.As(err, &shared) {
+		return conflict("%s", shared.Error())
+	}
 	if errors.Is(err, store.ErrConflict) {
 		return conflict("a %s named %q already exists", kind, name)
 	}

@@ -4,16 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"maps"
-	"strings"
 
 	"github.com/paddock-ci/paddock/internal/check"
-
 	"github.com/paddock-ci/paddock/internal/core"
-	"github.com/paddock-ci/paddock/internal/scheduler"
 )
 
 // applyProviderSettings sets a pool's extra_specs and flavors from a create
-// or PATCH body and checks them; absent fields are left unchanged.
+// or PATCH body; absent fields are left unchanged.
 func applyProviderSettings(in poolInput, p *core.Pool) check.Errors {
 	if len(in.ExtraSpecs) > 0 {
 		if string(bytes.TrimSpace(in.ExtraSpecs)) == "null" {
@@ -31,13 +28,7 @@ func applyProviderSettings(in poolInput, p *core.Pool) check.Errors {
 		if len(p.Flavors) == 0 {
 			p.Flavors = nil
 		}
+		check.NormalFlavors(p)
 	}
-	if err := scheduler.CheckProviderSettings(p.ExtraSpecs, p.Flavors); err != nil {
-		field := "extra_specs"
-		if strings.HasPrefix(err.Error(), "flavors") {
-			field = "flavors"
-		}
-		return check.Errors{{Field: field, Message: err.Error()}}
-	}
-	return nil
+	return nil // check.Pool checks them with the rest of the pool
 }

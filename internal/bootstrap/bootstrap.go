@@ -72,15 +72,29 @@ func Run(ctx context.Context, o Options) error {
 	if err := cmd.Start(); err != nil {
 		return failed(ctx, o, fmt.Errorf("start runner: %w", err))
 	}
-	// From here on the token is dead: idle is the last thing a machine reports.
+	// From here on the token only serves the one "done" report below.
 	if err := report(ctx, o, "idle", ""); err != nil {
 		logf("report idle: %v", err)
 	}
-	if err := cmd.Wait(); err != nil {
-		return fmt.Errorf("runner exited: %w", err)
+	werr := cmd.Wait()
+	// The machine is single-use: once its runner has exited, the manager may
+	// destroy it at once rather than wait for the forge to say so.
+	if err := report(ctx, o, "done", exitStatus(cmd.ProcessState, werr)); err != nil {
+		logf("report done: %v", err)
+	}
+	if werr != nil {
+		return fmt.Errorf("runner exited: %w", werr)
 	}
 	logf("runner finished")
 	return nil
+}
+
+// exitStatus describes how the runner ended, for the done report.
+func exitStatus(ps *os.ProcessState, err error) string {
+	if ps == nil {
+		return err.Error()
+	}
+	return ps.String()
 }
 
 func failed(ctx context.Context, o Options, cause error) error {

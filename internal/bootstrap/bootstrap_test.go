@@ -84,7 +84,8 @@ func (m *manager) opts(dir, token string) Options {
 func sum(b []byte) string { h := sha256.Sum256(b); return hex.EncodeToString(h[:]) }
 
 func TestBootRunsRunnerWithJITConfig(t *testing.T) {
-	tb := tarball(t, map[string]string{"run.sh": "#!/bin/sh\necho \"$@\" > args.txt\necho \"$ACTIONS_RUNNER_INPUT_JITCONFIG\" > env.txt\n"})
+	tb := tarball(t, map[string]string{"run.sh": "#!/bin/sh\necho \"$@\" > args.txt\necho \"$ACTIONS_RUNNER_INPUT_JITCONFIG\" > env.txt\necho \"$PADDOCK_INSTANCE_TOKEN\" > tok.txt\n"})
+	t.Setenv("PADDOCK_INSTANCE_TOKEN", "tok")
 	m := newManager(t, tb, sum(tb))
 	m.fails = 2 // the manager is briefly unavailable: the machine retries
 	dir := t.TempDir()
@@ -98,7 +99,12 @@ func TestBootRunsRunnerWithJITConfig(t *testing.T) {
 	if strings.TrimSpace(string(args)) != "" || strings.TrimSpace(string(env)) != "JIT-123" {
 		t.Fatalf("runner args = %q, ACTIONS_RUNNER_INPUT_JITCONFIG = %q", args, env)
 	}
-	if got := strings.Join(m.statuses, ","); got != "installing:,idle:" {
+	// Jobs inherit the runner's environment: the instance token is not in it.
+	if tok, _ := os.ReadFile(filepath.Join(dir, "runner", "tok.txt")); strings.TrimSpace(string(tok)) != "" {
+		t.Fatalf("runner environment holds the instance token %q", tok)
+	}
+	// The runner's exit is reported, so the manager can retire the machine at once.
+	if got := strings.Join(m.statuses, ","); got != "installing:,idle:,done:exit status 0" {
 		t.Fatalf("statuses = %s", got)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/paddock-ci/paddock/internal/machineapi"
 )
@@ -44,7 +46,7 @@ func runnerCommand(ctx context.Context, cfg machineapi.RunnerConfig, runDir stri
 		// environment. The runner takes ACTIONS_RUNNER_INPUT_JITCONFIG as
 		// --jitconfig and removes it from its environment.
 		cmd := exec.CommandContext(ctx, filepath.Join(runDir, "run.sh"))
-		cmd.Env = append(os.Environ(), JITConfigEnv+"="+cfg.JITConfig)
+		cmd.Env = append(runnerEnv(), JITConfigEnv+"="+cfg.JITConfig)
 		return cmd, nil
 	case kindActRunner:
 		args = []string{"daemon", "--once"}
@@ -67,5 +69,15 @@ func runnerCommand(ctx context.Context, cfg machineapi.RunnerConfig, runDir stri
 	if err := os.WriteFile(filepath.Join(runDir, ".runner"), raw, 0o600); err != nil {
 		return nil, err
 	}
-	return exec.CommandContext(ctx, bin, args...), nil
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = runnerEnv()
+	return cmd, nil
+}
+
+// runnerEnv is the machine's environment without the instance token: jobs
+// inherit the runner's environment, and the token is the manager's to use
+// (its done report), not theirs.
+func runnerEnv() []string {
+	env := os.Environ()
+	return slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "PADDOCK_INSTANCE_TOKEN=") })
 }

@@ -95,6 +95,7 @@ func PoolDefaults(p *core.Pool, given func(field string) bool) {
 	if p.Labels == nil {
 		p.Labels = []string{}
 	}
+	NormalFlavors(p)
 }
 
 // PoolStored gives the empty string fields of a stored pool their defaults:
@@ -113,6 +114,7 @@ func Pool(p core.Pool) Errors {
 	e.labels(p.Labels)
 	e.text("image", p.Image, maxTextLen)
 	e.text("flavor", p.Flavor, maxTextLen)
+	e.providerSettings(p.ExtraSpecs, p.Flavors)
 	if !slices.Contains(OSTypes, p.OSType) {
 		e.add("os_type", "unknown os_type %q (want linux, windows or macos)", p.OSType)
 	}

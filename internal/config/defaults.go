@@ -97,6 +97,7 @@ func applyDefaults(c *Config, set map[string]bool, dir string) {
 		check.PoolDefaults(&cp, func(field string) bool { return set[path+"."+field] })
 		p.Image, p.OSType, p.Arch, p.RunnerPrefix = cp.Image, cp.OSType, cp.Arch, cp.RunnerPrefix
 		p.MaxRunners, p.BootstrapTimeout, p.MaxJobRuntime, p.Enabled = cp.MaxRunners, cp.BootstrapTimeout, cp.MaxJobRuntime, cp.Enabled
+		p.Flavors = cp.Flavors // size labels in lower case
 	}
 }
 

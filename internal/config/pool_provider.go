@@ -2,12 +2,9 @@ package config
 
 import (
 	"encoding/json"
-	"fmt"
 	"reflect"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/paddock-ci/paddock/internal/scheduler"
 )
 
 // JSONObject is a free-form mapping (a provider's own settings) kept as the
@@ -52,14 +49,4 @@ func (d *decoder) stringMap(n *yaml.Node, path string, v reflect.Value) {
 		m.SetMapIndex(reflect.ValueOf(k.Value), elem)
 	}
 	v.Set(m)
-}
-
-// poolProviderSettings checks each pool's extra_specs and flavors.
-func (v *validator) poolProviderSettings() {
-	for i := range v.c.Pools {
-		pl := &v.c.Pools[i]
-		if err := scheduler.CheckProviderSettings(json.RawMessage(pl.ExtraSpecs), pl.Flavors); err != nil {
-			v.p.at(fmt.Sprintf("pools[%d]", i), "%v", err) // the message names extra_specs or flavors
-		}
-	}
 }

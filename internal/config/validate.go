@@ -24,7 +24,6 @@ func validate(c *Config, p *problems) {
 	v.webhookSecrets()
 	v.entities()
 	v.pools()
-	v.poolProviderSettings()
 }
 
 type validator struct {

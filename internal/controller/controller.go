@@ -90,6 +90,7 @@ type Controller struct {
 	lastPoll map[string]time.Time            // entity id → last queued-job poll
 	backoff  map[string]time.Time            // forge id → rate limited until
 	health   map[string]scheduler.PoolHealth // pool id → failing creates (health.go)
+	failedAs map[string]string               // pool id → providerSettings of its failing pool (health.go)
 
 	// listed (under mu): entity id → job ids its latest poll listing showed (ingest.go).
 	listed map[string]map[int64]bool
@@ -139,7 +140,7 @@ func New(o Options) *Controller {
 		tools:    newToolCache(),
 		inflight: map[string]bool{}, arrivals: map[jobKey]time.Time{},
 		dispatch: map[string]time.Time{}, lastPoll: map[string]time.Time{}, backoff: map[string]time.Time{},
-		health: map[string]scheduler.PoolHealth{},
+		health: map[string]scheduler.PoolHealth{}, failedAs: map[string]string{},
 	}
 	for name := range o.Providers {
 		n := o.MaxParallel

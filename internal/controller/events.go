@@ -105,8 +105,15 @@ func (c *Controller) resolveEntity(ctx context.Context, forgeID string, ev forge
 		if err != nil {
 			return core.Entity{}, err
 		}
+		f, err := c.o.Store.GetForge(ctx, forgeID)
+		if err != nil {
+			return core.Entity{}, err
+		}
+		// The forge's own rules, as the scheduler uses: a pool it would not
+		// offer the job to must not draw the job to its entity.
+		rules := forge.LabelRulesFor(f.Kind)
 		for _, e := range cands {
-			if len(scheduler.MatchPools(pools, e.ID, ev.Job.Labels)) > 0 {
+			if len(scheduler.MatchPoolsWith(rules, pools, e.ID, ev.Job.Labels)) > 0 {
 				return e, nil
 			}
 		}

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"encoding/json"
 	"maps"
 
 	"github.com/paddock-ci/paddock/internal/core"
@@ -22,8 +23,12 @@ func (c *Controller) noteCreate(pool core.Pool, err error) (wasFailing bool) {
 	if err != nil {
 		after = before.CreateFailed(now, truncate(err.Error(), 1000))
 		c.health[pool.ID] = after
+		if !before.Failing() {
+			c.failedAs[pool.ID] = providerSettings(pool)
+		}
 	} else {
 		delete(c.health, pool.ID)
+		delete(c.failedAs, pool.ID)
 	}
 	c.mu.Unlock()
 	switch {
@@ -62,12 +67,36 @@ func (c *Controller) observeHealth(pools []core.Pool) map[string]scheduler.PoolH
 	for _, p := range pools {
 		ids[p.ID] = true
 	}
+	var reset []core.Pool
 	c.mu.Lock()
 	maps.DeleteFunc(c.health, func(id string, _ scheduler.PoolHealth) bool { return !ids[id] })
+	for _, p := range pools {
+		// An operator who fixed the pool's image or flavor wants the next
+		// create now, not when the old settings' backoff runs out.
+		if as, ok := c.failedAs[p.ID]; ok && c.health[p.ID].Failing() && as != providerSettings(p) {
+			delete(c.health, p.ID)
+			reset = append(reset, p)
+		}
+	}
+	maps.DeleteFunc(c.failedAs, func(id string, _ string) bool { _, ok := c.health[id]; return !ok })
 	h := maps.Clone(c.health)
 	c.mu.Unlock()
+	for _, p := range reset {
+		c.log.Info("pool settings changed: create backoff reset", "pool", p.Name, "provider", p.Provider)
+	}
 	for _, p := range pools {
 		c.setHealthMetrics(p.Name, h[p.ID])
 	}
 	return h
+}
+
+// providerSettings is what of a pool reaches its provider: when it changes,
+// creates that failed before say nothing about the next one.
+func providerSettings(p core.Pool) string {
+	b, _ := json.Marshal(struct {
+		Provider, Image, Flavor, OSType, Arch string
+		ExtraSpecs                            json.RawMessage
+		Flavors                               map[string]string
+	}{p.Provider, p.Image, p.Flavor, p.OSType, p.Arch, p.ExtraSpecs, p.Flavors})
+	return string(b)
 }

@@ -137,7 +137,8 @@ func (c *Controller) mint(ctx context.Context, inst core.Instance) (machineapi.R
 }
 
 // Report takes a machine's status callback. Callbacks are accepted only while
-// the runner is being installed; once it is idle the token is dead.
+// the runner is being installed; once it is idle the token is dead, except
+// for one "done" report when the runner process has exited.
 func (c *Controller) Report(ctx context.Context, token string, status core.RunnerState, message string) error {
 	inst, err := c.o.Store.GetInstanceByTokenHash(ctx, hashToken(token))
 	if errors.Is(err, store.ErrNotFound) {
@@ -148,6 +149,8 @@ func (c *Controller) Report(ctx context.Context, token string, status core.Runne
 	}
 	switch status {
 	case core.RunnerInstalling, core.RunnerIdle, core.RunnerFailed:
+	case core.RunnerDone:
+		return c.machineDone(ctx, inst.Name, message)
 	default:
 		return fmt.Errorf("status %q: %w", status, machineapi.ErrBadStatus)
 	}
@@ -164,6 +167,40 @@ func (c *Controller) Report(ctx context.Context, token string, status core.Runne
 		}
 		return nil
 	})
+	if err == nil {
+		c.Notify()
+	}
+	return err
+}
+
+// machineDone takes a machine's word that its runner process has exited: the
+// single-use machine can take no other job, so its own instance is retired at
+// once instead of at the next reconcile (Forgejo's job list does not name the
+// runner, so only the machine can say which one finished). Nothing else is
+// believed: the job's state still comes from the forge, since a machine (or
+// the job running on it, which can read the token) could lie, and lying only
+// ends its own machine.
+func (c *Controller) machineDone(ctx context.Context, name, message string) error {
+	_, err := c.o.Store.UpdateInstance(ctx, name, func(i *core.Instance) error {
+		switch {
+		case i.Runner == core.RunnerFailed:
+			return machineapi.ErrBadToken
+		case i.Runner == core.RunnerDone, !machineUp(i.State):
+			// The forge's completed event came first, or the instance is
+			// already being removed (which is what ended the runner).
+			return errSkip
+		}
+		i.Runner = core.RunnerDone
+		if message != "" && message != "exit status 0" {
+			i.Fault = truncate("runner exited: "+message, 2000)
+		}
+		i.State, i.DeleteReason, i.Attempts = core.InstancePendingDelete, core.DeleteRunnerExited, 0
+		i.NextAttemptAt = time.Time{}
+		return nil
+	})
+	if errors.Is(err, errSkip) {
+		return nil
+	}
 	if err == nil {
 		c.Notify()
 	}

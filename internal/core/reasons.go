@@ -21,6 +21,9 @@ const (
 	DeleteJobCompleted    DeleteReason = "job_completed"    // the forge reported its one job finished
 	DeleteBootstrapFailed DeleteReason = "bootstrap_failed" // the machine reported its bootstrap failed
 	DeleteOperator        DeleteReason = "operator"         // an operator asked (API or CLI)
+	// The machine reported that its runner process exited: a single-use
+	// machine can take no other job, so it is retired at once.
+	DeleteRunnerExited DeleteReason = "runner_exited"
 	// Decided by reconcile after checking the runner with the forge.
 	// The forge no longer has the runner's registration: its job ended and
 	// the ephemeral registration went, with the completed webhook lost; or,

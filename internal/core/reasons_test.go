@@ -9,7 +9,7 @@ import (
 var deleteReasons = []DeleteReason{
 	DeleteScaleDown, DeleteBootstrapTimeout, DeleteMaxJobRuntime, DeleteRetriesExhausted,
 	DeletePoolGone, DeletePoolDisabled, DeleteRunnerDone, DeleteRunnerFailed,
-	DeleteJobCompleted, DeleteBootstrapFailed, DeleteOperator, DeleteRunnerGone, DeleteRunnerOffline,
+	DeleteJobCompleted, DeleteBootstrapFailed, DeleteOperator, DeleteRunnerGone, DeleteRunnerOffline, DeleteRunnerExited,
 }
 
 // The reasons are stored with instances and shown by the API: their values
@@ -22,6 +22,7 @@ func TestDeleteReasonWireValues(t *testing.T) {
 		DeleteRunnerDone: "runner_done", DeleteRunnerFailed: "runner_failed",
 		DeleteJobCompleted: "job_completed", DeleteBootstrapFailed: "bootstrap_failed",
 		DeleteOperator: "operator", DeleteRunnerGone: "runner_gone", DeleteRunnerOffline: "runner_offline",
+		DeleteRunnerExited: "runner_exited",
 	}
 	if len(deleteReasons) != len(want) {
 		t.Fatalf("deleteReasons has %d entries, want %d", len(deleteReasons), len(want))

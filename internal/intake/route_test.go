@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -52,13 +53,32 @@ func (r *forgeRecorder) last() string {
 // from, not whichever secret happened to verify first.
 func TestSharedSecretDeliveryRouting(t *testing.T) {
 	ctx := context.Background()
+	const shared = "one-secret-for-all"
 	box, _ := secretbox.New(make([]byte, 32))
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "p.db"), box)
+	path := filepath.Join(t.TempDir(), "p.db")
+	st, err := sqlite.Open(ctx, path, box)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	const shared = "one-secret-for-all"
+	// Today's store refuses a shared secret, so the old rows are written
+	// behind its back: the sealed secrets column as the store seals it.
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	shareSecret := func(f core.Forge) {
+		t.Helper()
+		pt, _ := json.Marshal(map[string]any{"webhook_secret": shared, "credential": f.Credential})
+		sealed, err := box.Seal(pt)
+		if err == nil {
+			_, err = raw.ExecContext(ctx, "UPDATE forges SET secrets = ? WHERE id = ?", sealed, f.ID)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	ids := map[string]string{}
 	for _, f := range []core.Forge{
 		// Names sort "a-*" first: the old code attributed everything to a-ghes.
@@ -69,14 +89,24 @@ func TestSharedSecretDeliveryRouting(t *testing.T) {
 		{Name: "d-dotcom", WebURL: "https://github.com/", APIURL: "https://api.github.com/",
 			Credential: core.Credential{Kind: core.CredentialApp, AppID: 1, InstallationID: 222, PrivateKeyPEM: "k"}},
 	} {
-		f.Kind, f.WebhookSecret = core.ForgeGitHub, shared
+		f.Kind, f.WebhookSecret = core.ForgeGitHub, "own-"+f.Name
 		if f.Credential.Kind == "" {
 			f.Credential = core.Credential{Kind: core.CredentialPAT, Token: "x"}
 		}
 		if err := st.CreateForge(ctx, &f); err != nil {
 			t.Fatal(err)
 		}
+		shareSecret(f)
 		ids[f.Name] = f.ID
+	}
+	// Such a forge can still be saved unchanged (the config seed does so at
+	// every start).
+	legacy, err := st.GetForge(ctx, "a-ghes")
+	if err == nil {
+		err = st.UpdateForge(ctx, &legacy)
+	}
+	if err != nil {
+		t.Fatalf("re-saving a forge that shares its secret from before: %v", err)
 	}
 	for _, e := range []core.Entity{
 		{ForgeID: ids["a-ghes"], Kind: core.EntityRepository, Name: "acme/app"},

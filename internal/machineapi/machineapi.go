@@ -16,7 +16,7 @@ var (
 	// ErrInstanceGone: the instance is being removed; the machine should stop.
 	ErrInstanceGone = errors.New("instance is being removed")
 	// ErrBadStatus: a callback named a status machines may not report.
-	ErrBadStatus = errors.New("machines report installing, idle or failed")
+	ErrBadStatus = errors.New("machines report installing, idle, failed or done")
 )
 
 // RunnerConfig is what a booting machine receives, once.

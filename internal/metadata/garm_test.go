@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -25,13 +26,16 @@ import (
 )
 
 // booting behaves like the controller for one instance (token "tok"): the
-// token works until the runner reports idle or failed, the config once.
+// token works until the runner reports idle or failed (then only for one
+// done report, unless it failed), the config once.
 type booting struct {
-	mu      sync.Mutex
-	tool    machineapi.RunnerTool
-	used    bool
-	done    bool
-	reports []string
+	mu       sync.Mutex
+	tool     machineapi.RunnerTool
+	used     bool
+	done     bool
+	failed   bool
+	finished bool
+	reports  []string
 }
 
 func (b *booting) RunnerConfigFor(_ context.Context, tok string) (machineapi.RunnerConfig, error) {
@@ -50,12 +54,16 @@ func (b *booting) RunnerConfigFor(_ context.Context, tok string) (machineapi.Run
 func (b *booting) Report(_ context.Context, tok string, st core.RunnerState, msg string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if tok != "tok" || b.done {
+	if tok != "tok" || b.finished || (b.done && st != core.RunnerDone) || (b.failed && st == core.RunnerDone) {
 		return machineapi.ErrBadToken
 	}
 	switch st {
-	case core.RunnerIdle, core.RunnerFailed:
+	case core.RunnerIdle:
 		b.done = true
+	case core.RunnerFailed:
+		b.done, b.failed = true, true
+	case core.RunnerDone: // once, when the runner has exited
+		b.done, b.finished = true, true
 	case core.RunnerInstalling:
 	default:
 		return machineapi.ErrBadStatus
@@ -224,7 +232,8 @@ func runInstallScript(t *testing.T, srv *httptest.Server, dir string) (string, e
 
 func TestInstallScriptBootsTheRunnerWithItsSingleUseConfig(t *testing.T) {
 	dir := t.TempDir()
-	tarball := runnerTarball(t, "#!/bin/sh\necho \"$@\" > \"$(dirname \"$0\")/args.txt\"\n")
+	tarball := runnerTarball(t, "#!/bin/sh\ncd \"$(dirname \"$0\")\"\necho \"$@\" > args.txt\n"+
+		"echo \"$ACTIONS_RUNNER_INPUT_JITCONFIG\" > env.txt\necho \"$BEARER_TOKEN$PADDOCK_INSTANCE_TOKEN\" > tok.txt\nexit 3\n")
 	sum := sha256.Sum256(tarball)
 	b := &booting{}
 	srv := newGarmServer(t, b, func(mux *http.ServeMux) {
@@ -240,15 +249,29 @@ func TestInstallScriptBootsTheRunnerWithItsSingleUseConfig(t *testing.T) {
 	b.tool = machineapi.RunnerTool{OS: "linux", Architecture: "x64", DownloadURL: srv.URL + "/dl/runner.tar.gz?a=1&b=2",
 		Filename: "runner.tar.gz", SHA256: strings.ToUpper(hex.EncodeToString(sum[:]))}
 	out, err := runInstallScript(t, srv, dir)
-	if err != nil {
-		t.Fatalf("install script failed: %v\n%s", err, out)
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 3 {
+		t.Fatalf("install script: %v, want the runner's exit status 3\n%s", err, out)
 	}
-	args, err := os.ReadFile(filepath.Join(dir, "actions-runner", "args.txt"))
-	if err != nil || strings.TrimSpace(string(args)) != "--jitconfig aml0+Y29uZmln/w==" {
-		t.Fatalf("run.sh got %q (%v)\n%s", args, err, out)
+	// The JIT config reaches the runner through its environment, never its
+	// argv (readable by every local user); the instance token does not.
+	read := func(f string) string {
+		b, err := os.ReadFile(filepath.Join(dir, "actions-runner", f))
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", f, err, out)
+		}
+		return strings.TrimSpace(string(b))
 	}
+	if args, env, tok := read("args.txt"), read("env.txt"), read("tok.txt"); args != "" || env != "aml0+Y29uZmln/w==" || tok != "" {
+		t.Fatalf("run.sh got argv %q, ACTIONS_RUNNER_INPUT_JITCONFIG %q, token %q\n%s", args, env, tok, out)
+	}
+	if strings.Contains(out, "aml0+Y29uZmln") {
+		t.Fatalf("JIT config in the script's output:\n%s", out)
+	}
+	// The runner's exit is reported, so the manager retires the machine at once.
 	log := b.log()
-	if len(log) < 3 || !strings.HasPrefix(log[0], "installing") || !strings.HasPrefix(log[len(log)-1], "idle") {
+	if len(log) < 4 || !strings.HasPrefix(log[0], "installing") || !strings.HasPrefix(log[len(log)-2], "idle") ||
+		log[len(log)-1] != "done: exit status 3" {
 		t.Fatalf("status reports = %q", log)
 	}
 }

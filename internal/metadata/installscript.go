@@ -16,7 +16,8 @@ import (
 const installScript = `#!/bin/bash
 # Paddock runner install script. Fetches this machine's single-use runner
 # configuration, downloads the runner (sha256 checked), starts it with its
-# just-in-time config and reports progress. Needs bash, curl, tar, sha256sum.
+# just-in-time config and reports progress, and when the runner exits.
+# Needs bash, curl, tar, sha256sum.
 set -o pipefail
 
 METADATA_URL=${METADATA_URL:-%s}
@@ -70,11 +71,20 @@ OS_VERSION=$(. /etc/os-release 2>/dev/null; echo "${VERSION_ID:-}")
 post system-info "{\"os_name\":\"$(clean "$OS_NAME")\",\"os_version\":\"$(clean "$OS_VERSION")\",\"agent_id\":null}" || true
 # The runner refuses root unless told; a throwaway machine is the case it allows.
 if [ "$(id -u)" = 0 ]; then export RUNNER_ALLOW_RUNASROOT=1; fi
-./run.sh --jitconfig "$JIT" &
+# The JIT config goes in the environment, not argv, which every local user
+# can read (ps); the runner takes it as --jitconfig and drops the variable.
+# The instance token stays out of the runner's (and so the job's) environment.
+ACTIONS_RUNNER_INPUT_JITCONFIG="$JIT" BEARER_TOKEN= PADDOCK_INSTANCE_TOKEN= ./run.sh &
 PID=$!
-# From here on the token is dead: idle is the last thing a machine reports.
+unset JIT
+# From here on the token only serves the one "done" report below.
 status idle "runner $NAME started" || echo "paddock install: could not report idle" >&2
 wait "$PID"
+RC=$?
+# The machine is single-use: once the runner has exited, the manager may
+# destroy it at once rather than wait for the forge to say so.
+status done "exit status $RC" || echo "paddock install: could not report done" >&2
+exit "$RC"
 `
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

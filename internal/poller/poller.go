@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -245,6 +246,7 @@ func (p *Poller) poll(ctx context.Context, forgeID string, ent core.Entity, maxC
 		res.Outcome = NotModified
 		return res, 0
 	}
+	lst.Jobs, lst.InProgress = p.admit(ent, lst.Jobs), p.admit(ent, lst.InProgress)
 	found, err := p.o.Sink.IngestQueued(ctx, ent, lst.Jobs, lst.Complete)
 	if err != nil {
 		res.Outcome = Failed
@@ -278,4 +280,16 @@ func (p *Poller) forgeLabel(ctx context.Context, forgeID string) string {
 		return f.Name
 	}
 	return forgeID
+}
+
+// admit drops listed jobs whose values Paddock must not take in (the rule
+// webhooks get: forge.CheckJob), each with a warning; the rest go on.
+func (p *Poller) admit(ent core.Entity, jobs []core.Job) []core.Job {
+	return slices.DeleteFunc(jobs, func(j core.Job) bool {
+		err := forge.CheckJob(j)
+		if err != nil {
+			p.log.Warn("poller: job refused", "entity", ent.Name, "err", err)
+		}
+		return err != nil
+	})
 }

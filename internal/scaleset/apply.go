@@ -35,6 +35,12 @@ func (l *listener) apply(ctx context.Context, pool core.Pool, msg *ghss.RunnerSc
 		if mut != nil {
 			mut(&ev.Job)
 		}
+		// The message's jobs get the rule webhooks get; Paddock's own
+		// placeholders (negative ids) are written by applyStats, not here.
+		if err := forge.CheckJobEvent(ev); err != nil {
+			l.log.Warn("scale set job refused", "pool", pool.Name, "err", err)
+			return nil
+		}
 		_, err := l.events.HandleJobEvent(ctx, f.ID, ev, now)
 		if errors.Is(err, jobevent.ErrNotManaged) {
 			l.log.Warn("scale set job for an entity Paddock does not manage", "job", base.RunnerRequestID)

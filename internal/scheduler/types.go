@@ -76,10 +76,8 @@ type Decision struct {
 	NextWake time.Time
 }
 
-// Size is a machine size parsed from a size label.
-type Size struct {
-	Label    string
-	CPU      int
-	MemoryMB int
-	DiskGB   int // 0 = provider default
-}
+// Size is a machine size asked for by a job's size label (core.ParseSize).
+type Size = core.Size
+
+// ParseSize is core.ParseSize.
+func ParseSize(label string) (Size, bool) { return core.ParseSize(label) }

@@ -6,6 +6,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/core"
@@ -19,6 +20,23 @@ var (
 	// ErrBadCursor: a page cursor this store did not hand out (or for another list).
 	ErrBadCursor = errors.New("invalid page cursor")
 )
+
+// SharedSecretError: another forge of the same kind already has this webhook
+// secret. On /webhooks/<kind> the signature is how a delivery is matched to
+// its forge, so CreateForge and UpdateForge refuse it in the same transaction
+// as the write. It is an ErrConflict.
+type SharedSecretError struct {
+	Forge string // the forge that has the secret
+	Kind  core.ForgeKind
+}
+
+func (e *SharedSecretError) Error() string {
+	return fmt.Sprintf("forge %q already uses this webhook secret; give each %s forge its own secret, "+
+		"so a delivery's signature says which forge sent it", e.Forge, e.Kind)
+}
+
+// Is makes a SharedSecretError an ErrConflict.
+func (e *SharedSecretError) Is(target error) bool { return target == ErrConflict }
 
 // Page asks for one page of a list in the list's stable order. Walking a list
 // page by page visits every object that stays in the list exactly once; objects

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"crypto/subtle"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -89,14 +90,43 @@ func (s *Store) CreateForge(ctx context.Context, f *core.Forge) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.w.ExecContext(ctx,
-		"INSERT INTO forges (id, name, kind, secrets, created_at, updated_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-		rec.ID, rec.Name, string(rec.Kind), sealed, nanos(rec.CreatedAt), nanos(rec.UpdatedAt), data)
-	if err != nil {
-		return mapWriteErr(fmt.Sprintf("forge %q", rec.Name), err)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.secretFree(ctx, tx, &rec); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx,
+			"INSERT INTO forges (id, name, kind, secrets, created_at, updated_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+			rec.ID, rec.Name, string(rec.Kind), sealed, nanos(rec.CreatedAt), nanos(rec.UpdatedAt), data)
+		if err != nil {
+			return mapWriteErr(fmt.Sprintf("forge %q", rec.Name), err)
+		}
+		*f = rec
+		return nil
+	})
+}
+
+// secretFree refuses f's webhook secret if another forge of its kind has it
+// (store.SharedSecretError). It runs in the write's transaction: with the
+// single writer, two requests cannot both pass the check and both write.
+func (s *Store) secretFree(ctx context.Context, tx *sql.Tx, f *core.Forge) error {
+	if f.WebhookSecret == "" {
+		return nil
 	}
-	*f = rec
-	return nil
+	rows, err := tx.QueryContext(ctx, "SELECT "+forgeCols+" FROM forges WHERE kind = ? AND id <> ?", string(f.Kind), f.ID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		o, err := s.scanForge(rows)
+		if err != nil {
+			return err
+		}
+		if o.WebhookSecret != "" && subtle.ConstantTimeCompare([]byte(o.WebhookSecret), []byte(f.WebhookSecret)) == 1 {
+			return &store.SharedSecretError{Forge: o.Name, Kind: f.Kind}
+		}
+	}
+	return rows.Err()
 }
 
 func (s *Store) getForge(ctx context.Context, q queryer, ref string) (core.Forge, error) {
@@ -146,6 +176,14 @@ func (s *Store) UpdateForge(ctx context.Context, f *core.Forge) error {
 		rec := *f
 		rec.CreatedAt = old.CreatedAt
 		rec.UpdatedAt = now()
+		// Only a new secret is checked: a store written before shared secrets
+		// were refused may hold some, and re-saving such a forge unchanged
+		// (as the config seed does at every start) must keep working.
+		if rec.WebhookSecret != old.WebhookSecret || rec.Kind != old.Kind {
+			if err := s.secretFree(ctx, tx, &rec); err != nil {
+				return err
+			}
+		}
 		data, sealed, err := s.encodeForge(&rec)
 		if err != nil {
 			return err

@@ -22,6 +22,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}{
 		{"Forges", testForges},
 		{"ForgeDeleteReferenced", testForgeDeleteReferenced},
+		{"ForgeSharedWebhookSecret", testForgeSharedSecret},
 		{"Entities", testEntities},
 		{"Pools", testPools},
 		{"PoolDeleteReferenced", testPoolDeleteReferenced},

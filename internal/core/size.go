@@ -1,12 +1,18 @@
-package scheduler
+package core
 
 import (
 	"regexp"
 	"strconv"
 	"strings"
-
-	"github.com/paddock-ci/paddock/internal/core"
 )
+
+// Size is a machine size asked for by a job's size label.
+type Size struct {
+	Label    string
+	CPU      int
+	MemoryMB int
+	DiskGB   int // 0 = provider default
+}
 
 // Bounds past which a size label is taken for a typo rather than a request:
 // accepting "4000cpu" would let one job label ask a provider for a machine no
@@ -60,7 +66,7 @@ func ParseSize(label string) (Size, bool) {
 // Nil limits accept nothing: a pool opts in to size labels explicitly, so a
 // job cannot talk an unprepared pool into a bigger machine. MaxDiskGB 0 means
 // the pool does not limit disk.
-func (s Size) Fits(l *core.SizeLimits) bool {
+func (s Size) Fits(l *SizeLimits) bool {
 	if l == nil {
 		return false
 	}
