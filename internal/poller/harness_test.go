@@ -141,7 +141,8 @@ type harness struct {
 type setup struct {
 	repos    []string
 	intake   core.Intake
-	webhooks bool // the sim delivers webhooks to a real intake handler
+	intakeOf map[string]core.Intake // per-repository intake overriding intake
+	webhooks bool                   // the sim delivers webhooks to a real intake handler
 	poller   poller.Options
 }
 
@@ -175,6 +176,9 @@ func newHarness(t *testing.T, s setup) *harness {
 	}
 	for _, repo := range s.repos {
 		e := core.Entity{ForgeID: f.ID, Kind: core.EntityRepository, Name: repo, Intake: s.intake}
+		if in, ok := s.intakeOf[repo]; ok {
+			e.Intake = in
+		}
 		if err := st.CreateEntity(ctx, &e); err != nil {
 			t.Fatal(err)
 		}
