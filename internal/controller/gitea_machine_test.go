@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,59 +19,16 @@ import (
 	"github.com/paddock-ci/paddock/internal/forgesim"
 	"github.com/paddock-ci/paddock/internal/metadata"
 	"github.com/paddock-ci/paddock/internal/provider"
-	"github.com/paddock-ci/paddock/internal/secretbox"
-	"github.com/paddock-ci/paddock/internal/store/sqlite"
+	"github.com/paddock-ci/paddock/internal/testutil"
 )
-
-const giteaPAT = "gitea_PAT_HARNESS_must_never_reach_a_machine"
 
 // TestGiteaMachineNeverReceivesTheRegistrationToken follows one Gitea
 // machine through everything it is served over HTTP: its runner config from
 // the metadata endpoint, the runner package, and the task from the forge.
 // None of it may carry the reusable registration token or the PAT.
 func TestGiteaMachineNeverReceivesTheRegistrationToken(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	sim := forgesim.New(forgesim.Options{Flavor: forgesim.FlavorGitea, LongPoll: 2 * time.Second,
-		RunnerCommand: []string{"/bin/true"}})
-	if err := sim.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
-	box, _ := secretbox.New(make([]byte, 32))
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "p.db"), box)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	f := core.Forge{Name: "gt", Kind: core.ForgeGitea, APIURL: sim.URL() + "api/v1/", WebURL: sim.URL(),
-		WebhookSecret: "s", Credential: core.Credential{Kind: core.CredentialPAT, Token: giteaPAT}}
-	if err := st.CreateForge(ctx, &f); err != nil {
-		t.Fatal(err)
-	}
-	ent := core.Entity{ForgeID: f.ID, Kind: core.EntityRepository, Name: "acme/app", Intake: core.IntakeWebhook}
-	if err := st.CreateEntity(ctx, &ent); err != nil {
-		t.Fatal(err)
-	}
-	p := pool("gt", "linux")
-	p.EntityID, p.Provider, p.Enabled = ent.ID, "mem", true
-	if err := st.CreatePool(ctx, &p); err != nil {
-		t.Fatal(err)
-	}
-	client, err := gitea.New(ctx, f, gitea.Options{Downloads: sim.RunnerTools()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	prov := newMemProvider()
-	ctl := controller.New(controller.Options{
-		Store: st, Providers: map[string]provider.Provider{"mem": prov}, Forges: simForges{client},
-		Logger: slog.New(slog.NewTextHandler(testLog(t), nil)), ControllerID: "test", TokenKey: []byte("k"),
-		MetadataURL: "http://meta", CallbackURL: "http://cb", IdleGrace: time.Hour,
-		ReconcileInterval: time.Hour, MaxCreateAttempts: 5,
-	})
-	done := make(chan struct{})
-	go func() { ctl.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	g := newGiteaStack(t, forgesim.Options{LongPoll: 2 * time.Second, RunnerCommand: []string{"/bin/true"}}, "linux")
+	ctx, sim, ctl, prov := g.ctx, g.sim, g.ctl, g.prov
 	mux := http.NewServeMux()
 	(&metadata.Handler{Machines: ctl, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}).Routes(mux)
 	meta := httptest.NewServer(mux)
@@ -81,22 +37,18 @@ func TestGiteaMachineNeverReceivesTheRegistrationToken(t *testing.T) {
 	if _, err := sim.QueueJob(forgesim.JobSpec{Repo: "acme/app", Labels: []string{"linux"}, Duration: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ctl.HandleJobEvent(ctx, f.ID, forge.JobEvent{Action: "queued", Entity: forge.EntityRef{Repository: "acme/app"},
+	if _, err := ctl.HandleJobEvent(ctx, g.forge.ID, forge.JobEvent{Action: "queued", Entity: forge.EntityRef{Repository: "acme/app"},
 		Job: core.Job{ID: 1000, Repository: "acme/app", Labels: []string{"linux"}, State: core.JobQueued, QueuedAt: time.Now()}},
 		time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	var spec provider.Spec
-	deadline := time.Now().Add(10 * time.Second)
-	for spec.Token == "" && time.Now().Before(deadline) {
+	testutil.Eventually(t, "a machine created", 10*time.Second, func() bool {
 		for _, i := range listNames(t, prov) {
 			spec, _ = prov.spec(i)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if spec.Token == "" {
-		t.Fatal("no machine was created")
-	}
+		return spec.Token != ""
+	})
 
 	var served [][]byte
 	get := func(url, token string) []byte {
