@@ -3,7 +3,6 @@ package controller_test
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,9 +11,8 @@ import (
 	"github.com/paddock-ci/paddock/internal/forge/gitea"
 	"github.com/paddock-ci/paddock/internal/forgesim"
 	"github.com/paddock-ci/paddock/internal/provider"
-	"github.com/paddock-ci/paddock/internal/secretbox"
 	"github.com/paddock-ci/paddock/internal/store"
-	"github.com/paddock-ci/paddock/internal/store/sqlite"
+	"github.com/paddock-ci/paddock/internal/testutil/teststore"
 )
 
 const giteaPAT = "gitea_PAT_HARNESS_must_never_reach_a_machine"
@@ -43,12 +41,7 @@ func newGiteaStack(t *testing.T, simOpts forgesim.Options, poolLabel string) *gi
 		t.Fatal(err)
 	}
 	t.Cleanup(sim.Close)
-	box, _ := secretbox.New(make([]byte, 32))
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "p.db"), box)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := teststore.Open(t)
 	f := core.Forge{Name: "gt", Kind: core.ForgeGitea, APIURL: sim.URL() + "api/v1/", WebURL: sim.URL(),
 		WebhookSecret: "s", Credential: core.Credential{Kind: core.CredentialPAT, Token: giteaPAT}}
 	if err := st.CreateForge(ctx, &f); err != nil {

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -15,8 +14,7 @@ import (
 	"github.com/paddock-ci/paddock/internal/forgesim"
 	"github.com/paddock-ci/paddock/internal/intake"
 	"github.com/paddock-ci/paddock/internal/metrics"
-	"github.com/paddock-ci/paddock/internal/secretbox"
-	"github.com/paddock-ci/paddock/internal/store/sqlite"
+	"github.com/paddock-ci/paddock/internal/testutil/teststore"
 )
 
 type pollRecorder struct {
@@ -41,12 +39,7 @@ func (p *pollRecorder) got() []string {
 // make Paddock poll that repository at once.
 func TestForgejoPushTriggersImmediatePoll(t *testing.T) {
 	ctx := context.Background()
-	box, _ := secretbox.New(make([]byte, 32))
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "p.db"), box)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := teststore.Open(t)
 	rec, polls := &recorder{}, &pollRecorder{}
 	mux := http.NewServeMux()
 	(&intake.Handler{Store: st, Events: rec, Metrics: metrics.New(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,18 +15,12 @@ import (
 	"github.com/paddock-ci/paddock/internal/forge/gitea"
 	"github.com/paddock-ci/paddock/internal/intake"
 	"github.com/paddock-ci/paddock/internal/metrics"
-	"github.com/paddock-ci/paddock/internal/secretbox"
-	"github.com/paddock-ci/paddock/internal/store/sqlite"
+	"github.com/paddock-ci/paddock/internal/testutil/teststore"
 )
 
 func setupGitea(t *testing.T) (*httptest.Server, *recorder) {
 	t.Helper()
-	box, _ := secretbox.New(make([]byte, 32))
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "p.db"), box)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := teststore.Open(t)
 	for _, f := range []core.Forge{
 		{Name: "gt", Kind: core.ForgeGitea, APIURL: "http://gitea/api/v1/", WebhookSecret: secret,
 			Credential: core.Credential{Kind: core.CredentialPAT, Token: "x"}},

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,8 +18,7 @@ import (
 	"github.com/paddock-ci/paddock/internal/forge/github"
 	"github.com/paddock-ci/paddock/internal/intake"
 	"github.com/paddock-ci/paddock/internal/metrics"
-	"github.com/paddock-ci/paddock/internal/secretbox"
-	"github.com/paddock-ci/paddock/internal/store/sqlite"
+	"github.com/paddock-ci/paddock/internal/testutil/teststore"
 )
 
 // recorder stands in for the controller: intake's job ends at handing over.
@@ -56,12 +54,7 @@ func setup(t *testing.T) (*httptest.Server, *recorder) {
 // setupWrapped serves the webhook routes behind wrap.
 func setupWrapped(t *testing.T, wrap func(http.Handler) http.Handler) (*httptest.Server, *recorder) {
 	t.Helper()
-	box, _ := secretbox.New(make([]byte, 32))
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "p.db"), box)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := teststore.Open(t)
 	f := core.Forge{Name: "gh", Kind: core.ForgeGitHub, APIURL: "https://api.github.com/", WebhookSecret: secret,
 		Credential: core.Credential{Kind: core.CredentialPAT, Token: "x"}}
 	if err := st.CreateForge(context.Background(), &f); err != nil {

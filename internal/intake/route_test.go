@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -21,8 +20,7 @@ import (
 	"github.com/paddock-ci/paddock/internal/forge"
 	"github.com/paddock-ci/paddock/internal/intake"
 	"github.com/paddock-ci/paddock/internal/metrics"
-	"github.com/paddock-ci/paddock/internal/secretbox"
-	"github.com/paddock-ci/paddock/internal/store/sqlite"
+	"github.com/paddock-ci/paddock/internal/testutil/teststore"
 )
 
 // forgeRecorder notes which forge each delivery was attributed to.
@@ -52,12 +50,7 @@ func (r *forgeRecorder) last() string {
 // from, not whichever secret happened to verify first.
 func TestSharedSecretDeliveryRouting(t *testing.T) {
 	ctx := context.Background()
-	box, _ := secretbox.New(make([]byte, 32))
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "p.db"), box)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := teststore.Open(t)
 	const shared = "one-secret-for-all"
 	ids := map[string]string{}
 	for _, f := range []core.Forge{

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -24,9 +23,8 @@ import (
 	"github.com/paddock-ci/paddock/internal/metrics"
 	"github.com/paddock-ci/paddock/internal/poller"
 	"github.com/paddock-ci/paddock/internal/provider"
-	"github.com/paddock-ci/paddock/internal/secretbox"
 	"github.com/paddock-ci/paddock/internal/store"
-	"github.com/paddock-ci/paddock/internal/store/sqlite"
+	"github.com/paddock-ci/paddock/internal/testutil/teststore"
 )
 
 const (
@@ -151,11 +149,7 @@ type setup struct {
 func newHarness(t *testing.T, s setup) *harness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	box, _ := secretbox.New(make([]byte, 32))
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "p.db"), box)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := teststore.Open(t) // closed after the cleanup below
 	log := slog.New(slog.NewTextHandler(testLog{t}, nil))
 	h := &harness{t: t, ctx: ctx, st: st, prov: &memProvider{machines: map[string]bool{}}, m: metrics.New()}
 
@@ -207,7 +201,7 @@ func newHarness(t *testing.T, s setup) *harness {
 	wg.Add(2)
 	go func() { defer wg.Done(); ctl.Run(ctx) }()
 	go func() { defer wg.Done(); pl.Run(ctx) }()
-	t.Cleanup(func() { cancel(); wg.Wait(); h.sim.Close(); hookSrv.Close(); st.Close() })
+	t.Cleanup(func() { cancel(); wg.Wait(); h.sim.Close(); hookSrv.Close() })
 	return h
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,9 +17,8 @@ import (
 	"github.com/paddock-ci/paddock/internal/forgesim"
 	"github.com/paddock-ci/paddock/internal/provider"
 	"github.com/paddock-ci/paddock/internal/scaleset"
-	"github.com/paddock-ci/paddock/internal/secretbox"
 	"github.com/paddock-ci/paddock/internal/store"
-	"github.com/paddock-ci/paddock/internal/store/sqlite"
+	"github.com/paddock-ci/paddock/internal/testutil/teststore"
 )
 
 const (
@@ -147,11 +145,7 @@ type harness struct {
 func newHarness(t *testing.T, maxRunners int) *harness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	box, _ := secretbox.New(make([]byte, 32))
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "p.db"), box)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := teststore.Open(t) // closed after the cleanup below
 	sim := forgesim.New(forgesim.Options{LongPoll: 2 * time.Second})
 	if err := sim.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
@@ -216,7 +210,6 @@ func newHarness(t *testing.T, maxRunners int) *harness {
 		}
 		h.prov.mu.Unlock()
 		cancel()
-		st.Close()
 		sim.Close()
 	})
 	return h
