@@ -52,18 +52,9 @@ func TestGiteaMachineNeverReceivesTheRegistrationToken(t *testing.T) {
 
 	var served [][]byte
 	get := func(url, token string) []byte {
-		req, _ := http.NewRequest(http.MethodGet, url, nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
+		code, _, b := testutil.Request(t, http.MethodGet, url, testutil.Bearer(token), nil)
+		if code != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", url, code, b)
 		}
 		served = append(served, b)
 		return b
@@ -83,17 +74,8 @@ func TestGiteaMachineNeverReceivesTheRegistrationToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequest(http.MethodPost, rf.Address+"/api/actions/runner.v1.RunnerService/FetchTask",
-		strings.NewReader(`{}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("x-runner-uuid", rf.UUID)
-	req.Header.Set("x-runner-token", rf.Token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	task, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_, _, task := testutil.Request(t, http.MethodPost, rf.Address+"/api/actions/runner.v1.RunnerService/FetchTask",
+		map[string]string{"Content-Type": "application/json", "x-runner-uuid": rf.UUID, "x-runner-token": rf.Token}, []byte(`{}`))
 	if !strings.Contains(string(task), `"job_id":1000`) {
 		t.Fatalf("FetchTask with the .runner credentials: %s", task)
 	}
@@ -111,15 +93,8 @@ func TestGiteaMachineNeverReceivesTheRegistrationToken(t *testing.T) {
 		}
 	}
 	// The config is single-use: a second fetch is refused.
-	req, _ = http.NewRequest(http.MethodGet, meta.URL+"/api/v1/metadata/runner", nil)
-	req.Header.Set("Authorization", "Bearer "+spec.Token)
-	resp, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("second fetch: %d; want 401", resp.StatusCode)
+	if code, _, _ := testutil.Request(t, http.MethodGet, meta.URL+"/api/v1/metadata/runner", testutil.Bearer(spec.Token), nil); code != http.StatusUnauthorized {
+		t.Fatalf("second fetch: %d; want 401", code)
 	}
 }
 

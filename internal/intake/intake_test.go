@@ -18,6 +18,7 @@ import (
 	"github.com/paddock-ci/paddock/internal/forge/github"
 	"github.com/paddock-ci/paddock/internal/intake"
 	"github.com/paddock-ci/paddock/internal/metrics"
+	"github.com/paddock-ci/paddock/internal/testutil"
 	"github.com/paddock-ci/paddock/internal/testutil/teststore"
 )
 
@@ -83,23 +84,9 @@ func payload(action string) []byte {
 
 func post(t *testing.T, url, event, delivery, sig string, body []byte) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, url+"/webhooks/github", strings.NewReader(string(body)))
-	if event != "" {
-		req.Header.Set("X-GitHub-Event", event)
-	}
-	if delivery != "" {
-		req.Header.Set("X-GitHub-Delivery", delivery)
-	}
-	if sig != "" {
-		req.Header.Set("X-Hub-Signature-256", sig)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	code, _, b := testutil.Request(t, http.MethodPost, url+"/webhooks/github", map[string]string{
+		"X-GitHub-Event": event, "X-GitHub-Delivery": delivery, "X-Hub-Signature-256": sig}, body)
+	return code, string(b)
 }
 
 func sign(b []byte) string { return github.Sign([]byte(secret), b) }
