@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-github/v89/github"
 	"github.com/paddock-ci/paddock/internal/agent"
 	"github.com/paddock-ci/paddock/internal/forgesim"
+	"github.com/paddock-ci/paddock/internal/testutil"
 )
 
 // When run.sh re-execs this test binary with agentEnv set, it acts as the
@@ -161,9 +162,7 @@ func TestAgentExitsWhenIdleRunnerIsDeleted(t *testing.T) {
 	go func() { done <- agent.Run(context.Background(), cfg.GetEncodedJITConfig(), io.Discard) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	for e.sim.Stats().RunnersConnected == 0 && ctx.Err() == nil {
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.Within(5*time.Second, func() bool { return e.sim.Stats().RunnersConnected > 0 })
 	if _, err := e.gh.Actions.RemoveRunner(ctx, "o", "r", cfg.Runner.GetID()); err != nil {
 		t.Fatal(err)
 	}

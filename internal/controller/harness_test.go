@@ -18,6 +18,7 @@ import (
 	"github.com/paddock-ci/paddock/internal/forgesim"
 	"github.com/paddock-ci/paddock/internal/provider"
 	"github.com/paddock-ci/paddock/internal/store"
+	"github.com/paddock-ci/paddock/internal/testutil"
 	"github.com/paddock-ci/paddock/internal/testutil/teststore"
 )
 
@@ -222,14 +223,7 @@ func (h *harness) event(action string, id int64, labels []string, runner string)
 // eventually polls cond until it holds or 10 s pass.
 func (h *harness) eventually(what string, cond func() bool) {
 	h.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	h.t.Fatalf("timed out waiting for: %s", what)
+	testutil.Eventually(h.t, what, 10*time.Second, cond)
 }
 
 func (h *harness) instances(states ...core.InstanceState) []core.Instance {

@@ -14,6 +14,7 @@ import (
 	"github.com/paddock-ci/paddock/internal/forgesim"
 	"github.com/paddock-ci/paddock/internal/intake"
 	"github.com/paddock-ci/paddock/internal/metrics"
+	"github.com/paddock-ci/paddock/internal/testutil"
 	"github.com/paddock-ci/paddock/internal/testutil/teststore"
 )
 
@@ -65,10 +66,7 @@ func TestForgejoPushTriggersImmediatePoll(t *testing.T) {
 	j, _ := sim.QueueJob(forgesim.JobSpec{Repo: "acme/app", Labels: []string{"linux"}})
 	_, _ = sim.QueueJob(forgesim.JobSpec{Repo: "someone/else", Labels: []string{"linux"}})
 
-	deadline := time.Now().Add(5 * time.Second)
-	for len(sim.Deliveries()) < 2 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.Within(5*time.Second, func() bool { return len(sim.Deliveries()) >= 2 })
 	ds := sim.Deliveries()
 	if len(ds) != 2 || ds[0].JobID != j.ID || ds[0].Status != http.StatusAccepted || ds[1].Status != http.StatusAccepted {
 		t.Fatalf("deliveries = %+v; want two push deliveries answered 202", ds)

@@ -24,6 +24,7 @@ import (
 	"github.com/paddock-ci/paddock/internal/poller"
 	"github.com/paddock-ci/paddock/internal/provider"
 	"github.com/paddock-ci/paddock/internal/store"
+	"github.com/paddock-ci/paddock/internal/testutil"
 	"github.com/paddock-ci/paddock/internal/testutil/teststore"
 )
 
@@ -225,12 +226,8 @@ func (h *harness) storedJobs() int {
 
 func (h *harness) eventually(what string, within time.Duration, cond func() bool) {
 	h.t.Helper()
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
+	if testutil.Within(within, cond) {
+		return
 	}
 	h.t.Fatalf("timed out after %s waiting for: %s (stored %d, machines %d)", within, what, h.storedJobs(), h.prov.created())
 }

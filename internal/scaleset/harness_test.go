@@ -18,6 +18,7 @@ import (
 	"github.com/paddock-ci/paddock/internal/provider"
 	"github.com/paddock-ci/paddock/internal/scaleset"
 	"github.com/paddock-ci/paddock/internal/store"
+	"github.com/paddock-ci/paddock/internal/testutil"
 	"github.com/paddock-ci/paddock/internal/testutil/teststore"
 )
 
@@ -244,14 +245,10 @@ func (h *harness) waitDone(what string) {
 
 func (h *harness) eventually(what string, limit time.Duration, cond func() bool) {
 	h.t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			live, _ := h.st.ListInstances(h.ctx, store.InstanceFilter{Live: true})
-			h.t.Fatalf("timed out waiting for %s; sim jobs %+v; live instances %+v; scale sets %+v",
-				what, h.sim.Jobs(), live, h.sim.ScaleSets())
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !testutil.Within(limit, cond) {
+		live, _ := h.st.ListInstances(h.ctx, store.InstanceFilter{Live: true})
+		h.t.Fatalf("timed out waiting for %s; sim jobs %+v; live instances %+v; scale sets %+v",
+			what, h.sim.Jobs(), live, h.sim.ScaleSets())
 	}
 }
 
