@@ -74,8 +74,10 @@ func TestGiteaMachineNeverReceivesTheRegistrationToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, task := testutil.Request(t, http.MethodPost, rf.Address+"/api/actions/runner.v1.RunnerService/FetchTask",
-		map[string]string{"Content-Type": "application/json", "x-runner-uuid": rf.UUID, "x-runner-token": rf.Token}, []byte(`{}`))
+	_, task, err := forgesim.FetchTask(ctx, rf.Address, rf.UUID, rf.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(string(task), `"job_id":1000`) {
 		t.Fatalf("FetchTask with the .runner credentials: %s", task)
 	}

@@ -1,12 +1,10 @@
 package gitea_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -172,19 +170,12 @@ func TestRevokedRegistrationTokenFailsClearlyThenRecovers(t *testing.T) {
 // fetchTask plays the runner: FetchTask with the .runner credentials.
 func fetchTask(t *testing.T, rf gitea.RunnerFile) []byte {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, rf.Address+"/api/actions/runner.v1.RunnerService/FetchTask",
-		bytes.NewReader([]byte(`{"tasksVersion":"0"}`)))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("x-runner-uuid", rf.UUID)
-	req.Header.Set("x-runner-token", rf.Token)
-	resp, err := http.DefaultClient.Do(req)
+	code, b, err := forgesim.FetchTask(context.Background(), rf.Address, rf.UUID, rf.Token)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("FetchTask: %d %s", resp.StatusCode, b)
+	if code != http.StatusOK {
+		t.Fatalf("FetchTask: %d %s", code, b)
 	}
 	return b
 }
