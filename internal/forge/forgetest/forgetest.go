@@ -34,6 +34,11 @@ type Target struct {
 	// ListRunners must fail with errors.ErrUnsupported (never read as "no
 	// runners") and DeleteRunner must succeed without a call.
 	RunnerAPI bool
+	// RunnerAPIMissing: the version should have the runner API but its
+	// endpoints answer 404 (a proxy, a fork). RunnerAPI is then false, and
+	// ListRunners may also fail with forge.ErrNotFound until the client has
+	// noticed; a runner must still never read as gone because of the 404.
+	RunnerAPIMissing bool
 	// JobListing: the forge lists queued jobs. Without it the listing must
 	// fail with errors.ErrUnsupported (never read as "nothing queued").
 	JobListing bool

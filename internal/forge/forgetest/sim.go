@@ -25,6 +25,9 @@ type SimForge struct {
 	// RunnerAPI and JobListing are what this flavour and version offer.
 	RunnerAPI, JobListing bool
 	NotIdempotent         string // see Target.NotIdempotent
+	RunnerAPIMissing      bool   // see Target.RunnerAPIMissing
+	// Prepare, if set, adjusts the started sim (faults, missing endpoints).
+	Prepare func(*forgesim.Sim)
 	// New builds the adapter's client for f.
 	New func(t *testing.T, f core.Forge) forge.Client
 	// Parse is the adapter's workflow_job webhook parser; nil for a forge
@@ -46,12 +49,16 @@ func (s SimForge) Setup(t *testing.T) Target {
 		t.Fatal(err)
 	}
 	t.Cleanup(sim.Close)
+	if s.Prepare != nil {
+		s.Prepare(sim)
+	}
 	f := core.Forge{Name: "sim", Kind: s.Kind, APIURL: sim.URL() + s.APIPath, WebURL: sim.URL(),
 		Credential: core.Credential{Kind: core.CredentialPAT, Token: "forgetest-token"}}
 	tg := Target{
 		Kind: s.Kind, Client: s.New(t, f),
 		Entity: core.Entity{Kind: core.EntityRepository, Name: simRepo}, Prefix: "forgetest",
 		Labels: []string{"linux", "x64"}, RunnerAPI: s.RunnerAPI, JobListing: s.JobListing, NotIdempotent: s.NotIdempotent,
+		RunnerAPIMissing: s.RunnerAPIMissing,
 		QueueJob: func(t *testing.T, labels []string) int64 {
 			t.Helper()
 			j, err := sim.QueueJob(forgesim.JobSpec{Repo: simRepo, Labels: labels})

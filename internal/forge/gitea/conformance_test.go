@@ -52,6 +52,21 @@ func TestConformance(t *testing.T) {
 		}
 		t.Run(s.name, func(t *testing.T) { forgetest.Run(t, sf.Setup) })
 	}
+	// A Gitea whose version has the runner API but whose runner endpoints
+	// answer 404 (a proxy, a fork): the 404 must not read as "runner gone"
+	// nor "no runners".
+	t.Run("Gitea1.25RunnerAPI404", func(t *testing.T) {
+		forgetest.Run(t, forgetest.SimForge{Flavor: forgesim.FlavorGitea, Version: "1.25.4", Kind: core.ForgeGitea,
+			APIPath: "api/v1/", JobListing: true, RunnerAPIMissing: true, NotIdempotent: notIdempotent, Parse: parseHook,
+			New: func(t *testing.T, f core.Forge) forge.Client { return newConformanceClient(t, f) },
+			Prepare: func(sim *forgesim.Sim) {
+				for _, route := range []string{"GET /api/v1/repos/{owner}/{repo}/actions/runners",
+					"GET /api/v1/repos/{owner}/{repo}/actions/runners/{runner_id}",
+					"DELETE /api/v1/repos/{owner}/{repo}/actions/runners/{runner_id}"} {
+					sim.FailNext(route, http.StatusNotFound, 1<<20)
+				}
+			}}.Setup)
+	})
 }
 
 // TestConformanceReal runs the suite against a real Gitea or Forgejo when
