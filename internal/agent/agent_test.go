@@ -2,7 +2,6 @@ package agent_test
 
 import (
 	"archive/tar"
-	"bytes"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -100,24 +99,6 @@ func (e env) mint(t *testing.T, name string, labels ...string) *github.JITRunner
 	return cfg
 }
 
-// syncBuf is an io.Writer safe for the command's concurrent stdout/stderr.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestRunsOneCommandJobAndReportsFailure(t *testing.T) {
 	e := newEnv(t, forgesim.Options{})
 	dir := t.TempDir()
@@ -127,7 +108,7 @@ func TestRunsOneCommandJobAndReportsFailure(t *testing.T) {
 	next, _ := e.sim.QueueJob(forgesim.JobSpec{Repo: "o/r", Labels: []string{"linux"}})
 	cfg := e.mint(t, "cmd", "linux")
 
-	var out syncBuf
+	var out testutil.SyncBuffer
 	if err := agent.Run(context.Background(), cfg.GetEncodedJITConfig(), &out); err != nil {
 		t.Fatalf("Run: %v\n%s", err, out.String())
 	}
