@@ -2,7 +2,6 @@ package agent_test
 
 import (
 	"archive/tar"
-	"bytes"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -22,6 +21,7 @@ import (
 	"github.com/google/go-github/v89/github"
 	"github.com/paddock-ci/paddock/internal/agent"
 	"github.com/paddock-ci/paddock/internal/forgesim"
+	"github.com/paddock-ci/paddock/internal/testutil"
 )
 
 // When run.sh re-execs this test binary with agentEnv set, it acts as the
@@ -99,24 +99,6 @@ func (e env) mint(t *testing.T, name string, labels ...string) *github.JITRunner
 	return cfg
 }
 
-// syncBuf is an io.Writer safe for the command's concurrent stdout/stderr.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestRunsOneCommandJobAndReportsFailure(t *testing.T) {
 	e := newEnv(t, forgesim.Options{})
 	dir := t.TempDir()
@@ -126,7 +108,7 @@ func TestRunsOneCommandJobAndReportsFailure(t *testing.T) {
 	next, _ := e.sim.QueueJob(forgesim.JobSpec{Repo: "o/r", Labels: []string{"linux"}})
 	cfg := e.mint(t, "cmd", "linux")
 
-	var out syncBuf
+	var out testutil.SyncBuffer
 	if err := agent.Run(context.Background(), cfg.GetEncodedJITConfig(), &out); err != nil {
 		t.Fatalf("Run: %v\n%s", err, out.String())
 	}
@@ -161,9 +143,7 @@ func TestAgentExitsWhenIdleRunnerIsDeleted(t *testing.T) {
 	go func() { done <- agent.Run(context.Background(), cfg.GetEncodedJITConfig(), io.Discard) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	for e.sim.Stats().RunnersConnected == 0 && ctx.Err() == nil {
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.Within(5*time.Second, func() bool { return e.sim.Stats().RunnersConnected > 0 })
 	if _, err := e.gh.Actions.RemoveRunner(ctx, "o", "r", cfg.Runner.GetID()); err != nil {
 		t.Fatal(err)
 	}

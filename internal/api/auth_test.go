@@ -1,14 +1,13 @@
 package api
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/paddock-ci/paddock/internal/httplimit"
+	"github.com/paddock-ci/paddock/internal/testutil"
 )
 
 const testMetricsToken = "metrics-token-0123456789abcdef0123"
@@ -34,28 +33,11 @@ func TestMetricsNeedsToken(t *testing.T) {
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestAuthFailuresLimited: after the allowance of wrong tokens, a client is
 // answered 429 with Retry-After, even with the right token; failures are
 // logged, rate-limited, without the token.
 func TestAuthFailuresLimited(t *testing.T) {
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	h := newHarness(t, func(o *Options) {
 		o.AuthFailures = httplimit.NewAuthFailures(5, 100)
 		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))

@@ -12,9 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/paddock-ci/paddock/internal/api"
-	"github.com/paddock-ci/paddock/internal/secretbox"
 	"github.com/paddock-ci/paddock/internal/store"
-	"github.com/paddock-ci/paddock/internal/store/sqlite"
+	"github.com/paddock-ci/paddock/internal/testutil/teststore"
 )
 
 const token = "cli-test-token"
@@ -33,15 +32,7 @@ func newEnv(t *testing.T) *env {
 	// The developer's own settings must not leak into tests.
 	t.Setenv("PADDOCK_URL", "")
 	t.Setenv("PADDOCK_ADMIN_TOKEN", "")
-	box, err := secretbox.New(bytes.Repeat([]byte{1}, secretbox.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(context.Background(), ":memory:", box)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := teststore.Open(t)
 	e := &env{t: t, st: st}
 	srv := httptest.NewServer(api.New(api.Options{Store: st, AdminToken: token,
 		DeleteInstance: func(_ context.Context, name string) error {

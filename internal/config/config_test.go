@@ -56,6 +56,19 @@ func parseErr(t *testing.T, src string) []Problem {
 	return e.Problems
 }
 
+// wantProblem checks that parsing src fails with a problem containing want.
+func wantProblem(t *testing.T, name, src, want string) {
+	t.Helper()
+	var all []string
+	for _, p := range parseErr(t, src) {
+		if strings.Contains(p.String(), want) {
+			return
+		}
+		all = append(all, p.String())
+	}
+	t.Errorf("%s: problems %q, want one containing %q", name, all, want)
+}
+
 func TestExampleFileLoads(t *testing.T) {
 	t.Setenv("PADDOCK_ADMIN_TOKEN", testAdminToken)
 	t.Setenv("PADDOCK_ENCRYPTION_KEY", testKeyHex)

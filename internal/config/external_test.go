@@ -72,16 +72,7 @@ func TestExternalProviderErrors(t *testing.T) {
 			`unknown key "exec_timout" (did you mean "exec_timeout"?)`},
 	}
 	for _, c := range cases {
-		probs := parseErr(t, c.src)
-		var all []string
-		found := false
-		for _, p := range probs {
-			all = append(all, p.String())
-			found = found || strings.Contains(p.String(), c.want)
-		}
-		if !found {
-			t.Errorf("%s: problems %q, want one containing %q", c.name, all, c.want)
-		}
+		wantProblem(t, c.name, c.src, c.want)
 	}
 }
 

@@ -100,15 +100,6 @@ func TestKubernetesProviderErrors(t *testing.T) {
 			`unknown key "runtimeclass" (did you mean "runtime_class"?)`},
 	}
 	for _, c := range cases {
-		probs := parseErr(t, c.src)
-		var all []string
-		found := false
-		for _, p := range probs {
-			all = append(all, p.String())
-			found = found || strings.Contains(p.String(), c.want)
-		}
-		if !found {
-			t.Errorf("%s: problems %q, want one containing %q", c.name, all, c.want)
-		}
+		wantProblem(t, c.name, c.src, c.want)
 	}
 }

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"strings"
 	"testing"
 )
 
@@ -35,15 +34,6 @@ func TestPoolExtraSpecsAndFlavors(t *testing.T) {
 		{"flavor not a string", "    flavors: {2cpu-4gb: [a]}\n", "pools[0].flavors.2cpu-4gb: must be a string"},
 	}
 	for _, c := range cases {
-		probs := parseErr(t, poolBase+c.src)
-		var all []string
-		found := false
-		for _, p := range probs {
-			all = append(all, p.String())
-			found = found || strings.Contains(p.String(), c.want)
-		}
-		if !found {
-			t.Errorf("%s: problems %q, want one containing %q", c.name, all, c.want)
-		}
+		wantProblem(t, c.name, poolBase+c.src, c.want)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,9 +17,9 @@ import (
 	"github.com/paddock-ci/paddock/internal/forge/github"
 	"github.com/paddock-ci/paddock/internal/forgesim"
 	"github.com/paddock-ci/paddock/internal/provider"
-	"github.com/paddock-ci/paddock/internal/secretbox"
 	"github.com/paddock-ci/paddock/internal/store"
-	"github.com/paddock-ci/paddock/internal/store/sqlite"
+	"github.com/paddock-ci/paddock/internal/testutil"
+	"github.com/paddock-ci/paddock/internal/testutil/teststore"
 )
 
 // memProvider is an in-memory provider that keeps the provider contract
@@ -154,11 +153,7 @@ func newHarness(t *testing.T, pools []core.Pool, opts ...harnessOpt) *harness {
 func newHarnessOn(t *testing.T, sim *forgesim.Sim, pools []core.Pool, opts ...harnessOpt) *harness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	box, _ := secretbox.New(make([]byte, 32))
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "p.db"), box)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := teststore.Open(t) // closed after the cleanup below
 	h := &harness{t: t, st: st, sim: sim, prov: newMemProvider(), ctx: ctx}
 	h.forge = core.Forge{Name: "sim", Kind: core.ForgeGitHub, APIURL: sim.URL(), WebhookSecret: "s",
 		Credential: core.Credential{Kind: core.CredentialPAT, Token: harnessPAT}}
@@ -180,6 +175,7 @@ func newHarnessOn(t *testing.T, sim *forgesim.Sim, pools []core.Pool, opts ...ha
 		}
 	}
 	var client forge.Client
+	var err error
 	if h.forge.Kind != core.ForgeGitHub {
 		client, err = gitea.New(ctx, h.forge, gitea.Options{Downloads: sim.RunnerTools()})
 	} else {
@@ -199,7 +195,7 @@ func newHarnessOn(t *testing.T, sim *forgesim.Sim, pools []core.Pool, opts ...ha
 	}
 	h.o = o
 	h.start()
-	t.Cleanup(func() { h.halt(); cancel(); st.Close() })
+	t.Cleanup(func() { h.halt(); cancel() })
 	return h
 }
 
@@ -227,14 +223,7 @@ func (h *harness) event(action string, id int64, labels []string, runner string)
 // eventually polls cond until it holds or 10 s pass.
 func (h *harness) eventually(what string, cond func() bool) {
 	h.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	h.t.Fatalf("timed out waiting for: %s", what)
+	testutil.Eventually(h.t, what, 10*time.Second, cond)
 }
 
 func (h *harness) instances(states ...core.InstanceState) []core.Instance {

@@ -1,12 +1,10 @@
 package controller_test
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,25 +13,13 @@ import (
 	"github.com/paddock-ci/paddock/internal/controller"
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/metrics"
+	"github.com/paddock-ci/paddock/internal/testutil"
 )
 
 // lockedBuf collects log lines from several goroutines.
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+type lockedBuf struct{ testutil.SyncBuffer }
 
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) count(s string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Count(l.b.String(), s)
-}
+func (l *lockedBuf) count(s string) int { return strings.Count(l.String(), s) }
 
 func gauge(t *testing.T, g prometheus.Gauge) float64 {
 	t.Helper()

@@ -4,24 +4,17 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/core"
-	"github.com/paddock-ci/paddock/internal/secretbox"
 	"github.com/paddock-ci/paddock/internal/store"
-	"github.com/paddock-ci/paddock/internal/store/sqlite"
+	"github.com/paddock-ci/paddock/internal/testutil/teststore"
 )
 
 func TestHousekeepingRetention(t *testing.T) {
 	ctx := t.Context()
-	box, _ := secretbox.New(make([]byte, 32))
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "p.db"), box)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := teststore.Open(t)
 	f := core.Forge{Name: "gh", Kind: core.ForgeGitHub, APIURL: "https://api.github.com/",
 		Credential: core.Credential{Kind: core.CredentialPAT, Token: "t"}}
 	must := func(err error) {
@@ -45,7 +38,7 @@ func TestHousekeepingRetention(t *testing.T) {
 		_, err := st.UpdateInstance(ctx, gone.Name, func(i *core.Instance) error { i.State = s; return nil })
 		must(err)
 	}
-	_, err = st.RecordDelivery(ctx, "github:x", "d1", time.Now())
+	_, err := st.RecordDelivery(ctx, "github:x", "d1", time.Now())
 	must(err)
 
 	var clock time.Time

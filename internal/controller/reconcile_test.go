@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -352,15 +351,9 @@ func TestGiteaCancelledJobRetiresInstanceAtNextReconcile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequest(http.MethodPost, rf.Address+"/api/actions/runner.v1.RunnerService/FetchTask", strings.NewReader(`{}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("x-runner-uuid", rf.UUID)
-	req.Header.Set("x-runner-token", rf.Token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
+	if _, _, err := forgesim.FetchTask(h.ctx, rf.Address, rf.UUID, rf.Token); err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
 	h.event("in_progress", j.ID, []string{"linux"}, name)
 	if r, ok := h.simRunner(name); !ok || !r.Busy {
 		t.Fatalf("runner at the forge = %+v, %v; want busy", r, ok)

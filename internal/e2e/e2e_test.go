@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/forgesim"
+	"github.com/paddock-ci/paddock/internal/testutil"
 )
 
 var binary string
@@ -178,14 +179,7 @@ func (m *manager) kill9() {
 
 func (e *env) waitFor(what string, limit time.Duration, cond func() bool) {
 	e.t.Helper()
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	e.t.Fatalf("timed out after %s waiting for: %s", limit, what)
+	testutil.Eventually(e.t, what, limit, cond)
 }
 
 func (e *env) api(method, path string, body any, out any) int {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/go-github/v89/github"
 	"github.com/paddock-ci/paddock/internal/forgesim"
+	"github.com/paddock-ci/paddock/internal/testutil"
 )
 
 func TestPaginationWithLinkHeader(t *testing.T) {
@@ -213,10 +214,14 @@ func TestWebhookDropAndDuplicate(t *testing.T) {
 	}
 	_ = s.SetFaults(forgesim.Faults{WebhookDuplicateRate: 1})
 	j, _ := s.QueueJob(forgesim.JobSpec{Repo: "o/r", Labels: []string{"b"}})
-	hooks := sink.waitN(t, 2)
-	time.Sleep(100 * time.Millisecond) // a wrongly sent dropped hook would arrive by now
-	if sink.count() != 2 {
-		t.Fatalf("got %d deliveries, want 2 (one dropped, one duplicated)", sink.count())
+	// Hooks go out one at a time in queue order, so once a later job's hook
+	// has arrived, a wrongly sent dropped one would have arrived before it.
+	_ = s.SetFaults(forgesim.Faults{})
+	last, _ := s.QueueJob(forgesim.JobSpec{Repo: "o/r", Labels: []string{"c"}})
+	hooks := sink.waitN(t, 3)
+	if n, third := sink.count(), decodeHook(t, hooks[2]).WorkflowJob["id"]; n != 3 || third != float64(last.ID) {
+		t.Fatalf("got %d deliveries, the third for job %v; want 3: none for the dropped job, two for the duplicated one, then job %d's",
+			n, third, last.ID)
 	}
 	if id := hooks[0].Header.Get("X-GitHub-Delivery"); id == "" || id != hooks[1].Header.Get("X-GitHub-Delivery") {
 		t.Fatalf("duplicate deliveries have ids %q and %q", id, hooks[1].Header.Get("X-GitHub-Delivery"))
@@ -224,11 +229,13 @@ func TestWebhookDropAndDuplicate(t *testing.T) {
 	if b := decodeHook(t, hooks[1]); b.WorkflowJob["id"].(float64) != float64(j.ID) {
 		t.Fatalf("duplicated the wrong job: %v", b.WorkflowJob["id"])
 	}
+	// The sim counts a delivery after the receiver's answer is back.
+	testutil.Eventually(t, "3 deliveries counted", 10*time.Second, func() bool { return s.Stats().WebhooksDelivered == 3 })
 	st := s.Stats()
-	if st.WebhooksDropped != 1 || st.WebhooksDuplicated != 1 || st.WebhooksDelivered != 2 {
+	if st.WebhooksDropped != 1 || st.WebhooksDuplicated != 1 || st.WebhooksDelivered != 3 {
 		t.Fatalf("stats = %+v", st)
 	}
-	if d := s.Deliveries(); len(d) != 3 || !d[0].Dropped || d[2].Status != http.StatusAccepted {
+	if d := s.Deliveries(); len(d) != 4 || !d[0].Dropped || d[2].Status != http.StatusAccepted || d[3].JobID != last.ID {
 		t.Fatalf("deliveries = %+v", d)
 	}
 }

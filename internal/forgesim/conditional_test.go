@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/forgesim"
+	"github.com/paddock-ci/paddock/internal/testutil"
 )
 
 func TestConditionalGETAnswers304AndSpendsNoBudget(t *testing.T) {
@@ -55,12 +56,12 @@ func TestConditionalGETAnswers304AndSpendsNoBudget(t *testing.T) {
 	// A large answer is streamed before the handler returns and counts the
 	// call, so the client can see it first: give the count a moment.
 	var got map[int]int
-	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if got = sim.Stats().APICalls["GET /repos/{owner}/{repo}/actions/runs"]; got[200] == 2 && got[304] == 3 {
-			return
-		}
+	if !testutil.Within(2*time.Second, func() bool {
+		got = sim.Stats().APICalls["GET /repos/{owner}/{repo}/actions/runs"]
+		return got[200] == 2 && got[304] == 3
+	}) {
+		t.Fatalf("sim counted %v", got)
 	}
-	t.Fatalf("sim counted %v", got)
 }
 
 func TestConditionalGETStillSubjectToInjectedRateLimits(t *testing.T) {

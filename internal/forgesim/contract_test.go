@@ -7,14 +7,9 @@ package forgesim_test
 // without it).
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,57 +22,10 @@ import (
 
 const ctSecret = "contract-secret"
 
-// ctHooks collects webhook deliveries.
-type ctHooks struct {
-	mu  sync.Mutex
-	got []struct {
-		h    http.Header
-		body []byte
-	}
-}
-
-func (c *ctHooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	b, _ := io.ReadAll(r.Body)
-	c.mu.Lock()
-	c.got = append(c.got, struct {
-		h    http.Header
-		body []byte
-	}{r.Header.Clone(), b})
-	c.mu.Unlock()
-	w.WriteHeader(http.StatusAccepted)
-}
-
-// ctSimCall is a plain call to the sim's /_sim control and runner endpoints
-// (not part of GitHub's REST API, so not contract-validated).
-func ctSimCall(t *testing.T, method, url, token string, body any, out any) int {
-	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, url, rd)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	if out != nil {
-		_ = json.NewDecoder(resp.Body).Decode(out)
-	}
-	return resp.StatusCode
-}
-
 func TestSimulatorAnswersMatchGitHubContract(t *testing.T) {
 	contract := ghcontract.Must(t)
-	hooks := &ctHooks{}
-	hookSrv := httptest.NewServer(hooks)
-	defer hookSrv.Close()
-
-	sim := forgesim.New(forgesim.Options{WebhookURL: hookSrv.URL, WebhookSecret: ctSecret, LongPoll: 2 * time.Second, Logf: t.Logf})
+	hooks := newHookSink(t)
+	sim := forgesim.New(forgesim.Options{WebhookURL: hooks.srv.URL, WebhookSecret: ctSecret, LongPoll: 2 * time.Second, Logf: t.Logf})
 	if err := sim.Start(""); err != nil {
 		t.Fatal(err)
 	}
@@ -136,10 +84,10 @@ func TestSimulatorAnswersMatchGitHubContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code := ctSimCall(t, "POST", sim.URL()+"_sim/runner/connect", "", map[string]string{"jit": cfg.Encoded}, nil); code/100 != 2 {
+	if code := rawCall(t, "POST", sim.URL()+"_sim/runner/connect", "", map[string]string{"jit": cfg.Encoded}, nil).StatusCode; code/100 != 2 {
 		t.Fatalf("connect: %d", code)
 	}
-	if code := ctSimCall(t, "GET", sim.URL()+"_sim/runner/job", p.Secret, nil, nil); code != http.StatusOK {
+	if code := rawCall(t, "GET", sim.URL()+"_sim/runner/job", p.Secret, nil, nil).StatusCode; code != http.StatusOK {
 		t.Fatalf("poll: %d", code)
 	}
 	if err := cl.DeleteRunner(ctx, repo, cfg.RunnerID); !errors.Is(err, forge.ErrRunnerBusy) {
@@ -156,26 +104,11 @@ func TestSimulatorAnswersMatchGitHubContract(t *testing.T) {
 	t.Logf("validated %d exchanges: %v", len(rec.Exchanges()), rec.Operations())
 
 	// Webhooks: queued then in_progress must arrive signed and parse.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		hooks.mu.Lock()
-		n := len(hooks.got)
-		hooks.mu.Unlock()
-		if n >= 2 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	hooks.mu.Lock()
-	defer hooks.mu.Unlock()
-	if len(hooks.got) < 2 {
-		t.Fatalf("got %d webhooks, want queued and in_progress", len(hooks.got))
-	}
-	for _, d := range hooks.got {
-		if err := ghforge.VerifySignature([]byte(ctSecret), d.body, d.h.Get(ghforge.HeaderSignature)); err != nil {
+	for _, d := range hooks.waitN(t, 2) {
+		if err := ghforge.VerifySignature([]byte(ctSecret), d.Body, d.Header.Get(ghforge.HeaderSignature)); err != nil {
 			t.Errorf("webhook signature: %v", err)
 		}
-		ev, err := ghforge.ParseWorkflowJob(d.body)
+		ev, err := ghforge.ParseWorkflowJob(d.Body)
 		if err != nil || ev.Job.ID != job.ID || ev.Entity.Repository != "octo/app" {
 			t.Errorf("webhook parse: %+v %v", ev, err)
 		}

@@ -1,7 +1,6 @@
 package forgesim_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/google/go-github/v89/github"
 	"github.com/paddock-ci/paddock/internal/forgesim"
+	"github.com/paddock-ci/paddock/internal/testutil"
 )
 
 const hookSecret = "s3cret"
@@ -118,27 +118,17 @@ func splitRepo(repo string) (string, string) {
 // rawCall makes a plain HTTP call to the sim and decodes a JSON answer into out.
 func rawCall(t *testing.T, method, url, token string, body, out any) *http.Response {
 	t.Helper()
-	var rd io.Reader
+	var sent []byte
 	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
+		sent, _ = json.Marshal(body)
 	}
-	req, _ := http.NewRequest(method, url, rd)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
+	code, h, data := testutil.Request(t, method, url, testutil.Bearer(token), sent)
 	if out != nil && len(data) > 0 {
 		if err := json.Unmarshal(data, out); err != nil {
 			t.Fatalf("%s %s: decoding %q: %v", method, url, data, err)
 		}
 	}
-	return resp
+	return &http.Response{StatusCode: code, Header: h}
 }
 
 // runnerSession drives the sim's runner protocol by hand.

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-github/v89/github"
 	"github.com/google/uuid"
 	"github.com/paddock-ci/paddock/internal/forgesim"
+	"github.com/paddock-ci/paddock/internal/testutil"
 )
 
 // Required keys of GitHub's webhook-workflow-job-* schemas.
@@ -191,7 +192,11 @@ func TestRunnerLifecycle(t *testing.T) {
 		jobs[1].ID != job2.ID || jobs[1].Status != "queued" {
 		t.Fatalf("jobs = %+v", jobs)
 	}
-	if st := s.Stats(); st.JITConfigsMinted != 1 || st.RunnersConnected != 1 || st.WebhooksDelivered < 4 {
+	// The sim counts a delivery once the receiver's answer is back, which
+	// can be after the receiver has recorded it: wait for the count.
+	testutil.Eventually(t, "4 webhooks counted as delivered", 10*time.Second,
+		func() bool { return s.Stats().WebhooksDelivered >= 4 })
+	if st := s.Stats(); st.JITConfigsMinted != 1 || st.RunnersConnected != 1 {
 		t.Fatalf("stats = %+v", st)
 	}
 }

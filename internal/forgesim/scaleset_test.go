@@ -12,6 +12,7 @@ import (
 	ghss "github.com/actions/scaleset"
 
 	"github.com/paddock-ci/paddock/internal/forgesim"
+	"github.com/paddock-ci/paddock/internal/testutil"
 )
 
 // ssClient is the scale-set library's client pointed at the sim's repository o/r.
@@ -69,11 +70,12 @@ func TestScaleSetSessionsConflictUntilExpiry(t *testing.T) {
 	if got := sim.ScaleSets()[0]; got.Capacity != 5 || got.SessionOwner != "one" {
 		t.Fatalf("scale set %+v: want capacity 5 held by one", got)
 	}
-	time.Sleep(700 * time.Millisecond) // no polls: the session expires
-	second, err := c.MessageSessionClient(ctx, set.ID, "two")
-	if err != nil {
-		t.Fatalf("take-over after expiry: %v", err)
-	}
+	// No polls: the session expires (TTL 600 ms) and "two" may take over.
+	var second *ghss.MessageSessionClient
+	testutil.Eventually(t, "take-over after the session's expiry", 10*time.Second, func() bool {
+		second, err = c.MessageSessionClient(ctx, set.ID, "two")
+		return err == nil
+	})
 	if _, err := first.GetMessage(ctx, 0, 5); err == nil {
 		t.Fatal("the replaced session still polls")
 	}

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/paddock-ci/paddock/internal/testutil"
 )
 
 // TestConnsShedsSlowForNew: with the cap filled by connections that never
@@ -85,9 +87,5 @@ func TestConnsKeepsBusy(t *testing.T) {
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for: %s", what)
-		}
-	}
+	testutil.Eventually(t, what, 10*time.Second, cond)
 }

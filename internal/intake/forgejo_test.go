@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -15,8 +14,8 @@ import (
 	"github.com/paddock-ci/paddock/internal/forgesim"
 	"github.com/paddock-ci/paddock/internal/intake"
 	"github.com/paddock-ci/paddock/internal/metrics"
-	"github.com/paddock-ci/paddock/internal/secretbox"
-	"github.com/paddock-ci/paddock/internal/store/sqlite"
+	"github.com/paddock-ci/paddock/internal/testutil"
+	"github.com/paddock-ci/paddock/internal/testutil/teststore"
 )
 
 type pollRecorder struct {
@@ -41,12 +40,7 @@ func (p *pollRecorder) got() []string {
 // make Paddock poll that repository at once.
 func TestForgejoPushTriggersImmediatePoll(t *testing.T) {
 	ctx := context.Background()
-	box, _ := secretbox.New(make([]byte, 32))
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "p.db"), box)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := teststore.Open(t)
 	rec, polls := &recorder{}, &pollRecorder{}
 	mux := http.NewServeMux()
 	(&intake.Handler{Store: st, Events: rec, Metrics: metrics.New(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -72,10 +66,7 @@ func TestForgejoPushTriggersImmediatePoll(t *testing.T) {
 	j, _ := sim.QueueJob(forgesim.JobSpec{Repo: "acme/app", Labels: []string{"linux"}})
 	_, _ = sim.QueueJob(forgesim.JobSpec{Repo: "someone/else", Labels: []string{"linux"}})
 
-	deadline := time.Now().Add(5 * time.Second)
-	for len(sim.Deliveries()) < 2 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.Within(5*time.Second, func() bool { return len(sim.Deliveries()) >= 2 })
 	ds := sim.Deliveries()
 	if len(ds) != 2 || ds[0].JobID != j.ID || ds[0].Status != http.StatusAccepted || ds[1].Status != http.StatusAccepted {
 		t.Fatalf("deliveries = %+v; want two push deliveries answered 202", ds)

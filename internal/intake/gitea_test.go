@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,18 +15,13 @@ import (
 	"github.com/paddock-ci/paddock/internal/intake"
 	"github.com/paddock-ci/paddock/internal/jobevent"
 	"github.com/paddock-ci/paddock/internal/metrics"
-	"github.com/paddock-ci/paddock/internal/secretbox"
-	"github.com/paddock-ci/paddock/internal/store/sqlite"
+	"github.com/paddock-ci/paddock/internal/testutil"
+	"github.com/paddock-ci/paddock/internal/testutil/teststore"
 )
 
 func setupGitea(t *testing.T) (*httptest.Server, *recorder) {
 	t.Helper()
-	box, _ := secretbox.New(make([]byte, 32))
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "p.db"), box)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := teststore.Open(t)
 	for _, f := range []core.Forge{
 		{Name: "gt", Kind: core.ForgeGitea, APIURL: "http://gitea/api/v1/", WebhookSecret: secret,
 			Credential: core.Credential{Kind: core.CredentialPAT, Token: "x"}},
@@ -48,17 +42,8 @@ func setupGitea(t *testing.T) (*httptest.Server, *recorder) {
 
 func postGitea(t *testing.T, url string, h map[string]string, body []byte) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(string(body)))
-	for k, v := range h {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	code, _, b := testutil.Request(t, http.MethodPost, url, h, body)
+	return code, string(b)
 }
 
 func giteaHeaders(delivery, sig string) map[string]string {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,8 +18,8 @@ import (
 	"github.com/paddock-ci/paddock/internal/intake"
 	"github.com/paddock-ci/paddock/internal/jobevent"
 	"github.com/paddock-ci/paddock/internal/metrics"
-	"github.com/paddock-ci/paddock/internal/secretbox"
-	"github.com/paddock-ci/paddock/internal/store/sqlite"
+	"github.com/paddock-ci/paddock/internal/testutil"
+	"github.com/paddock-ci/paddock/internal/testutil/teststore"
 )
 
 // recorder stands in for the controller: intake's job ends at handing over.
@@ -56,12 +55,7 @@ func setup(t *testing.T) (*httptest.Server, *recorder) {
 // setupWrapped serves the webhook routes behind wrap.
 func setupWrapped(t *testing.T, wrap func(http.Handler) http.Handler) (*httptest.Server, *recorder) {
 	t.Helper()
-	box, _ := secretbox.New(make([]byte, 32))
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "p.db"), box)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := teststore.Open(t)
 	f := core.Forge{Name: "gh", Kind: core.ForgeGitHub, APIURL: "https://api.github.com/", WebhookSecret: secret,
 		Credential: core.Credential{Kind: core.CredentialPAT, Token: "x"}}
 	if err := st.CreateForge(context.Background(), &f); err != nil {
@@ -90,23 +84,9 @@ func payload(action string) []byte {
 
 func post(t *testing.T, url, event, delivery, sig string, body []byte) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, url+"/webhooks/github", strings.NewReader(string(body)))
-	if event != "" {
-		req.Header.Set("X-GitHub-Event", event)
-	}
-	if delivery != "" {
-		req.Header.Set("X-GitHub-Delivery", delivery)
-	}
-	if sig != "" {
-		req.Header.Set("X-Hub-Signature-256", sig)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	code, _, b := testutil.Request(t, http.MethodPost, url+"/webhooks/github", map[string]string{
+		"X-GitHub-Event": event, "X-GitHub-Delivery": delivery, "X-Hub-Signature-256": sig}, body)
+	return code, string(b)
 }
 
 func sign(b []byte) string { return github.Sign([]byte(secret), b) }

@@ -23,6 +23,7 @@ import (
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/machineapi"
 	"github.com/paddock-ci/paddock/internal/metadata"
+	"github.com/paddock-ci/paddock/internal/testutil"
 )
 
 // booting behaves like the controller for one instance (token "tok"): the
@@ -101,17 +102,8 @@ func newGarmServer(t *testing.T, m metadata.Machines, extra func(*http.ServeMux)
 
 func get(t *testing.T, url, tok string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	code, _, b := testutil.Request(t, http.MethodGet, url, testutil.Bearer(tok), nil)
+	return code, string(b)
 }
 
 func TestGARMEndpointsAnswerBothPathFormsAndCheckTheToken(t *testing.T) {

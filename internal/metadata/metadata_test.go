@@ -7,12 +7,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/machineapi"
 	"github.com/paddock-ci/paddock/internal/metadata"
+	"github.com/paddock-ci/paddock/internal/testutil"
 )
 
 // machines answers like the controller does for one instance whose token is "good".
@@ -45,20 +45,11 @@ func (m *machines) Report(_ context.Context, tok string, st core.RunnerState, _ 
 
 func do(t *testing.T, srv *httptest.Server, method, path, tok, body string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
+	code, h, b := testutil.Request(t, method, srv.URL+path, testutil.Bearer(tok), []byte(body))
+	if cc := h.Get("Cache-Control"); cc != "no-store" {
 		t.Errorf("%s %s: Cache-Control %q; runner configs must never be cached", method, path, cc)
 	}
-	return resp.StatusCode, string(b)
+	return code, string(b)
 }
 
 func TestMachineEndpoints(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -24,9 +23,9 @@ import (
 	"github.com/paddock-ci/paddock/internal/metrics"
 	"github.com/paddock-ci/paddock/internal/poller"
 	"github.com/paddock-ci/paddock/internal/provider"
-	"github.com/paddock-ci/paddock/internal/secretbox"
 	"github.com/paddock-ci/paddock/internal/store"
-	"github.com/paddock-ci/paddock/internal/store/sqlite"
+	"github.com/paddock-ci/paddock/internal/testutil"
+	"github.com/paddock-ci/paddock/internal/testutil/teststore"
 )
 
 const (
@@ -146,7 +145,8 @@ type harness struct {
 type setup struct {
 	repos    []string
 	intake   core.Intake
-	webhooks bool // the sim delivers webhooks to a real intake handler
+	intakeOf map[string]core.Intake // per-repository intake overriding intake
+	webhooks bool                   // the sim delivers webhooks to a real intake handler
 	poller   poller.Options
 }
 
@@ -155,11 +155,7 @@ type setup struct {
 func newHarness(t *testing.T, s setup) *harness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	box, _ := secretbox.New(make([]byte, 32))
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "p.db"), box)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := teststore.Open(t) // closed after the cleanup below
 	log := slog.New(slog.NewTextHandler(testLog{t}, nil))
 	h := &harness{t: t, ctx: ctx, st: st, prov: &memProvider{machines: map[string]bool{}}, m: metrics.New()}
 
@@ -180,6 +176,9 @@ func newHarness(t *testing.T, s setup) *harness {
 	}
 	for _, repo := range s.repos {
 		e := core.Entity{ForgeID: f.ID, Kind: core.EntityRepository, Name: repo, Intake: s.intake}
+		if in, ok := s.intakeOf[repo]; ok {
+			e.Intake = in
+		}
 		if err := st.CreateEntity(ctx, &e); err != nil {
 			t.Fatal(err)
 		}
@@ -208,7 +207,7 @@ func newHarness(t *testing.T, s setup) *harness {
 	wg.Add(2)
 	go func() { defer wg.Done(); ctl.Run(ctx) }()
 	go func() { defer wg.Done(); pl.Run(ctx) }()
-	t.Cleanup(func() { cancel(); wg.Wait(); h.sim.Close(); hookSrv.Close(); st.Close() })
+	t.Cleanup(func() { cancel(); wg.Wait(); h.sim.Close(); hookSrv.Close() })
 	return h
 }
 
@@ -232,12 +231,8 @@ func (h *harness) storedJobs() int {
 
 func (h *harness) eventually(what string, within time.Duration, cond func() bool) {
 	h.t.Helper()
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
+	if testutil.Within(within, cond) {
+		return
 	}
 	h.t.Fatalf("timed out after %s waiting for: %s (stored %d, machines %d)", within, what, h.storedJobs(), h.prov.created())
 }

@@ -20,15 +20,18 @@ func TestRateLimitStormRespectsBudgetAndLosesNoJob(t *testing.T) {
 	}
 	h.queue("a/one", 3)
 	h.queue("a/two", 3)
-	time.Sleep(3 * time.Second)
+	h.eventually("three rate-limited polls", 30*time.Second, func() bool {
+		return counter(h.m, "polls", "sim", "rate_limited") >= 3
+	})
+	// Each limited answer carries Retry-After: 1, and stops the whole forge
+	// for that long: at most one poll per second gets through to the storm
+	// (plus the first). Elapsed is read last, so a slow machine only loosens this.
+	limited := counter(h.m, "polls", "sim", "rate_limited")
+	if since := time.Since(start); int(limited) > int(since/time.Second)+1 {
+		t.Fatalf("%v rate-limited polls in %s with Retry-After 1 s", limited, since)
+	}
 	if n := h.storedJobs(); n != 0 {
 		t.Fatalf("%d jobs stored during a total storm", n)
-	}
-	// Each limited answer carries Retry-After: 1, and stops the whole forge
-	// for that long: at most one poll per second gets through to the storm.
-	limited := counter(h.m, "polls", "sim", "rate_limited")
-	if limited < 2 || limited > 4 {
-		t.Fatalf("%v rate-limited polls in 3 s with Retry-After 1 s, want 2-4", limited)
 	}
 
 	if err := h.sim.SetFaults(forgesim.Faults{}); err != nil {
@@ -88,11 +91,15 @@ func TestPollsSpreadOverEntitiesWithinBudget(t *testing.T) {
 	repos := []string{"s/a", "s/b", "s/c"}
 	// 7200 an hour: one charged call per 500 ms. A first poll costs 2 calls
 	// (no runs), so first polls come 1 s apart; later ones are 304s.
+	start := time.Now()
 	h := newHarness(t, setup{repos: repos, intake: core.IntakePoll,
 		poller: poller.Options{BudgetPerHour: 7200, Burst: time.Nanosecond, MinInterval: 20 * time.Millisecond, MinGap: 5 * time.Millisecond}})
-	time.Sleep(1400 * time.Millisecond)
-	if charged, _ := h.pollCalls(); charged > 4 {
-		t.Fatalf("%d charged calls in 1.4 s at one per 500 ms", charged)
+	h.eventually("two entities' first polls", 30*time.Second, func() bool { c, _ := h.pollCalls(); return c >= 3 })
+	// At most the first poll's 2 calls plus one call per 500 ms since;
+	// elapsed is read last, so a slow machine only loosens this.
+	charged, _ := h.pollCalls()
+	if since := time.Since(start); charged > int(since/(500*time.Millisecond))+2 {
+		t.Fatalf("%d charged calls in %s at one per 500 ms", charged, since)
 	}
 	h.eventually("every entity polled several times", 10*time.Second, func() bool {
 		for _, r := range repos {
@@ -125,7 +132,13 @@ func TestWebhooksAndPollingTogetherCreateOneMachinePerJob(t *testing.T) {
 	h.eventually("every job stored with a machine", 15*time.Second, func() bool {
 		return h.storedJobs() == 20 && h.prov.created() == 20
 	})
-	time.Sleep(500 * time.Millisecond) // more polls and late webhooks must not add machines
+	// Later polls and late webhooks must not add machines: wait until every
+	// webhook was sent (or dropped) and each entity was polled twice more.
+	h.eventually("every webhook sent or dropped", 15*time.Second, func() bool { return len(h.sim.Deliveries()) >= 20 })
+	one, two := h.forges.pollsOf("w/one"), h.forges.pollsOf("w/two")
+	h.eventually("two more polls of each entity", 15*time.Second, func() bool {
+		return h.forges.pollsOf("w/one") >= one+2 && h.forges.pollsOf("w/two") >= two+2
+	})
 	if n := h.prov.created(); n != 20 {
 		t.Fatalf("%d machines for 20 jobs", n)
 	}
@@ -140,9 +153,12 @@ func TestWebhooksAndPollingTogetherCreateOneMachinePerJob(t *testing.T) {
 }
 
 func TestWebhookEntitiesAreNotPolled(t *testing.T) {
-	h := newHarness(t, setup{repos: []string{"h/only"}, intake: core.IntakeWebhook,
-		poller: poller.Options{MinInterval: 10 * time.Millisecond, Refresh: 50 * time.Millisecond}})
-	time.Sleep(300 * time.Millisecond)
+	h := newHarness(t, setup{repos: []string{"h/only", "h/polled"}, intake: core.IntakeWebhook,
+		intakeOf: map[string]core.Intake{"h/polled": core.IntakePoll},
+		poller:   poller.Options{MinInterval: 10 * time.Millisecond, Refresh: 50 * time.Millisecond}})
+	// The poller went round often enough, through several refreshes of its
+	// entity list, to have polled the webhook entity were it going to.
+	h.eventually("20 polls of the polled entity", 30*time.Second, func() bool { return h.forges.pollsOf("h/polled") >= 20 })
 	if n := h.forges.pollsOf("h/only"); n != 0 {
 		t.Fatalf("webhook entity polled %d times by the poller", n)
 	}

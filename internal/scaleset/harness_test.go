@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,9 +18,9 @@ import (
 	"github.com/paddock-ci/paddock/internal/machineapi"
 	"github.com/paddock-ci/paddock/internal/provider"
 	"github.com/paddock-ci/paddock/internal/scaleset"
-	"github.com/paddock-ci/paddock/internal/secretbox"
 	"github.com/paddock-ci/paddock/internal/store"
-	"github.com/paddock-ci/paddock/internal/store/sqlite"
+	"github.com/paddock-ci/paddock/internal/testutil"
+	"github.com/paddock-ci/paddock/internal/testutil/teststore"
 )
 
 const (
@@ -148,11 +147,7 @@ type harness struct {
 func newHarness(t *testing.T, maxRunners int) *harness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	box, _ := secretbox.New(make([]byte, 32))
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "p.db"), box)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := teststore.Open(t) // closed after the cleanup below
 	sim := forgesim.New(forgesim.Options{LongPoll: 2 * time.Second})
 	if err := sim.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
@@ -216,7 +211,6 @@ func newHarness(t *testing.T, maxRunners int) *harness {
 		}
 		h.prov.mu.Unlock()
 		cancel()
-		st.Close()
 		sim.Close()
 	})
 	return h
@@ -251,14 +245,10 @@ func (h *harness) waitDone(what string) {
 
 func (h *harness) eventually(what string, limit time.Duration, cond func() bool) {
 	h.t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			live, _ := h.st.ListInstances(h.ctx, store.InstanceFilter{Live: true})
-			h.t.Fatalf("timed out waiting for %s; sim jobs %+v; live instances %+v; scale sets %+v",
-				what, h.sim.Jobs(), live, h.sim.ScaleSets())
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !testutil.Within(limit, cond) {
+		live, _ := h.st.ListInstances(h.ctx, store.InstanceFilter{Live: true})
+		h.t.Fatalf("timed out waiting for %s; sim jobs %+v; live instances %+v; scale sets %+v",
+			what, h.sim.Jobs(), live, h.sim.ScaleSets())
 	}
 }
 

@@ -137,6 +137,12 @@ func (p *Provider) Delete(ctx context.Context, name string) error {
 	defer p.mu.Unlock()
 	rec, err := p.Read(name)
 	if errors.Is(err, provider.ErrNotFound) {
+		// No state file at all: a create or delete cut short by a crash left
+		// the directory. The name is the caller's own instance, so it goes;
+		// a directory holding another controller's state file stays.
+		if _, serr := os.Lstat(filepath.Join(p.dir(name), "machine.json")); errors.Is(serr, os.ErrNotExist) {
+			return os.RemoveAll(p.dir(name))
+		}
 		return nil
 	}
 	if err == nil && p.alive(rec) {
