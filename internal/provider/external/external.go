@@ -177,6 +177,9 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 	if _, asked := p.state.instance(spec.Name); asked {
 		m, found, err := p.adopt(ctx, spec, "retried create")
 		if err != nil || found {
+			if err == nil {
+				m, err = p.awaitRunning(ctx, spec, m)
+			}
 			return m, err
 		}
 	}
@@ -198,7 +201,7 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 		if !found {
 			return provider.Machine{}, fmt.Errorf("%w; yet %s of pool %s does not list it: %w", err, CmdList, spec.PoolID, provider.ErrNotFound)
 		}
-		return m, nil
+		return p.awaitRunning(ctx, spec, m)
 	}
 	if err != nil {
 		return provider.Machine{}, err
@@ -236,6 +239,41 @@ func (p *Provider) adopt(ctx context.Context, spec provider.Spec, why string) (p
 		return inst.Machine(spec.PoolID), true, nil
 	}
 	return provider.Machine{}, false, nil
+}
+
+// adoptPoll spaces the listings while an adopted machine comes up.
+var adoptPoll = time.Second
+
+// awaitRunning returns an adopted machine once it runs, as the create call
+// that made it would have. A manager killed while CreateInstance ran leaves
+// the executable going, and garm-provider-lxd lists the container "stopped"
+// until that create has started it (a minute on real LXD); handed over
+// stopped, the machine would be retired by reconcile and replaced. A machine
+// in error is handed over as it is.
+func (p *Provider) awaitRunning(ctx context.Context, spec provider.Spec, m provider.Machine) (provider.Machine, error) {
+	t := time.NewTicker(adoptPoll)
+	defer t.Stop()
+	for m.Status != provider.StatusRunning && m.Status != provider.StatusError {
+		select {
+		case <-ctx.Done():
+			return provider.Machine{}, fmt.Errorf("external provider: adopted machine %s still %s: %w", spec.Name, m.Status, ctx.Err())
+		case <-t.C:
+		}
+		insts, err := p.listPool(ctx, spec.PoolID)
+		if err != nil {
+			return provider.Machine{}, err
+		}
+		found := false
+		for _, inst := range insts {
+			if inst.Name == spec.Name {
+				m, found = inst.Machine(spec.PoolID), true
+			}
+		}
+		if !found {
+			return provider.Machine{}, fmt.Errorf("external provider: adopted machine %s no longer listed: %w", spec.Name, provider.ErrNotFound)
+		}
+	}
+	return m, nil
 }
 
 // isDuplicate: exit 31, or a plain failure whose message says the name is
