@@ -174,9 +174,14 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 	if err != nil {
 		return provider.Machine{}, err
 	}
-	if _, asked := p.state.instance(spec.Name); asked {
+	if ref, asked := p.state.instance(spec.Name); asked {
 		m, found, err := p.adopt(ctx, spec, "retried create")
 		if err != nil || found {
+			// Only a create that never returned can still be starting the
+			// machine; one that returned handed over what it made.
+			if err == nil && ref.ProviderID == "" {
+				m, err = p.awaitRunning(ctx, spec, m)
+			}
 			return m, err
 		}
 	}
@@ -198,7 +203,7 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 		if !found {
 			return provider.Machine{}, fmt.Errorf("%w; yet %s of pool %s does not list it: %w", err, CmdList, spec.PoolID, provider.ErrNotFound)
 		}
-		return m, nil
+		return p.awaitRunning(ctx, spec, m)
 	}
 	if err != nil {
 		return provider.Machine{}, err
@@ -236,6 +241,52 @@ func (p *Provider) adopt(ctx context.Context, spec provider.Spec, why string) (p
 		return inst.Machine(spec.PoolID), true, nil
 	}
 	return provider.Machine{}, false, nil
+}
+
+// adoptPoll spaces the listings while an adopted machine comes up.
+var adoptPoll = time.Second
+
+// adoptWait bounds that wait: a machine still stopped after it is spent, not
+// starting, and is handed over as it is (reconcile retires it). Two minutes
+// covers the slowest create seen on real LXD (73 s on 2 loaded cores).
+var adoptWait = 2 * time.Minute
+
+// awaitRunning returns an adopted machine once it runs, as the create call
+// that made it would have. A manager killed while CreateInstance ran leaves
+// the executable going, and garm-provider-lxd lists the container "stopped"
+// until that create has started it (a minute on real LXD); handed over
+// stopped, the machine would be retired by reconcile and replaced. A machine
+// in error is handed over as it is.
+func (p *Provider) awaitRunning(ctx context.Context, spec provider.Spec, m provider.Machine) (provider.Machine, error) {
+	t := time.NewTicker(adoptPoll)
+	defer t.Stop()
+	giveUp := time.NewTimer(adoptWait)
+	defer giveUp.Stop()
+	for m.Status != provider.StatusRunning && m.Status != provider.StatusError {
+		select {
+		case <-giveUp.C:
+			p.opts.Logger.Warn("external provider: adopted machine did not start; handing it over as it is",
+				"instance", spec.Name, "status", m.Status, "waited", adoptWait)
+			return m, nil
+		case <-ctx.Done():
+			return provider.Machine{}, fmt.Errorf("external provider: adopted machine %s still %s: %w", spec.Name, m.Status, ctx.Err())
+		case <-t.C:
+		}
+		insts, err := p.listPool(ctx, spec.PoolID)
+		if err != nil {
+			return provider.Machine{}, err
+		}
+		found := false
+		for _, inst := range insts {
+			if inst.Name == spec.Name {
+				m, found = inst.Machine(spec.PoolID), true
+			}
+		}
+		if !found {
+			return provider.Machine{}, fmt.Errorf("external provider: adopted machine %s no longer listed: %w", spec.Name, provider.ErrNotFound)
+		}
+	}
+	return m, nil
 }
 
 // isDuplicate: exit 31, or a plain failure whose message says the name is

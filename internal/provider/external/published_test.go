@@ -150,6 +150,55 @@ func TestConfiguredV011FallsBackOnTheExactError(t *testing.T) {
 	}
 }
 
+// Seen on real LXD: after the crash the container is listed "stopped" while
+// the dead manager's CreateInstance is still starting it. The retried create
+// waits for it to run; handed over stopped, reconcile retired it and made a
+// replacement.
+func TestRetriedCreateWaitsForAnAdoptedMachineStillStarting(t *testing.T) {
+	e := newEnv(t, "", 30*time.Second)
+	e.cfg["interface"], e.cfg["duplicate"] = "v0.1.0", "plain"
+	e.write()
+	ctx := context.Background()
+	// The manager dies while CreateInstance runs: the machine exists, its
+	// create never returned to the manager.
+	e.fault(external.CmdCreate, "crash")
+	if _, err := e.p.Create(ctx, spec("m-1")); err == nil {
+		t.Fatal("crashing create succeeded")
+	}
+	e.fault(external.CmdCreate, "")
+	if err := e.p.Stop(ctx, "m-1"); err != nil {
+		t.Fatal(err)
+	}
+	orphan := e.p // the killed manager's create, still going
+	e.reopen("", nil)
+	lists := e.count(external.CmdList)
+	started := make(chan error, 1)
+	go func() {
+		// Start it once the retried create has seen it stopped.
+		deadline := time.Now().Add(20 * time.Second)
+		for e.count(external.CmdList) <= lists && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		started <- orphan.Start(ctx, "m-1")
+	}()
+	m, err := e.p.Create(ctx, spec("m-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-started; err != nil {
+		t.Fatal(err)
+	}
+	if m.Status != "running" {
+		t.Errorf("adopted machine handed over %s, want running", m.Status)
+	}
+	if n := e.count(external.CmdCreate); n != 1 {
+		t.Errorf("CreateInstance ran %d times, want once", n)
+	}
+	if n := e.count(external.CmdDelete); n != 0 {
+		t.Errorf("%d deletes of the adopted machine", n)
+	}
+}
+
 // The adapter lost its memory of the machine (state file gone): the plain
 // exit-1 duplicate answer adopts it all the same.
 func TestPlainDuplicateErrorAdoptsTheMachine(t *testing.T) {
