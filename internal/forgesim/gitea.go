@@ -87,6 +87,17 @@ func (s *Sim) giteaRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /api/v1/version", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"version": raw})
 	})
+	// The sim keeps no registry of repositories or organizations: every one
+	// exists. The adapter looks at one when its runner listing answers 404.
+	m.HandleFunc("GET /api/v1/repos/{owner}/{repo}", func(w http.ResponseWriter, r *http.Request) {
+		owner, repo := r.PathValue("owner"), r.PathValue("repo")
+		writeJSON(w, http.StatusOK, map[string]any{"id": stableID("repo", owner+"/"+repo), "name": repo,
+			"full_name": owner + "/" + repo, "owner": map[string]any{"login": owner}})
+	})
+	m.HandleFunc("GET /api/v1/orgs/{org}", func(w http.ResponseWriter, r *http.Request) {
+		org := r.PathValue("org")
+		writeJSON(w, http.StatusOK, map[string]any{"id": stableID("user", org), "name": org, "username": org})
+	})
 	for _, prefix := range []string{"/api/v1/repos/{owner}/{repo}", "/api/v1/orgs/{org}", "/api/v1/admin"} {
 		p := prefix + "/actions/runners"
 		m.HandleFunc("GET "+p+"/registration-token", s.handleGiteaRegToken)

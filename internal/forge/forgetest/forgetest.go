@@ -36,16 +36,12 @@ type Target struct {
 	RunnerAPI bool
 	// RunnerAPIMissing: the version should have the runner API but its
 	// endpoints answer 404 (a proxy, a fork). RunnerAPI is then false, and
-	// ListRunners may also fail with forge.ErrNotFound until the client has
-	// noticed; a runner must still never read as gone because of the 404.
+	// ListRunners must fail with errors.ErrUnsupported from the first call;
+	// a runner must never read as gone because of the 404.
 	RunnerAPIMissing bool
 	// JobListing: the forge lists queued jobs. Without it the listing must
 	// fail with errors.ErrUnsupported (never read as "nothing queued").
 	JobListing bool
-	// NotIdempotent, if set, says why the adapter is known to register a
-	// second runner under a name already taken; the idempotency case is then
-	// skipped with that reason (a known gap, reported, not passed).
-	NotIdempotent string
 
 	// The rest drive the forge from outside; a real server leaves them nil
 	// and the cases that need them are skipped.

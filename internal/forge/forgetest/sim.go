@@ -24,8 +24,7 @@ type SimForge struct {
 	APIPath string
 	// RunnerAPI and JobListing are what this flavour and version offer.
 	RunnerAPI, JobListing bool
-	NotIdempotent         string // see Target.NotIdempotent
-	RunnerAPIMissing      bool   // see Target.RunnerAPIMissing
+	RunnerAPIMissing      bool // see Target.RunnerAPIMissing
 	// Prepare, if set, adjusts the started sim (faults, missing endpoints).
 	Prepare func(*forgesim.Sim)
 	// New builds the adapter's client for f.
@@ -57,7 +56,7 @@ func (s SimForge) Setup(t *testing.T) Target {
 	tg := Target{
 		Kind: s.Kind, Client: s.New(t, f),
 		Entity: core.Entity{Kind: core.EntityRepository, Name: simRepo}, Prefix: "forgetest",
-		Labels: []string{"linux", "x64"}, RunnerAPI: s.RunnerAPI, JobListing: s.JobListing, NotIdempotent: s.NotIdempotent,
+		Labels: []string{"linux", "x64"}, RunnerAPI: s.RunnerAPI, JobListing: s.JobListing,
 		RunnerAPIMissing: s.RunnerAPIMissing,
 		QueueJob: func(t *testing.T, labels []string) int64 {
 			t.Helper()

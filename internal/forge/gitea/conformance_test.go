@@ -21,11 +21,6 @@ func newConformanceClient(t *testing.T, f core.Forge) *gitea.Client {
 	return c
 }
 
-// notIdempotent: Gitea and Forgejo accept any number of runners with one
-// name, and JITConfig registers anew without looking for an earlier
-// registration by that name, so a retried create leaves two.
-const notIdempotent = "gitea adapter: JITConfig twice with one name registers two runners (forge allows duplicate names; adapter does not reclaim)"
-
 func parseHook(_ http.Header, body []byte) (forge.JobEvent, error) {
 	return gitea.ParseWorkflowJob(body)
 }
@@ -45,7 +40,7 @@ func TestConformance(t *testing.T) {
 		{"Forgejo15", forgesim.FlavorForgejo, "15.0.1+gitea-1.22.0", core.ForgeForgejo, true, true},
 	} {
 		sf := forgetest.SimForge{Flavor: s.flavor, Version: s.version, Kind: s.kind, APIPath: "api/v1/",
-			RunnerAPI: s.runnerAPI, JobListing: s.jobs, NotIdempotent: notIdempotent,
+			RunnerAPI: s.runnerAPI, JobListing: s.jobs,
 			New: func(t *testing.T, f core.Forge) forge.Client { return newConformanceClient(t, f) }}
 		if s.kind == core.ForgeGitea {
 			sf.Parse = parseHook
@@ -57,7 +52,7 @@ func TestConformance(t *testing.T) {
 	// nor "no runners".
 	t.Run("Gitea1.25RunnerAPI404", func(t *testing.T) {
 		forgetest.Run(t, forgetest.SimForge{Flavor: forgesim.FlavorGitea, Version: "1.25.4", Kind: core.ForgeGitea,
-			APIPath: "api/v1/", JobListing: true, RunnerAPIMissing: true, NotIdempotent: notIdempotent, Parse: parseHook,
+			APIPath: "api/v1/", JobListing: true, RunnerAPIMissing: true, Parse: parseHook,
 			New: func(t *testing.T, f core.Forge) forge.Client { return newConformanceClient(t, f) },
 			Prepare: func(sim *forgesim.Sim) {
 				for _, route := range []string{"GET /api/v1/repos/{owner}/{repo}/actions/runners",
@@ -82,7 +77,7 @@ func TestConformanceReal(t *testing.T) {
 					t.Fatal(err)
 				}
 				v, _ := c.Version()
-				return forgetest.Target{Client: c, NotIdempotent: notIdempotent, RunnerAPI: v.AtLeast(fl.RunnerAPI), JobListing: v.AtLeast(fl.JobsAPI)}
+				return forgetest.Target{Client: c, RunnerAPI: v.AtLeast(fl.RunnerAPI), JobListing: v.AtLeast(fl.JobsAPI)}
 			}))
 		})
 	}

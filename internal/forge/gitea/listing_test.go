@@ -79,12 +79,17 @@ func TestBlockedJobsAreNotQueued(t *testing.T) {
 }
 
 // A forge whose version should have the runner API but answers 404 on it
-// (a proxy, a fork) must not have that 404 read as "the runner is gone":
-// the client stops using the API and says so instead of listing nothing.
+// (a proxy, a fork) must not have that 404 read as "the runner is gone" nor
+// as "no runners": the first listing already says ErrUnsupported (the
+// repository itself answers, so the endpoint is what is missing), and a
+// delete succeeds without reading the runner as gone.
 func TestMissingRunnerEndpointIsNotReadAsGone(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/version", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, `{"version":"1.25.4"}`)
+	})
+	mux.HandleFunc("GET /api/v1/repos/acme/app", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, `{"id":1,"full_name":"acme/app"}`)
 	})
 	srv := httptest.NewServer(mux) // every other path: 404
 	t.Cleanup(srv.Close)
@@ -93,10 +98,48 @@ func TestMissingRunnerEndpointIsNotReadAsGone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := c.ListRunners(context.Background(), repo); !errors.Is(err, errors.ErrUnsupported) {
+		t.Fatalf("first ListRunners on a 404 runner API: %v; want ErrUnsupported", err)
+	}
+	if c.Capabilities().RunnerAPI {
+		t.Fatal("Capabilities().RunnerAPI still true after the runner API answered 404")
+	}
 	if err := c.DeleteRunner(context.Background(), repo, 5); err != nil {
 		t.Fatalf("DeleteRunner: %v; the machine's deletion must not be blocked", err)
 	}
 	if _, err := c.ListRunners(context.Background(), repo); !errors.Is(err, errors.ErrUnsupported) {
 		t.Fatalf("ListRunners after a 404 runner API: %v; want ErrUnsupported", err)
+	}
+}
+
+// A repository that does not exist (or the token cannot see) also makes its
+// runner listing answer 404. That is the entity's problem, reported as
+// ErrNotFound, and must not switch the runner API off for the forge's other
+// entities.
+func TestMissingRepositoryDoesNotDisableRunnerAPI(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/version", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, `{"version":"1.25.4"}`)
+	})
+	mux.HandleFunc("GET /api/v1/repos/acme/app/actions/runners", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, `{"total_count":1,"runners":[{"id":3,"name":"r3","status":"idle","labels":[]}]}`)
+	})
+	srv := httptest.NewServer(mux) // acme/gone and its runners: 404
+	t.Cleanup(srv.Close)
+	c, err := gitea.New(context.Background(), core.Forge{Name: "g", Kind: core.ForgeGitea, APIURL: srv.URL + "/api/v1/",
+		Credential: core.Credential{Kind: core.CredentialPAT, Token: pat}}, gitea.Options{MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := core.Entity{Kind: core.EntityRepository, Name: "acme/gone"}
+	if _, err := c.ListRunners(context.Background(), gone); !errors.Is(err, forge.ErrNotFound) || errors.Is(err, errors.ErrUnsupported) {
+		t.Fatalf("ListRunners of a missing repository: %v; want ErrNotFound, not ErrUnsupported", err)
+	}
+	if err := c.DeleteRunner(context.Background(), gone, 9); err != nil {
+		t.Fatalf("DeleteRunner in a missing repository: %v; want nil (nothing left to delete)", err)
+	}
+	rs, err := c.ListRunners(context.Background(), repo)
+	if err != nil || len(rs) != 1 || rs[0].ID != 3 {
+		t.Fatalf("ListRunners of an existing repository afterwards = %+v, %v; want runner 3", rs, err)
 	}
 }

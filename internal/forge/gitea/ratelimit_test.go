@@ -37,6 +37,8 @@ func TestRateLimitsFollowTheOneRetryAfterRule(t *testing.T) {
 			_, _ = io.WriteString(w, `{"version":"1.24.0"}`)
 		case "/api/v1/repos/acme/app/actions/runners/registration-token":
 			_, _ = io.WriteString(w, `{"token":"reg"}`)
+		case "/api/v1/repos/acme/app/actions/runners": // JITConfig looks for the name first
+			_, _ = io.WriteString(w, `{"total_count":0,"runners":[]}`)
 		default:
 			http.NotFound(w, r)
 		}

@@ -139,6 +139,16 @@ func (c *Client) forgetToken(scope, tok string) {
 // credentials, base64-encoded, as the single-use config. A registration
 // token the forge no longer accepts (revoked) is dropped and fetched once
 // more; if that fails too, the error says so.
+//
+// Idempotency: the instance name is the runner name. Gitea and Forgejo
+// accept any number of runners with one name, so a retry after a crash or a
+// timeout (the forge registered, Paddock never recorded the id) would leave
+// a second registration. Earlier registrations of the name are therefore
+// removed first (see reclaimName), and only then is the runner registered.
+// Without a runner API (Forgejo before 15, or endpoints answering 404)
+// nothing can be looked up or removed: the retry registers anew and the
+// earlier registration stays behind, offline, as an entry whose credentials
+// never reached a machine, so it never takes a job.
 func (c *Client) JITConfig(ctx context.Context, ent core.Entity, req forge.JITRequest) (forge.JITConfig, error) {
 	scope, err := scopePath(ent)
 	if err != nil {
@@ -146,6 +156,9 @@ func (c *Client) JITConfig(ctx context.Context, ent core.Entity, req forge.JITRe
 	}
 	if req.Name == "" || len(req.Labels) == 0 {
 		return forge.JITConfig{}, fmt.Errorf("register runner: name and at least one label are required")
+	}
+	if err := c.reclaimName(ctx, ent, req.Name); err != nil {
+		return forge.JITConfig{}, fmt.Errorf("register runner %q at %s: %w", req.Name, scope, err)
 	}
 	tok, err := c.registrationToken(ctx, scope)
 	if err != nil {

@@ -94,7 +94,7 @@ func (c *Client) ListRunners(ctx context.Context, ent core.Entity) ([]forge.Runn
 		return nil, err
 	}
 	if c.noRunnerAPI.Load() {
-		return nil, fmt.Errorf("%s %s answered 404 on its runner API (a proxy or a build without it?): %w", c.fl.Name, c.rawVersion, errors.ErrUnsupported)
+		return nil, c.errNoRunnerAPI()
 	}
 	if !c.hasRunnerAPI() {
 		return nil, c.unsupported("runner listing API", c.fl.RunnerAPI)
@@ -103,7 +103,11 @@ func (c *Client) ListRunners(ctx context.Context, ent core.Entity) ([]forge.Runn
 	for page := 1; ; page++ {
 		var resp runnerPage
 		q := url.Values{"page": {strconv.Itoa(page)}, "limit": {strconv.Itoa(pageLimit)}}
-		if err := c.do(ctx, http.MethodGet, scope+"/actions/runners", q, &resp); err != nil {
+		err := c.do(ctx, http.MethodGet, scope+"/actions/runners", q, &resp)
+		if errors.Is(err, forge.ErrNotFound) {
+			err = c.listing404(ctx, scope, err)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("list runners of %s: %w", scope, err)
 		}
 		for _, r := range resp.Runners {
@@ -142,7 +146,7 @@ func (c *Client) DeleteRunner(ctx context.Context, ent core.Entity, runnerID int
 		var page runnerPage
 		q := url.Values{"limit": {"1"}}
 		if lerr := c.do(ctx, http.MethodGet, scope+"/actions/runners", q, &page); errors.Is(lerr, forge.ErrNotFound) {
-			c.noRunnerAPI.Store(true)
+			_ = c.listing404(ctx, scope, lerr)
 		}
 		return nil
 	case err != nil:
@@ -152,6 +156,61 @@ func (c *Client) DeleteRunner(ctx context.Context, ent core.Entity, runnerID int
 	}
 	if err := c.do(ctx, http.MethodDelete, path, nil, nil); err != nil && !errors.Is(err, forge.ErrNotFound) {
 		return fmt.Errorf("delete runner %d: %w", runnerID, err)
+	}
+	return nil
+}
+
+// listing404 classifies a 404 from scope's runner listing, which answers 404
+// both when its endpoint is missing (a proxy, a fork: the version says it
+// exists) and when the repository or organization is (or is hidden from the
+// token). The scope itself is looked at to tell them apart, so that one
+// missing repository does not switch the runner API off for every entity of
+// the forge. Only a missing endpoint is remembered, as errors.ErrUnsupported
+// from then on; the instance scope always exists (a non-admin token gets 403).
+func (c *Client) listing404(ctx context.Context, scope string, listErr error) error {
+	if scope != "admin" {
+		switch err := c.do(ctx, http.MethodGet, scope, nil, nil); {
+		case errors.Is(err, forge.ErrNotFound):
+			return fmt.Errorf("%s does not exist or the token cannot see it: %w", scope, err)
+		case err != nil:
+			return fmt.Errorf("%v, and %s could not be looked at to tell why: %w", listErr, scope, err)
+		}
+	}
+	c.noRunnerAPI.Store(true)
+	return c.errNoRunnerAPI()
+}
+
+func (c *Client) errNoRunnerAPI() error {
+	return fmt.Errorf("%s %s answered 404 on its runner API (a proxy or a build without it?): %w", c.fl.Name, c.rawVersion, errors.ErrUnsupported)
+}
+
+// reclaimName removes the scope's idle runners named name before that name is
+// registered again. Removing comes before registering so that a failure
+// here leaves no new registration behind, and the caller's retry starts
+// over. Registration tokens never leave the manager, so a runner of this
+// name was either minted by an earlier attempt (whose credentials never
+// reached a machine) or belongs to someone else; one at work is left alone
+// and reported as forge.ErrRunnerBusy, as GitHub refuses a taken name.
+// Reusing the earlier registration is not possible: its runner token is
+// only ever in the Register answer that was lost.
+func (c *Client) reclaimName(ctx context.Context, ent core.Entity, name string) error {
+	rs, err := c.ListRunners(ctx, ent)
+	if errors.Is(err, errors.ErrUnsupported) {
+		return nil // nothing can be found or removed: see JITConfig
+	}
+	if err != nil {
+		return fmt.Errorf("look for an earlier registration of the name: %w", err)
+	}
+	for _, r := range rs {
+		if r.Name != name {
+			continue
+		}
+		if r.Busy {
+			return fmt.Errorf("runner %d already has the name and is running a job: %w", r.ID, forge.ErrRunnerBusy)
+		}
+		if err := c.DeleteRunner(ctx, ent, r.ID); err != nil {
+			return fmt.Errorf("remove the earlier registration %d of the name: %w", r.ID, err)
+		}
 	}
 	return nil
 }
