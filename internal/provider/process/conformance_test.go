@@ -2,6 +2,7 @@ package process
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -32,6 +33,25 @@ func TestConformance(t *testing.T) {
 				if err := os.MkdirAll(filepath.Join(dir, s.Name, "work"), 0o700); err != nil {
 					t.Fatal(err)
 				}
+			},
+			// The manager died right after starting the machine's process.
+			CrashAfterStart: func(t *testing.T, s provider.Spec) func() bool {
+				p, err := New(Options{StateDir: dir, ControllerID: "c1", Command: cmd})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var pid int
+				p.afterStart = func(started int) error { pid = started; return errors.New("killed") }
+				if _, err := p.Create(context.Background(), s); err == nil {
+					t.Fatal("the create went on after the crash")
+				}
+				ticks := startTicks(pid)
+				t.Cleanup(func() {
+					if startTicks(pid) == ticks {
+						killGroup(pid)
+					}
+				})
+				return func() bool { return alive(pid) && startTicks(pid) == ticks }
 			},
 			// A machine that ignores SIGTERM makes Delete wait for its grace period.
 			Slow: func(t *testing.T, p provider.Provider, s provider.Spec) {
