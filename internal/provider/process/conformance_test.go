@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/paddock-ci/paddock/internal/provider"
+	"github.com/paddock-ci/paddock/internal/provider/localmachine"
 	"github.com/paddock-ci/paddock/internal/provider/providertest"
 )
 
@@ -27,10 +28,17 @@ func TestConformance(t *testing.T) {
 				return p
 			},
 			CallsBack: true,
-			// The manager died after making the directory, before starting
-			// the process and writing its record.
+			// The manager died after writing the record, before starting the
+			// process. (Before the record: TestDeleteRemovesDirectoryLeftWithoutStateFile.)
 			CrashMidCreate: func(t *testing.T, s provider.Spec) {
-				if err := os.MkdirAll(filepath.Join(dir, s.Name, "work"), 0o700); err != nil {
+				reg, err := localmachine.Open(dir, "c1")
+				if err == nil {
+					err = os.MkdirAll(filepath.Join(dir, s.Name, "work"), 0o700)
+				}
+				if err == nil {
+					err = reg.Write(s.Name, record{Header: reg.NewHeader(s)})
+				}
+				if err != nil {
 					t.Fatal(err)
 				}
 			},

@@ -82,7 +82,21 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if rec, err := p.Read(spec.Name); err == nil {
-		return p.machine(p.adopt(ctx, rec)), nil
+		if rec.PID != 0 {
+			return p.machine(rec), nil
+		}
+		// An earlier Create was cut short: adopt its process if it reported
+		// itself, else claim the slot (no process will run) and start anew.
+		if rec.PID, rec.StartTicks, err = claim(ctx, p.dir(spec.Name)); err != nil {
+			return provider.Machine{}, fmt.Errorf("machine %s: %w", spec.Name, err)
+		}
+		if rec.PID != 0 {
+			_ = p.reg.Write(spec.Name, rec) // best effort: the pidfile stays the truth
+			return p.machine(rec), nil
+		}
+		if err := p.reg.Remove(spec.Name, nil); err != nil {
+			return provider.Machine{}, err
+		}
 	}
 	bin, err := exec.LookPath(p.opts.Command[0])
 	if err != nil {
@@ -148,19 +162,6 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 		return provider.Machine{}, err
 	}
 	return p.machine(rec), nil
-}
-
-// adopt completes the record of a machine whose Create was cut short after
-// its process reported itself.
-func (p *Provider) adopt(ctx context.Context, rec record) record {
-	if rec.PID != 0 {
-		return rec
-	}
-	if st, pid, ticks := waitReport(ctx, filepath.Join(p.dir(rec.Name), pidFile), nil); st == pidReported {
-		rec.PID, rec.StartTicks = pid, ticks
-		_ = p.reg.Write(rec.Name, rec) // best effort: the pidfile stays the truth
-	}
-	return rec
 }
 
 // machineEnv passes through only what a process needs to run programs; the
