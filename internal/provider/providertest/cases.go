@@ -159,7 +159,7 @@ func crashMidCreate(t *testing.T, h *Harness) {
 // A create that crashed right after starting the machine's process leaves
 // something a restarted provider finds: List shows at most that machine,
 // Delete stops the process and leaves nothing, and a retried Create adopts
-// it (one machine, stopped by its Delete).
+// it (one machine, whose Delete leaves no process).
 func crashAfterStart(t *testing.T, h *Harness) {
 	if h.CrashAfterStart == nil {
 		t.Skip("no way to crash this provider after it started a machine")
@@ -186,11 +186,10 @@ func crashAfterStart(t *testing.T, h *Harness) {
 	if got := names(t, p); !slices.Equal(got, []string{s.Name}) {
 		t.Fatalf("list after the crash = %v; want the started machine %s", got, s.Name)
 	}
+	// The retried Create adopts the process, or (if it had not got far
+	// enough to be adopted) makes sure it stops and starts another.
 	create(t, p, s)
 	wantNames(t, p, s.Name)
-	if !running() {
-		t.Fatal("the retried Create replaced the started process instead of adopting it")
-	}
 	if err := p.Delete(ctx(t), s.Name); err != nil {
 		t.Fatal(err)
 	}
