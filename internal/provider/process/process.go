@@ -6,7 +6,9 @@
 //
 // Machines outlive the manager (each runs in its own session), so a manager
 // killed with SIGKILL and restarted finds them again from their state files and
-// either adopts or destroys them.
+// either adopts or destroys them. The state file is written before the
+// process starts, and the process reports its PID itself (see launch), so a
+// manager killed at any point leaves nothing a restarted one cannot find.
 package process
 
 import (
