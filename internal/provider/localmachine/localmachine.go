@@ -103,8 +103,38 @@ func (r *Registry) Write(name string, rec any) error {
 	return os.Rename(path+".tmp", path)
 }
 
-// Remove deletes the machine's directory.
-func (r *Registry) Remove(name string) error { return os.RemoveAll(r.Dir(name)) }
+// Recorded reports whether the machine's directory holds a record file (of
+// any controller). A directory without one is what a Create cut short before
+// writing its intent leaves: no process was started for it yet.
+func (r *Registry) Recorded(name string) bool {
+	_, err := os.Lstat(filepath.Join(r.Dir(name), recordFile))
+	return !errors.Is(err, os.ErrNotExist)
+}
+
+// Remove deletes the machine's directory. It first renames the directory to a
+// name no machine can have: a process that a crashed Create started and that
+// is still starting up then cannot create files (its pidfile, its sockets) at
+// the paths it was given, so it fails instead of running unrecorded. settle,
+// if not nil, runs on the moved directory before it is removed, to stop a
+// process that got its pidfile written just before the rename.
+func (r *Registry) Remove(name string, settle func(moved string) error) error {
+	moved := filepath.Join(r.dir, ".removing-"+name)
+	// A Remove cut short by a crash may have left one.
+	if err := os.RemoveAll(moved); err != nil {
+		return err
+	}
+	if err := os.Rename(r.Dir(name), moved); errors.Is(err, os.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if settle != nil {
+		if err := settle(moved); err != nil {
+			return err
+		}
+	}
+	return os.RemoveAll(moved)
+}
 
 // Names lists this controller's machines, sorted. A state directory that
 // cannot be read is an error, never an empty list: the controller would take
@@ -117,7 +147,8 @@ func (r *Registry) Names() ([]string, error) {
 	var out []string
 	for _, e := range entries {
 		var h Header
-		if e.IsDir() && r.Read(e.Name(), &h) == nil {
+		// ValidName skips the directories Remove is taking away.
+		if e.IsDir() && ValidName(e.Name()) == nil && r.Read(e.Name(), &h) == nil {
 			out = append(out, e.Name())
 		}
 	}

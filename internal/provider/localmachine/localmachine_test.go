@@ -88,3 +88,43 @@ func TestUnreadableStateDirIsAnError(t *testing.T) {
 		t.Fatal("empty state dir accepted")
 	}
 }
+
+// Remove moves the directory away before removing it: a process a crashed
+// Create started can no longer create files at the paths it was given, and
+// settle sees what it did create before. A leftover of a Remove cut short is
+// never listed, and goes with the next Remove of that name.
+func TestRemoveMovesTheDirectoryAwayFirst(t *testing.T) {
+	dir := t.TempDir()
+	r, err := Open(dir, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"a", ".removing-a"} {
+		os.Mkdir(filepath.Join(dir, n), 0o700)
+		if err := r.Write(n, rec{Header: r.NewHeader(provider.Spec{Name: n})}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if names, err := r.Names(); err != nil || strings.Join(names, ",") != "a" {
+		t.Fatalf("names = %v, %v; want only a", names, err)
+	}
+	os.WriteFile(filepath.Join(r.Dir("a"), "qemu.pid"), []byte("1\n"), 0o600)
+	var saw bool
+	err = r.Remove("a", func(moved string) error {
+		_, err := os.Stat(filepath.Join(moved, "qemu.pid"))
+		saw = err == nil
+		if err := os.WriteFile(filepath.Join(r.Dir("a"), "late.pid"), nil, 0o600); err == nil {
+			t.Error("a late process could still write into the machine's directory")
+		}
+		return nil
+	})
+	if err != nil || !saw {
+		t.Fatalf("remove = %v, settle saw the moved pidfile: %v", err, saw)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("left in the state dir: %v", entries)
+	}
+	if err := r.Remove("a", nil); err != nil {
+		t.Fatalf("remove of a gone machine: %v", err)
+	}
+}

@@ -2,11 +2,13 @@ package process
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/paddock-ci/paddock/internal/provider"
+	"github.com/paddock-ci/paddock/internal/provider/localmachine"
 	"github.com/paddock-ci/paddock/internal/provider/providertest"
 )
 
@@ -26,12 +28,38 @@ func TestConformance(t *testing.T) {
 				return p
 			},
 			CallsBack: true,
-			// The manager died after making the directory, before starting
-			// the process and writing its record.
+			// The manager died after writing the record, before starting the
+			// process. (Before the record: TestDeleteRemovesDirectoryLeftWithoutStateFile.)
 			CrashMidCreate: func(t *testing.T, s provider.Spec) {
-				if err := os.MkdirAll(filepath.Join(dir, s.Name, "work"), 0o700); err != nil {
+				reg, err := localmachine.Open(dir, "c1")
+				if err == nil {
+					err = os.MkdirAll(filepath.Join(dir, s.Name, "work"), 0o700)
+				}
+				if err == nil {
+					err = reg.Write(s.Name, record{Header: reg.NewHeader(s)})
+				}
+				if err != nil {
 					t.Fatal(err)
 				}
+			},
+			// The manager died right after starting the machine's process.
+			CrashAfterStart: func(t *testing.T, s provider.Spec) func() bool {
+				p, err := New(Options{StateDir: dir, ControllerID: "c1", Command: cmd})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var pid int
+				p.afterStart = func(started int) error { pid = started; return errors.New("killed") }
+				if _, err := p.Create(context.Background(), s); err == nil {
+					t.Fatal("the create went on after the crash")
+				}
+				ticks := startTicks(pid)
+				t.Cleanup(func() {
+					if startTicks(pid) == ticks {
+						killGroup(pid)
+					}
+				})
+				return func() bool { return alive(pid) && startTicks(pid) == ticks }
 			},
 			// A machine that ignores SIGTERM makes Delete wait for its grace period.
 			Slow: func(t *testing.T, p provider.Provider, s provider.Spec) {

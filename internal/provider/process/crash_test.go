@@ -2,7 +2,9 @@ package process
 
 import (
 	"context"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -49,5 +51,62 @@ func TestDeleteRemovesDirectoryLeftWithoutStateFile(t *testing.T) {
 	}
 	if _, err := other.Get(ctx, "theirs"); err != nil {
 		t.Fatalf("another controller's machine was touched: %v", err)
+	}
+}
+
+// A manager killed right after starting a machine's process may leave it
+// before it reported itself (the launch shell is still starting). Delete's
+// claim of the pidfile makes that process exit before it runs the bootstrap;
+// one that reported first is found with its identity.
+func TestClaimBeforeAndAfterTheProcessReports(t *testing.T) {
+	dir := t.TempDir()
+	pidPath := filepath.Join(dir, pidFile)
+	marker := filepath.Join(dir, "ran")
+	if pid, _, err := claim(context.Background(), dir); err != nil || pid != 0 {
+		t.Fatalf("claim of an unwritten pidfile = %d, %v", pid, err)
+	}
+	late := exec.Command("/bin/sh", "-c", launch, pidPath, "/bin/sh", "-c", "echo > "+marker)
+	var exit *exec.ExitError
+	if err := late.Run(); !errors.As(err, &exit) || exit.ExitCode() != 97 {
+		t.Fatalf("a process started before the claim ran on: %v", err)
+	}
+	if _, err := os.Stat(marker); !os.IsNotExist(err) {
+		t.Fatal("the bootstrap ran after Delete had claimed its pidfile")
+	}
+
+	os.Remove(pidPath)
+	early := exec.Command("/bin/sh", "-c", launch, pidPath, "/bin/sleep", "60")
+	if err := early.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = early.Process.Kill(); _ = early.Wait() })
+	if st, _, _ := waitReport(context.Background(), pidPath, nil); st != pidReported {
+		t.Fatalf("the process never reported itself: %v", st)
+	}
+	pid, ticks, err := claim(context.Background(), dir)
+	if err != nil || pid != early.Process.Pid || ticks != startTicks(pid) {
+		t.Fatalf("claim = %d %d %v; want the process %d started at %d", pid, ticks, err, early.Process.Pid, startTicks(early.Process.Pid))
+	}
+}
+
+// A Create retried after a crash between writing the record and starting
+// the process starts the machine (there was none to adopt).
+func TestRetriedCreateStartsWhatACrashNeverStarted(t *testing.T) {
+	dir := t.TempDir()
+	p := newP(t, dir, "c1")
+	ctx := context.Background()
+	if err := os.MkdirAll(filepath.Join(dir, "m-1", "work"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.reg.Write("m-1", record{Header: p.reg.NewHeader(provider.Spec{Name: "m-1", PoolID: "pool"})}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Create(ctx, provider.Spec{Name: "m-1", PoolID: "pool"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Delete(ctx, "m-1") })
+	rec, err := p.Read("m-1")
+	if err != nil || !p.alive(rec) {
+		t.Fatalf("record after the retried create = %+v, %v; want a running process", rec, err)
 	}
 }

@@ -3,6 +3,7 @@ package providertest
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -153,6 +154,55 @@ func crashMidCreate(t *testing.T, h *Harness) {
 	p = h.New(t, "c1")
 	create(t, p, s)
 	wantNames(t, p, s.Name)
+}
+
+// A create that crashed right after starting the machine's process leaves
+// something a restarted provider finds: List shows at most that machine,
+// Delete stops the process and leaves nothing, and a retried Create adopts
+// it (one machine, whose Delete leaves no process).
+func crashAfterStart(t *testing.T, h *Harness) {
+	if h.CrashAfterStart == nil {
+		t.Skip("no way to crash this provider after it started a machine")
+	}
+	h.needCreate(t)
+	s := h.spec("pt-a", "pool-a", nil)
+	running := h.CrashAfterStart(t, s)
+	if !running() {
+		t.Fatal("the hook left no running process")
+	}
+	p := h.New(t, "c1")
+	if got := names(t, p); !slices.Equal(got, []string{s.Name}) {
+		t.Fatalf("list after the crash = %v; want the started machine %s", got, s.Name)
+	}
+	if err := p.Delete(ctx(t), s.Name); err != nil {
+		t.Fatalf("delete after the crash: %v", err)
+	}
+	wantGone(t, p, s.Name)
+	wantNames(t, p)
+	waitStopped(t, running, "Delete after the crash")
+
+	running = h.CrashAfterStart(t, s)
+	p = h.New(t, "c1")
+	if got := names(t, p); !slices.Equal(got, []string{s.Name}) {
+		t.Fatalf("list after the crash = %v; want the started machine %s", got, s.Name)
+	}
+	// The retried Create adopts the process, or (if it had not got far
+	// enough to be adopted) makes sure it stops and starts another.
+	create(t, p, s)
+	wantNames(t, p, s.Name)
+	if err := p.Delete(ctx(t), s.Name); err != nil {
+		t.Fatal(err)
+	}
+	waitStopped(t, running, "Delete of the adopted machine")
+}
+
+func waitStopped(t *testing.T, running func() bool, after string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); running(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the machine's process still runs after %s: leaked", after)
+		}
+	}
 }
 
 func slowCall(t *testing.T, h *Harness) {

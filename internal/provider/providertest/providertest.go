@@ -38,6 +38,11 @@ type Harness struct {
 	// CrashMidCreate leaves the state a create of spec by controller "c1"
 	// that crashed part-way leaves behind.
 	CrashMidCreate func(t *testing.T, spec provider.Spec)
+	// CrashAfterStart leaves the state a create of spec by controller "c1"
+	// leaves when the manager dies right after starting the machine's
+	// process (before Create could record anything more). running reports
+	// whether that process still runs.
+	CrashAfterStart func(t *testing.T, spec provider.Spec) (running func() bool)
 	// Slow prepares p so that its next Create of s (or, if Create stays
 	// fast, Delete of s) takes far longer than a second; it may create s.
 	Slow func(t *testing.T, p provider.Provider, s provider.Spec)
@@ -62,6 +67,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) *Harness) {
 		{"ListReportsEachMachinesPool", listPool},
 		{"MachineCallsBack", callsBack},
 		{"CrashMidCreateIsFoundOrCleaned", crashMidCreate},
+		{"CrashAfterStartIsFoundAndStopped", crashAfterStart},
 		{"SlowCallHonoursCancellation", slowCall},
 		{"FailingCreateIsAnError", failCreate},
 		{"FailingListIsAnError", failList},

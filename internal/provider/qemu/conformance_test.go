@@ -1,8 +1,13 @@
 package qemu_test
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -53,6 +58,27 @@ func TestConformance(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+			},
+			// The manager died right after QEMU started (the record was
+			// written before, so the restarted provider finds the VM).
+			CrashAfterStart: func(t *testing.T, s provider.Spec) func() bool {
+				p := newP(t, "c1").(*qemu.Provider)
+				var pid int
+				qemu.SetAfterStart(p, func(started int) error { pid = started; return errors.New("killed") })
+				if _, err := p.Create(context.Background(), s); err == nil || pid == 0 {
+					t.Fatalf("create went on after the crash (%v) or QEMU did not start (pid %d)", err, pid)
+				}
+				tag := []byte("\x00" + filepath.Join(dir, s.Name, "qemu.pid") + "\x00")
+				running := func() bool {
+					b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+					return err == nil && bytes.Contains(b, tag) && !localmachine.Zombie(pid)
+				}
+				t.Cleanup(func() {
+					if running() {
+						_ = syscall.Kill(pid, syscall.SIGKILL)
+					}
+				})
+				return running
 			},
 			FailCreate: func(t *testing.T) { img = t.TempDir() }, // no fast image there
 			FailList: func(t *testing.T, _ provider.Provider) {

@@ -21,7 +21,14 @@ import (
 // none runs. The pidfile alone could name a reused PID, so the process must
 // also be QEMU started with this very pidfile path.
 func vmPID(dir string) int {
-	b, err := os.ReadFile(filepath.Join(dir, "qemu.pid"))
+	return pidOf(filepath.Join(dir, "qemu.pid"), filepath.Join(dir, "qemu.pid"))
+}
+
+// pidOf reads the pidfile at path and returns its PID if that process is a
+// QEMU started with -pidfile named (the path it was given, which Delete's
+// rename may since have moved to path), or 0.
+func pidOf(path, named string) int {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}
@@ -30,7 +37,7 @@ func vmPID(dir string) int {
 		return 0
 	}
 	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	if err != nil || !bytes.Contains(cmdline, []byte("\x00"+filepath.Join(dir, "qemu.pid")+"\x00")) {
+	if err != nil || !bytes.Contains(cmdline, []byte("\x00"+named+"\x00")) {
 		return 0
 	}
 	if localmachine.Zombie(pid) {
@@ -107,3 +114,22 @@ func stop(ctx context.Context, dir string) error {
 // oPath is Linux's O_PATH, which package syscall does not define: it opens
 // the socket file itself without connecting, just to name it by fd.
 const oPath = 0x200000
+
+// killMoved kills the QEMU of an instance whose directory Delete has just
+// moved away (see localmachine.Registry.Remove): one that wrote its pidfile
+// between stop's look and the move. One still starting finds its paths gone
+// and exits by itself.
+func killMoved(moved, dir string) error {
+	pid := pidOf(filepath.Join(moved, "qemu.pid"), filepath.Join(dir, "qemu.pid"))
+	if pid == 0 {
+		return nil
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+	for i := 0; i < 100 && pidOf(filepath.Join(moved, "qemu.pid"), filepath.Join(dir, "qemu.pid")) != 0; i++ {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if pidOf(filepath.Join(moved, "qemu.pid"), filepath.Join(dir, "qemu.pid")) != 0 {
+		return fmt.Errorf("qemu pid %d survived SIGKILL", pid)
+	}
+	return nil
+}

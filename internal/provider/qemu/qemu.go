@@ -75,6 +75,9 @@ type Provider struct {
 	fwd                           map[int]string
 	mu                            sync.Mutex // serializes Create/Delete
 	accel                         accelProbe
+	// afterStart, set by tests, runs once QEMU has started; an error ends
+	// Create there, as a manager killed at that point would.
+	afterStart func(pid int) error
 
 	bootMu sync.Mutex
 	boots  []time.Duration
@@ -199,6 +202,12 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 		return p.machine(rec), nil
 	}
 	dir := p.dir(spec.Name)
+	if !p.reg.Recorded(spec.Name) {
+		// Left by a Create cut short before its record: no QEMU runs there.
+		if err := p.reg.Remove(spec.Name, nil); err != nil {
+			return provider.Machine{}, err
+		}
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return provider.Machine{}, err
 	}
@@ -246,8 +255,13 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 		cpus: rec.CPU, memoryMB: rec.MemoryMB, relay: p.opts.RelayCommand, fwd: fwd, scratch: rec.ScratchGB > 0, cloud: base != ""})
 	if err := p.start(ctx, dir, args); err != nil {
 		_ = stop(context.WithoutCancel(ctx), dir)
-		os.RemoveAll(dir)
+		_ = p.reg.Remove(spec.Name, func(moved string) error { return killMoved(moved, dir) })
 		return provider.Machine{}, fmt.Errorf("start VM %s: %w", spec.Name, err)
+	}
+	if p.afterStart != nil {
+		if err := p.afterStart(vmPID(dir)); err != nil {
+			return provider.Machine{}, err
+		}
 	}
 	p.opts.Logger.Info("qemu: VM started", "name", spec.Name, "accel", accel, "cpu", rec.CPU, "memory_mb", rec.MemoryMB)
 	return p.machine(rec), nil
@@ -294,13 +308,20 @@ func (p *Provider) Delete(ctx context.Context, name string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if _, err := p.Read(name); errors.Is(err, provider.ErrNotFound) {
+		// A directory without any record was left by a Create cut short
+		// before its record, i.e. before QEMU started: it goes. One holding
+		// another controller's record stays.
+		if !p.reg.Recorded(name) {
+			return p.reg.Remove(name, nil)
+		}
 		return nil
 	}
-	if err := stop(ctx, p.dir(name)); err != nil {
+	dir := p.dir(name)
+	if err := stop(ctx, dir); err != nil {
 		return fmt.Errorf("stop VM %s: %w", name, err)
 	}
-	p.recordBoot(p.dir(name))
-	return os.RemoveAll(p.dir(name))
+	p.recordBoot(dir)
+	return p.reg.Remove(name, func(moved string) error { return killMoved(moved, dir) })
 }
 
 func (p *Provider) machine(rec record) provider.Machine {
