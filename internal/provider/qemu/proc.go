@@ -33,17 +33,24 @@ func pidOf(path, named string) int {
 		return 0
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 0 {
-		return 0
-	}
-	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	if err != nil || !bytes.Contains(cmdline, []byte("\x00"+named+"\x00")) {
-		return 0
-	}
-	if localmachine.Zombie(pid) {
+	if err != nil || !qemuAlive(pid, named) {
 		return 0
 	}
 	return pid
+}
+
+// qemuAlive reports whether pid is (still) the QEMU started with -pidfile
+// named. QEMU removes its pidfile while it shuts down, before it exits, so a
+// stop waits on the process itself, not on the file.
+func qemuAlive(pid int, named string) bool {
+	if pid <= 0 {
+		return false
+	}
+	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil || !bytes.Contains(cmdline, []byte("\x00"+named+"\x00")) {
+		return false
+	}
+	return !localmachine.Zombie(pid)
 }
 
 // qmpQuit asks QEMU to quit over its QMP socket. The socket is opened
@@ -84,6 +91,7 @@ func stop(ctx context.Context, dir string) error {
 	if pid == 0 {
 		return nil
 	}
+	named := filepath.Join(dir, "qemu.pid")
 	qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	err := qmpQuit(qctx, dir)
 	cancel()
@@ -91,7 +99,7 @@ func stop(ctx context.Context, dir string) error {
 		_ = syscall.Kill(pid, syscall.SIGTERM)
 	}
 	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); {
-		if vmPID(dir) == 0 {
+		if !qemuAlive(pid, named) {
 			return nil
 		}
 		select {
@@ -102,10 +110,10 @@ func stop(ctx context.Context, dir string) error {
 		}
 	}
 	_ = syscall.Kill(pid, syscall.SIGKILL)
-	for i := 0; i < 100 && vmPID(dir) != 0; i++ {
+	for i := 0; i < 100 && qemuAlive(pid, named); i++ {
 		time.Sleep(20 * time.Millisecond)
 	}
-	if vmPID(dir) != 0 {
+	if qemuAlive(pid, named) {
 		return fmt.Errorf("qemu pid %d survived SIGKILL", pid)
 	}
 	return nil
