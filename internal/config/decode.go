@@ -180,6 +180,19 @@ func (d *decoder) secret(n *yaml.Node, path string, v reflect.Value) {
 		d.p.badValue(n.Line, path, "%v", err)
 		return
 	}
+	if bad := secretCharsProblem(path, val); bad != "" {
+		src, fix := "the value", "write only the token"
+		switch {
+		case strings.HasPrefix(s, "file:"):
+			src = "file " + resolvePath(strings.TrimPrefix(s, "file:"), d.dir)
+			fix = "the file must contain only the token (one line, no comments or warnings)"
+		case strings.HasPrefix(s, "env:"):
+			src = "environment variable " + strings.TrimPrefix(s, "env:")
+			fix = "the variable must contain only the token"
+		}
+		d.p.badValue(n.Line, path, "%s holds more than the token (%s inside it): %s", src, bad, fix)
+		return
+	}
 	if literal && val != "" {
 		d.literals = append(d.literals, path)
 	}

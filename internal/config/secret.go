@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode"
 )
 
 // resolveSecret turns a secret reference into its value:
@@ -52,6 +53,32 @@ func resolveSecret(ref, dir string) (val string, literal bool, err error) {
 		return v, false, nil
 	}
 	return ref, true, nil
+}
+
+// secretCharsProblem says what in val cannot belong to the secret at path,
+// or "" if nothing. Tokens are sent in HTTP headers, where a line break or
+// space means the file held more than the token (a warning line, say) and
+// every call would fail later; a webhook secret is an HMAC key the forge
+// takes as typed, so spaces are allowed but not control characters; a PEM
+// private key is many lines by design; the encryption key is checked by
+// decodeKey.
+func secretCharsProblem(path, val string) string {
+	key := path[strings.LastIndexByte(path, '.')+1:]
+	switch key {
+	case "private_key", "encryption_key":
+		return ""
+	}
+	for _, r := range val {
+		switch {
+		case r == '\n' || r == '\r':
+			return "a line break"
+		case unicode.IsControl(r):
+			return "a control character"
+		case key != "webhook_secret" && unicode.IsSpace(r):
+			return "a space"
+		}
+	}
+	return ""
 }
 
 // resolvePath makes a relative path relative to dir (the config file's

@@ -366,6 +366,16 @@ func TestGiteaCancelledJobRetiresInstanceAtNextReconcile(t *testing.T) {
 		i, _ := h.st.GetInstance(h.ctx, name)
 		return i.State == core.InstanceDeleted && i.DeleteReason == "runner_gone"
 	})
+	// No webhook will ever complete the job: the forge's word (its runner is
+	// gone) closes it, or it would stay in_progress and outlive retention.
+	job, err := h.st.GetJob(h.ctx, h.entity.ID, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.State != core.JobCompleted || job.Conclusion != "unknown" || job.Note == "" || job.CompletedAt.IsZero() {
+		t.Fatalf("job after its runner vanished = %s/%q note %q completed_at %v; want completed/unknown with a note",
+			job.State, job.Conclusion, job.Note, job.CompletedAt)
+	}
 }
 
 // Disabling a pool removes its booting machines at once instead of after

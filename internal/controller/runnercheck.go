@@ -2,9 +2,11 @@ package controller
 
 import (
 	"context"
+	"errors"
 
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/forge"
+	"github.com/paddock-ci/paddock/internal/store"
 )
 
 // offlineListings is how many consecutive reconcile listings must show a
@@ -45,6 +47,7 @@ func (c *Controller) checkRunners(ctx context.Context, ent core.Entity, entPools
 			c.log.Warn("reconcile: runner registration gone at the forge; retiring its machine",
 				"entity", ent.Name, "instance", name, "runner_state", cur.Runner)
 			c.planDelete(ctx, name, core.DeleteRunnerGone)
+			c.closeJobOfGoneRunner(ctx, ent, cur)
 		case r.Status == "offline" && !r.Busy && cur.Runner != core.RunnerInstalling:
 			n := c.offlineCount(name) + 1
 			if n < offlineListings || c.o.Now().Sub(cur.RunnerSince) < c.o.RunnerOnlineGrace {
@@ -60,6 +63,37 @@ func (c *Controller) checkRunners(ctx context.Context, ent core.Entity, entPools
 		}
 	}
 }
+
+// closeJobOfGoneRunner completes the job a vanished runner was running: the
+// forge has dropped the ephemeral runner (Gitea does so on cancel and sends no
+// webhook), so no event will ever end the job, and an in_progress job is never
+// purged by retention. The outcome is not known, so the note says why.
+func (c *Controller) closeJobOfGoneRunner(ctx context.Context, ent core.Entity, inst core.Instance) {
+	if inst.JobID == 0 || inst.Runner != core.RunnerActive {
+		return
+	}
+	now := c.o.Now()
+	_, err := c.o.Store.UpdateJob(ctx, ent.ID, inst.JobID, func(j *core.Job) error {
+		if j.State == core.JobCompleted {
+			return errSkip
+		}
+		j.State, j.Conclusion, j.CompletedAt = core.JobCompleted, jobConclusionUnknown, now
+		j.Note = "closed by Paddock: its runner " + inst.Name +
+			" was removed at the forge while running it (cancelled, or its completion event was lost); outcome unknown"
+		return nil
+	})
+	switch {
+	case err == nil:
+		c.log.Info("job closed: its runner is gone at the forge", "entity", ent.Name, "job", inst.JobID, "instance", inst.Name)
+	case errors.Is(err, errSkip), errors.Is(err, store.ErrNotFound):
+	default:
+		c.log.Error("close job of gone runner", "job", inst.JobID, "instance", inst.Name, "err", err)
+	}
+}
+
+// jobConclusionUnknown is the conclusion of a job Paddock closed itself
+// because the forge no longer knows its runner.
+const jobConclusionUnknown = "unknown"
 
 func (c *Controller) offlineCount(name string) int {
 	c.mu.Lock()

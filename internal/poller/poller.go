@@ -247,6 +247,12 @@ func (p *Poller) poll(ctx context.Context, forgeID string, ent core.Entity, maxC
 		return res, 0
 	}
 	lst.Jobs, lst.InProgress = p.admit(ent, lst.Jobs), p.admit(ent, lst.InProgress)
+	// Started and finished jobs go first: queued ones trigger planning, which
+	// must already see a machine that took a job as busy, or it would plan a
+	// scale-down of it.
+	if conditional && lst.Complete {
+		p.progress(ctx, forgeID, ent, lst.InProgress)
+	}
 	found, err := p.o.Sink.IngestQueued(ctx, ent, lst.Jobs, lst.Complete)
 	if err != nil {
 		res.Outcome = Failed
@@ -256,7 +262,6 @@ func (p *Poller) poll(ctx context.Context, forgeID string, ent core.Entity, maxC
 	// Validators are kept only once their listing was complete and fully
 	// ingested: otherwise a 304 next time would hide jobs never handed over.
 	if conditional && lst.Complete {
-		p.progress(ctx, forgeID, ent, lst.InProgress)
 		p.mu.Lock()
 		p.etags[ent.ID] = lst.ETags
 		p.mu.Unlock()

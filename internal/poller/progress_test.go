@@ -2,6 +2,7 @@ package poller
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -42,5 +43,53 @@ func TestRunningJobsBecomeStartAndFinishEvents(t *testing.T) {
 	if end.Action != "completed" || end.Job.RunnerName != "paddock-abc" || end.Job.State != core.JobCompleted ||
 		end.Job.CompletedAt.IsZero() {
 		t.Fatalf("finish event = %+v", end)
+	}
+}
+
+// orderSink records the order in which a poll hands things over.
+type orderSink struct{ got []string }
+
+func (s *orderSink) IngestQueued(context.Context, core.Entity, []core.Job, bool) (int, error) {
+	s.got = append(s.got, "queued")
+	return 0, nil
+}
+
+func (s *orderSink) HandleJobEvent(_ context.Context, _ string, ev forge.JobEvent, _ time.Time) (jobevent.Outcome, error) {
+	s.got = append(s.got, string(ev.Action))
+	return jobevent.OutcomeStored, nil
+}
+
+// fixedListing answers every poll with one complete listing; the rest of
+// forge.Client is not used by a poll.
+type fixedListing struct {
+	forge.Client
+	lst forge.QueuedListing
+}
+
+type fixedForges struct{ c *fixedListing }
+
+func (f fixedForges) Client(context.Context, string) (forge.Client, error) { return f.c, nil }
+func (f *fixedListing) Capabilities() forge.Capabilities {
+	return forge.Capabilities{Conditional: f}
+}
+func (f *fixedListing) ListQueuedJobsIf(context.Context, core.Entity, forge.QueuedQuery) (forge.QueuedListing, error) {
+	return f.lst, nil
+}
+
+// A job that started since the last poll frees no capacity: its machine must
+// be marked busy before the queued jobs are planned, or the scheduler sees the
+// machine idle and plans a scale-down of it.
+func TestPollHandsStartedJobsOverBeforeQueued(t *testing.T) {
+	sink := &orderSink{}
+	fl := &fixedListing{lst: forge.QueuedListing{Complete: true, Calls: 1,
+		Jobs:       []core.Job{{ID: 2, RunID: 2, Repository: "o/r", Labels: []string{"linux"}, State: core.JobQueued}},
+		InProgress: []core.Job{{ID: 1, RunID: 1, Repository: "o/r", Labels: []string{"linux"}, State: core.JobInProgress, RunnerName: "t-busy"}},
+	}}
+	p := New(Options{Sink: sink, Forges: fixedForges{fl}})
+	if res, _ := p.poll(context.Background(), "f1", core.Entity{ID: "e1", Name: "o/r"}, 10); res.Outcome != OK {
+		t.Fatalf("poll outcome %v", res.Outcome)
+	}
+	if want := []string{"in_progress", "queued"}; !slices.Equal(sink.got, want) {
+		t.Fatalf("handed over in order %v, want %v", sink.got, want)
 	}
 }
