@@ -33,6 +33,12 @@ type giteaStack struct {
 // to Gitea) and a pool labelled poolLabel; everything stops when t ends.
 func newGiteaStack(t *testing.T, simOpts forgesim.Options, poolLabel string) *giteaStack {
 	t.Helper()
+	return newGiteaStackGrace(t, simOpts, poolLabel, time.Hour)
+}
+
+// newGiteaStackGrace is newGiteaStack with the controller's IdleGrace given.
+func newGiteaStackGrace(t *testing.T, simOpts forgesim.Options, poolLabel string, idleGrace time.Duration) *giteaStack {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	simOpts.Flavor = forgesim.FlavorGitea
@@ -64,7 +70,7 @@ func newGiteaStack(t *testing.T, simOpts forgesim.Options, poolLabel string) *gi
 	ctl := controller.New(controller.Options{
 		Store: st, Providers: map[string]provider.Provider{"mem": prov}, Forges: simForges{client},
 		Logger: slog.New(slog.NewTextHandler(testLog(t), nil)), ControllerID: "test", TokenKey: []byte("k"),
-		MetadataURL: "http://meta", CallbackURL: "http://cb", IdleGrace: time.Hour,
+		MetadataURL: "http://meta", CallbackURL: "http://cb", IdleGrace: idleGrace,
 		ReconcileInterval: time.Hour, MaxCreateAttempts: 5,
 	})
 	done := make(chan struct{})

@@ -30,6 +30,7 @@ func (s *Sim) CancelJob(id int64) error {
 	if s.gt == nil {
 		s.enqueueHookLocked("completed", j)
 	}
+	s.releaseWaitingLocked(j)
 	for _, rn := range s.runners {
 		if rn.jobID != id {
 			continue

@@ -16,18 +16,20 @@ func (s *Sim) giteaPayloadLocked(payload map[string]any, j *job) {
 		"full_name": "", "visibility": "public"}
 }
 
-// giteaHookHeaders replaces GitHub's delivery headers with the flavor's:
-// Gitea sends X-Gitea-* plus GitHub's names for compatibility; the sim's
-// Forgejo sends X-Forgejo-* and X-Gitea-* only, so the Forgejo path is
-// exercised on its own.
+// giteaHookHeaders replaces GitHub's delivery headers with the flavor's.
+// Gitea 1.25 sends X-Gitea-*, X-Gogs-* and GitHub's X-GitHub-Event,
+// X-GitHub-Delivery, X-Hub-Signature (sha1), X-Hub-Signature-256 and
+// X-GitHub-Hook-Installation-Target-Type "repository" (seen on a real
+// 1.25.4), but no hook or target id. The sim's Forgejo sends X-Forgejo-* and
+// X-Gitea-* only, so the Forgejo path is exercised on its own.
 func (s *Sim) giteaHookHeaders(h http.Header, id, event string, body []byte) {
 	if event == "" {
 		event = "workflow_job"
 	}
-	for _, k := range []string{"X-GitHub-Hook-ID", "X-GitHub-Hook-Installation-Target-Type",
-		"X-GitHub-Hook-Installation-Target-ID", "X-Hub-Signature"} {
+	for _, k := range []string{"X-GitHub-Hook-ID", "X-GitHub-Hook-Installation-Target-ID"} {
 		h.Del(k)
 	}
+	h.Set("X-GitHub-Hook-Installation-Target-Type", "repository")
 	h.Set("User-Agent", "Go-http-client/1.1")
 	sig := ""
 	if s.opts.WebhookSecret != "" {
@@ -44,10 +46,13 @@ func (s *Sim) giteaHookHeaders(h http.Header, id, event string, body []byte) {
 	set("X-Gitea")
 	if s.gt.flavor == FlavorForgejo {
 		set("X-Forgejo")
-		for _, k := range []string{"X-GitHub-Event", "X-GitHub-Delivery", "X-Hub-Signature-256"} {
+		for _, k := range []string{"X-GitHub-Event", "X-GitHub-Delivery", "X-Hub-Signature-256", "X-Hub-Signature",
+			"X-GitHub-Hook-Installation-Target-Type"} {
 			h.Del(k)
 		}
+		return
 	}
+	set("X-Gogs")
 }
 
 // forgejoPushPayload is the push event Forgejo sends for the commit whose

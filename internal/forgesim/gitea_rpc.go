@@ -223,6 +223,7 @@ func (s *Sim) rpcUpdateTask(w http.ResponseWriter, rn *runner, body map[string]j
 		if j.ID == jobID && j.Status == StatusInProgress {
 			j.Status, j.Conclusion, j.CompletedAt = StatusCompleted, conclusion, time.Now().UTC()
 			s.enqueueHookLocked("completed", j)
+			s.releaseWaitingLocked(j)
 		}
 	}
 	rn.busy, rn.online = false, false

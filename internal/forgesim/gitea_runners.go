@@ -8,11 +8,12 @@ import (
 	"strings"
 )
 
-// giteaRunnerJSON is Gitea's ActionRunner shape.
+// giteaRunnerJSON is Gitea 1.25's ActionRunner shape: labels carry id 0 and
+// type "custom", and there is no "disabled" field.
 func (rn *runner) giteaJSON() map[string]any {
 	labels := make([]map[string]any, 0, len(rn.labels))
-	for i, l := range rn.labels {
-		labels = append(labels, map[string]any{"id": i + 1, "name": l, "type": "custom"})
+	for _, l := range rn.labels {
+		labels = append(labels, map[string]any{"id": 0, "name": l, "type": "custom"})
 	}
 	status := "offline"
 	switch {
@@ -22,8 +23,12 @@ func (rn *runner) giteaJSON() map[string]any {
 		status = "idle"
 	}
 	return map[string]any{"id": rn.id, "name": rn.name, "status": status, "busy": rn.busy,
-		"ephemeral": rn.ephemeral, "disabled": false, "labels": labels}
+		"ephemeral": rn.ephemeral, "labels": labels}
 }
+
+// runnerNotFound is Gitea 1.25's whole answer for a runner that does not
+// exist, on GET and DELETE alike.
+var runnerNotFound = map[string]string{"message": "Runner not found"}
 
 // giteaPage reads Gitea's page (from 1) and limit (default and cap 50).
 func giteaPage(r *http.Request, total int) (lo, hi int, err error) {
@@ -49,7 +54,6 @@ func giteaPage(r *http.Request, total int) (lo, hi int, err error) {
 func (rn *runner) forgejoJSON() map[string]any {
 	m := rn.giteaJSON()
 	delete(m, "busy")
-	delete(m, "disabled")
 	m["labels"] = append([]string{}, rn.labels...)
 	m["uuid"] = ""
 	m["version"] = "paddock"
@@ -108,7 +112,7 @@ func (s *Sim) handleGiteaGetRunner(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if body == nil {
-		writeError(w, http.StatusNotFound, "Runner not found")
+		writeJSON(w, http.StatusNotFound, runnerNotFound)
 		return
 	}
 	writeJSON(w, http.StatusOK, body)
@@ -123,7 +127,7 @@ func (s *Sim) handleGiteaDeleteRunner(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if rn == nil {
-		writeError(w, http.StatusNotFound, "Runner not found")
+		writeJSON(w, http.StatusNotFound, runnerNotFound)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -30,6 +30,7 @@ type JobSpec struct {
 	Name     string        `json:"name,omitempty"`
 	Duration time.Duration `json:"duration,omitempty"` // how long the runner "works" (when Command is empty)
 	Command  string        `json:"command,omitempty"`  // shell command the runner executes instead
+	Needs    int64         `json:"needs,omitempty"`    // id of a job this one waits for (needs:)
 }
 
 // Job is a snapshot of a workflow job.
@@ -54,6 +55,7 @@ type Job struct {
 	HeadSHA         string        `json:"head_sha"`
 	HeadBranch      string        `json:"head_branch"`
 	WorkflowName    string        `json:"workflow_name"`
+	Needs           int64         `json:"needs,omitempty"`
 }
 
 // job is the sim's mutable record; Job is its snapshot.
@@ -87,15 +89,18 @@ func (s *Sim) QueueJob(spec JobSpec) (Job, error) {
 		spec.Name = "build"
 	}
 	s.mu.Lock()
+	if spec.Needs != 0 && s.jobLocked(spec.Needs) == nil {
+		s.mu.Unlock()
+		return Job{}, fmt.Errorf("needs: no job %d; queue the job it waits for first", spec.Needs)
+	}
 	j := &job{ID: s.nextJob, RunID: s.nextRun, Repo: spec.Repo, Org: spec.Org, Name: spec.Name,
 		Labels: slices.Clone(spec.Labels), Status: StatusQueued, CreatedAt: time.Now().UTC(),
 		Duration: spec.Duration, Command: spec.Command, HeadSHA: randomHex(20),
-		HeadBranch: defaultBranch, WorkflowName: defaultWorkflow}
+		HeadBranch: defaultBranch, WorkflowName: defaultWorkflow, Needs: spec.Needs}
 	s.nextJob++
 	s.nextRun++
 	s.jobs = append(s.jobs, j)
-	s.enqueueHookLocked("queued", j)
-	s.scaleSetQueuedLocked(j)
+	s.queueOrWaitLocked(j)
 	s.notifyLocked()
 	snap := *j
 	s.mu.Unlock()
@@ -219,6 +224,7 @@ func (s *Sim) completeLocked(rn *runner, jobID int64, conclusion string) error {
 			j.Status, j.Conclusion, j.CompletedAt = StatusCompleted, conclusion, time.Now().UTC()
 			s.enqueueHookLocked("completed", j)
 			s.scaleSetCompletedLocked(j, rn)
+			s.releaseWaitingLocked(j)
 		}
 	}
 	rn.busy = false

@@ -15,7 +15,8 @@
 // The modes that published providers show (modes.go): "interface": "v0.1.0"
 // (speaks only v0.1.0, answering v0.1.1 calls exactly as garm-provider-common
 // does), "duplicate": "plain" (a second create of a name fails with exit 1
-// and LXD's text, not exit 31), "boot_delay": "3s" (the machine starts its
+// and LXD's text, not exit 31), "create_delay", "profiles", "images" (LXD's
+// create operation, missing profile and image: lxd.go), "boot_delay": "3s" (the machine starts its
 // boot script late), "wait_for_callback": true (CreateInstance returns only
 // after the machine's first call to the manager completed, and "create_linger"
 // longer).
@@ -49,6 +50,9 @@ type config struct {
 	BootDelay       string            `json:"boot_delay"`
 	WaitForCallback bool              `json:"wait_for_callback"`
 	CreateLinger    string            `json:"create_linger"`
+	CreateDelay     string            `json:"create_delay"` // lxd.go
+	Profiles        []string          `json:"profiles"`
+	Images          []string          `json:"images"`
 }
 
 // bootstrapInstance lists GARM's keys exactly; unknown keys are rejected so a
@@ -94,6 +98,7 @@ type machine struct {
 	ControllerID string `json:"controller_id"`
 	PID          int    `json:"pid"`
 	Stopped      bool   `json:"stopped"`
+	CreatePID    int    `json:"create_pid,omitempty"` // the create call still making it (lxd.go)
 	OSType       string `json:"os_type"`
 	Arch         string `json:"arch"`
 }
@@ -255,6 +260,9 @@ func (p *prov) create(stdin []byte) error {
 	if bi.Name == "" || strings.ContainsAny(bi.Name, "/\\") {
 		return fmt.Errorf("bad instance name %q", bi.Name)
 	}
+	if err := p.checkLXDRefs(bi); err != nil {
+		return err
+	}
 	mdir := filepath.Join(p.dir, bi.Name)
 	if err := os.Mkdir(mdir, 0o700); errors.Is(err, os.ErrExist) {
 		return p.duplicate(bi.Name)
@@ -268,6 +276,9 @@ func (p *prov) create(stdin []byte) error {
 	_, _ = rand.Read(id)
 	m := machine{Name: bi.Name, ProviderID: "ref-" + hex.EncodeToString(id), PoolID: bi.PoolID,
 		ControllerID: p.controller, OSType: bi.OSType, Arch: bi.Arch}
+	if err := p.lxdCreateOp(mdir, m); err != nil {
+		return err
+	}
 	if m.PID, err = start(mdir, p.bootArgv(mdir)...); err != nil {
 		os.RemoveAll(mdir)
 		return err
@@ -396,6 +407,9 @@ func kill(m machine) {
 func (p *prov) delete() error {
 	m, err := p.find()
 	if err != nil {
+		return err
+	}
+	if err := busyCreating(m); err != nil {
 		return err
 	}
 	kill(m)

@@ -120,6 +120,7 @@ func (p *prov) waitForCallback(mdir string) error {
 // modesByName lets a test pick a mode with no config file of its own (the
 // demo writes the config): run the executable through a link whose name
 // holds "v010" (v0.1.0 only) or "lxdlike" (v0.1.0 only, plain duplicates,
+// a create operation during which the container is stopped and busy,
 // callback before create returns, a slow boot).
 func modesByName(cfg *config) {
 	name := filepath.Base(os.Args[0])
@@ -130,6 +131,7 @@ func modesByName(cfg *config) {
 		cfg.BootDelay = cmpOr(cfg.BootDelay, "500ms")
 		cfg.WaitForCallback = true
 		cfg.CreateLinger = cmpOr(cfg.CreateLinger, "2s")
+		cfg.CreateDelay = cmpOr(cfg.CreateDelay, "1s")
 	case strings.Contains(name, "v010"):
 		cfg.Interface = cmpOr(cfg.Interface, "v0.1.0")
 	}
