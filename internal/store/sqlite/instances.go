@@ -158,10 +158,7 @@ func instanceWhere(f store.InstanceFilter) ([]string, []any) {
 		args = append(args, f.PoolID)
 	}
 	if len(f.States) > 0 {
-		where = append(where, "state IN (?"+strings.Repeat(", ?", len(f.States)-1)+")")
-		for _, st := range f.States {
-			args = append(args, string(st))
-		}
+		where, args = append(where, inList("state", len(f.States))), appendStrings(args, f.States)
 	}
 	if f.Live {
 		where = append(where, "state <> ?")

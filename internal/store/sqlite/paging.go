@@ -74,10 +74,7 @@ func jobWhere(f store.JobFilter) ([]string, []any) {
 		args = append(args, f.ID)
 	}
 	if len(f.States) > 0 {
-		where = append(where, "state IN (?"+strings.Repeat(", ?", len(f.States)-1)+")")
-		for _, st := range f.States {
-			args = append(args, string(st))
-		}
+		where, args = append(where, inList("state", len(f.States))), appendStrings(args, f.States)
 	}
 	return where, args
 }
@@ -159,4 +156,17 @@ func (s *Store) PurgeJobs(ctx context.Context, before time.Time) (int, error) {
 	return s.purge(ctx,
 		"DELETE FROM jobs WHERE rowid IN (SELECT rowid FROM jobs WHERE state = ? AND updated_at < ? LIMIT ?)",
 		string(core.JobCompleted), nanos(before))
+}
+
+// inList is "col IN (?, ?, …)" for n values.
+func inList(col string, n int) string {
+	return col + " IN (?" + strings.Repeat(", ?", n-1) + ")"
+}
+
+// appendStrings appends string-typed values (states) as query arguments.
+func appendStrings[S ~string](args []any, vs []S) []any {
+	for _, v := range vs {
+		args = append(args, string(v))
+	}
+	return args
 }
