@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/paddock-ci/paddock/internal/config"
+	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/forgesim"
-	"github.com/paddock-ci/paddock/internal/scheduler"
 )
 
 // intakeScaleSet runs the demo through a GitHub runner scale set: the
@@ -51,7 +51,7 @@ func demoJobMix(o Options) [][]string {
 		// webhooks either: every Forgejo job is found by polling.
 		var mix [][]string
 		for _, labels := range mixFor {
-			if !slices.ContainsFunc(labels, func(l string) bool { _, ok := scheduler.ParseSize(l); return ok }) {
+			if !slices.ContainsFunc(labels, func(l string) bool { _, ok := core.ParseSize(l); return ok }) {
 				mix = append(mix, labels)
 			}
 		}

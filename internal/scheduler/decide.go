@@ -173,7 +173,7 @@ func (d *decider) creates(ps *poolState, g *group, n int, reason core.CreateReas
 	size := g.size
 	if g.key == "" {
 		size = Size{}
-		if fs, ok := ParseSize(p.Flavor); ok {
+		if fs, ok := core.ParseSize(p.Flavor); ok {
 			size = fs
 			size.Label = "" // the flavor sets resources; the machine still serves unsized jobs
 		}

@@ -104,7 +104,7 @@ type parsedSize struct {
 func (m *matcher) parseSize(label string) (Size, bool) {
 	p, seen := m.sizes[label]
 	if !seen {
-		p.size, p.ok = ParseSize(label)
+		p.size, p.ok = core.ParseSize(label)
 		m.sizes[label] = p
 	}
 	return p.size, p.ok

@@ -78,6 +78,3 @@ type Decision struct {
 
 // Size is a machine size asked for by a job's size label (core.ParseSize).
 type Size = core.Size
-
-// ParseSize is core.ParseSize.
-func ParseSize(label string) (Size, bool) { return core.ParseSize(label) }

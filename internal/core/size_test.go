@@ -1,10 +1,6 @@
-package scheduler
+package core
 
-import (
-	"testing"
-
-	"github.com/paddock-ci/paddock/internal/core"
-)
+import "testing"
 
 func TestParseSize(t *testing.T) {
 	cases := []struct {
@@ -45,11 +41,11 @@ func TestParseSize(t *testing.T) {
 }
 
 func TestSizeFits(t *testing.T) {
-	limits := &core.SizeLimits{MaxCPU: 8, MaxMemoryGB: 32, MaxDiskGB: 200}
-	noDisk := &core.SizeLimits{MaxCPU: 8, MaxMemoryGB: 32}
+	limits := &SizeLimits{MaxCPU: 8, MaxMemoryGB: 32, MaxDiskGB: 200}
+	noDisk := &SizeLimits{MaxCPU: 8, MaxMemoryGB: 32}
 	cases := []struct {
 		label  string
-		limits *core.SizeLimits
+		limits *SizeLimits
 		want   bool
 	}{
 		{"8cpu-32gb", limits, true},
