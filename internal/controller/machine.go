@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/core"
@@ -167,6 +165,9 @@ func (c *Controller) Report(ctx context.Context, token string, status core.Runne
 		}
 		return nil
 	})
+	if err == nil && status == core.RunnerFailed {
+		c.forgetToolsOf(ctx, inst.PoolID)
+	}
 	if err == nil {
 		c.Notify()
 	}
@@ -205,48 +206,6 @@ func (c *Controller) machineDone(ctx context.Context, name, message string) erro
 		c.Notify()
 	}
 	return err
-}
-
-// toolCache keeps each entity's runner download list for an hour: it changes
-// rarely and every machine boot needs it.
-type toolCache struct {
-	mu    sync.Mutex
-	items map[string]toolEntry
-}
-
-type toolEntry struct {
-	tools []forge.RunnerTool
-	at    time.Time
-}
-
-func newToolCache() *toolCache { return &toolCache{items: map[string]toolEntry{}} }
-
-func (t *toolCache) pick(ctx context.Context, client forge.Client, ent core.Entity, osType, arch string) (forge.RunnerTool, error) {
-	t.mu.Lock()
-	e, ok := t.items[ent.ID]
-	t.mu.Unlock()
-	if !ok || time.Since(e.at) > time.Hour {
-		tools, err := client.RunnerDownloads(ctx, ent)
-		if err != nil {
-			return forge.RunnerTool{}, fmt.Errorf("runner downloads: %w", err)
-		}
-		e = toolEntry{tools: tools, at: time.Now()}
-		t.mu.Lock()
-		t.items[ent.ID] = e
-		t.mu.Unlock()
-	}
-	if osType == "" {
-		osType = "linux"
-	}
-	if arch == "" || arch == "amd64" {
-		arch = "x64"
-	}
-	for _, tool := range e.tools {
-		if strings.EqualFold(tool.OS, osType) && strings.EqualFold(tool.Architecture, arch) {
-			return tool, nil
-		}
-	}
-	return forge.RunnerTool{}, fmt.Errorf("forge offers no runner for %s/%s", osType, arch)
 }
 
 // InstanceForToken returns the instance a token belongs to while its runner
