@@ -88,3 +88,19 @@ func (c *Controller) forgetToolsOf(ctx context.Context, poolID string) {
 		c.tools.forget(ent)
 	}
 }
+
+// OSTypeForToken names the os_type of the pool a machine's instance belongs
+// to, so the metadata endpoint serves it an install script it can run. Like
+// InstanceForToken it works only while the runner is being installed and
+// does not spend the token.
+func (c *Controller) OSTypeForToken(ctx context.Context, token string) (string, error) {
+	inst, err := c.InstanceForToken(ctx, token)
+	if err != nil {
+		return "", err
+	}
+	pool, err := c.o.Store.GetPool(ctx, inst.PoolID)
+	if err != nil {
+		return "", err
+	}
+	return pool.OSType, nil
+}
