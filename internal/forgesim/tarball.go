@@ -37,8 +37,6 @@ func (d simDownload) filename() string {
 	return fmt.Sprintf("actions-runner-%s-%s-%s.%s", d.os, d.arch, runnerVersion, ext)
 }
 
-func tarballName(arch string) string { return simDownload{"linux", arch}.filename() }
-
 // shellQuote quotes one word for /bin/sh.
 func shellQuote(w string) string {
 	if w != "" && strings.IndexFunc(w, func(r rune) bool {
