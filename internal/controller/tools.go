@@ -55,7 +55,15 @@ func (t *toolCache) list(ctx context.Context, client forge.Client, ent core.Enti
 		return e.tools, nil
 	}
 	v, err, _ := t.group.Do(key, func() (any, error) {
-		tools, err := client.RunnerDownloads(ctx, ent)
+		// Other machines wait on this call: one that gives up must not
+		// cancel it for them, but the call keeps its deadline.
+		lctx := context.WithoutCancel(ctx)
+		if dl, ok := ctx.Deadline(); ok {
+			var cancel context.CancelFunc
+			lctx, cancel = context.WithDeadline(lctx, dl)
+			defer cancel()
+		}
+		tools, err := client.RunnerDownloads(lctx, ent)
 		if err != nil {
 			t.forget(ent)
 			return nil, fmt.Errorf("runner downloads: %w", err)
