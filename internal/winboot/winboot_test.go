@@ -103,6 +103,12 @@ func TestScriptsAreWellFormed(t *testing.T) {
 				t.Errorf("%s: character %q at %d is not ASCII", name, r, i)
 			}
 		}
+		for n, line := range strings.Split(s, "\n") {
+			// A line continuation is a backtick as the line's very last character.
+			if strings.TrimRight(line, " \t") != line && strings.HasSuffix(strings.TrimRight(line, " \t"), "`") {
+				t.Errorf("%s line %d: whitespace after a line-continuation backtick", name, n+1)
+			}
+		}
 		if strings.Contains(s, "{{") || strings.Contains(s, "@@") {
 			t.Errorf("%s: has {{ or an unreplaced @@ placeholder", name)
 		}
