@@ -75,6 +75,9 @@ func (c *Controller) RunnerConfigFor(ctx context.Context, token string) (machine
 		}
 		err = fmt.Errorf("machine stopped waiting for its runner config: %w", ctx.Err())
 	}
+	if errors.Is(err, forge.ErrNoRunnerTool) {
+		return machineapi.RunnerConfig{}, c.noRunnerTool(gctx, inst, err)
+	}
 	if err != nil {
 		if _, uerr := c.o.Store.UpdateInstance(gctx, inst.Name, func(i *core.Instance) error {
 			i.TokenUsed = false
@@ -101,8 +104,30 @@ func (c *Controller) RunnerConfigFor(ctx context.Context, token string) (machine
 		}
 		return machineapi.RunnerConfig{}, err
 	}
+	c.noteBootOK(ctx, inst.PoolID)
 	c.Notify()
 	return cfg, nil
+}
+
+// noRunnerTool ends a machine whose pool's os_type/arch has no runner
+// download: no retry of its config fetch can succeed, so the machine is told
+// to stop at once and its pool backs off like a pool whose creates fail,
+// instead of replacing a machine every bootstrap timeout.
+func (c *Controller) noRunnerTool(ctx context.Context, inst core.Instance, cause error) error {
+	if _, err := c.o.Store.UpdateInstance(ctx, inst.Name, func(i *core.Instance) error {
+		i.Fault = truncate("mint runner config: "+cause.Error(), 2000)
+		if i.State.CanTransition(core.InstancePendingDelete) {
+			i.State, i.DeleteReason = core.InstancePendingDelete, core.DeleteBootstrapFailed
+		}
+		return nil
+	}); err != nil {
+		c.log.Error("record missing runner download", "instance", inst.Name, "err", err)
+	}
+	if pool, err := c.o.Store.GetPool(ctx, inst.PoolID); err == nil {
+		c.noteBootFailed(pool, cause)
+	}
+	c.Notify()
+	return fmt.Errorf("%w: %v", machineapi.ErrInstanceGone, cause)
 }
 
 func (c *Controller) mint(ctx context.Context, inst core.Instance) (machineapi.RunnerConfig, int64, error) {

@@ -1,6 +1,7 @@
 package forge
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -37,6 +38,12 @@ func DownloadArch(s string) string {
 // ("linux-x64", "win-arm64").
 func (t RunnerTool) Platform() string { return DownloadOS(t.OS) + "-" + DownloadArch(t.Architecture) }
 
+// ErrNoRunnerTool: the forge publishes no runner for a pool's os_type and
+// arch. Every machine of that pool will fail the same way until the pool or
+// the forge's list changes, so callers treat it as the pool's fault, not the
+// machine's.
+var ErrNoRunnerTool = errors.New("the forge offers no runner download")
+
 // PickRunnerTool chooses the download for a pool's os_type and arch from
 // the list a forge publishes. No match is an error naming what the forge
 // offers, since the fix is either the pool's os_type/arch or (Gitea,
@@ -58,7 +65,7 @@ func PickRunnerTool(tools []RunnerTool, osType, arch string) (RunnerTool, error)
 	if have == "" {
 		have = "nothing"
 	}
-	return RunnerTool{}, fmt.Errorf("the forge offers no runner download for os_type %q arch %q (%s); it offers %s: "+
+	return RunnerTool{}, fmt.Errorf("%w for os_type %q arch %q (%s); it offers %s: "+
 		"set the pool's os_type/arch to one of those, or (Gitea/Forgejo) add a %s entry to the forge's runner_downloads",
-		osType, arch, want, have, want)
+		ErrNoRunnerTool, osType, arch, want, have, want)
 }
