@@ -33,6 +33,9 @@ type Summary struct {
 	// NotModified of those calls were answered 304 (not charged by GitHub).
 	NotModified int
 	Webhooks    int
+	// ByEndpoint: the forge API calls per route template ("GET /repos/{owner}/{repo}/actions/runners"),
+	// all answers counted; 304s are also in NotModifiedBy.
+	ByEndpoint, NotModifiedBy map[string]int
 }
 
 // OK: every job completed successfully and nothing leaked.
@@ -126,14 +129,19 @@ func summarize(ctx context.Context, sim *forgesim.Sim, a *app.App, n int, elapse
 	}
 	s.LeakedRunners = len(sim.Runners())
 	st := sim.Stats()
+	s.ByEndpoint, s.NotModifiedBy = map[string]int{}, map[string]int{}
 	for k, byStatus := range st.APICalls {
 		if strings.Contains(k, "/_sim/") {
 			continue
 		}
 		for _, c := range byStatus {
 			s.ForgeAPICalls += c
+			s.ByEndpoint[k] += c
 		}
-		s.NotModified += byStatus[http.StatusNotModified]
+		if n := byStatus[http.StatusNotModified]; n > 0 {
+			s.NotModified += n
+			s.NotModifiedBy[k] = n
+		}
 	}
 	s.Webhooks = st.WebhooksDelivered
 	return s
@@ -157,11 +165,34 @@ func (s *Summary) Print(w io.Writer) {
 		fmt.Fprintf(w, "    of which 304 (free)     %d; charged %.1f per job\n", s.NotModified,
 			float64(s.ForgeAPICalls-s.NotModified)/float64(max(s.Jobs, 1)))
 	}
+	s.printEndpoints(w)
 	fmt.Fprintf(w, "  leaks                     %d machines, %d runner registrations, %d instances\n",
 		s.LeakedMachines, s.LeakedRunners, s.LeakedInstances)
 	if s.OK() {
 		fmt.Fprintln(w, "  result                    PASS")
 	} else {
 		fmt.Fprintln(w, "  result                    FAIL")
+	}
+}
+
+// printEndpoints lists the forge calls per endpoint, most-called first, with
+// the per-job rate: where the forge budget goes.
+func (s *Summary) printEndpoints(w io.Writer) {
+	keys := make([]string, 0, len(s.ByEndpoint))
+	for k := range s.ByEndpoint {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if s.ByEndpoint[keys[i]] != s.ByEndpoint[keys[j]] {
+			return s.ByEndpoint[keys[i]] > s.ByEndpoint[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	for _, k := range keys {
+		free := ""
+		if n := s.NotModifiedBy[k]; n > 0 {
+			free = fmt.Sprintf(" (%d were 304)", n)
+		}
+		fmt.Fprintf(w, "    %5d  %4.2f/job  %s%s\n", s.ByEndpoint[k], float64(s.ByEndpoint[k])/float64(max(s.Jobs, 1)), k, free)
 	}
 }
