@@ -36,6 +36,9 @@ type Summary struct {
 	// ByEndpoint: the forge API calls per route template ("GET /repos/{owner}/{repo}/actions/runners"),
 	// all answers counted; 304s are also in NotModifiedBy.
 	ByEndpoint, NotModifiedBy map[string]int
+	// StartupCalls were made before the first job was queued (counted only
+	// with Options.Settle; the totals above leave them out).
+	StartupCalls int
 }
 
 // OK: every job completed successfully and nothing leaked.
@@ -92,7 +95,8 @@ func teardown(ctx context.Context, a *app.App) {
 	}
 }
 
-func summarize(ctx context.Context, sim *forgesim.Sim, a *app.App, n int, elapsed time.Duration, disp *latencies) *Summary {
+func summarize(ctx context.Context, sim *forgesim.Sim, a *app.App, n int, elapsed time.Duration, disp *latencies,
+	startup map[string]map[int]int) *Summary {
 	s := &Summary{Jobs: n, Elapsed: elapsed}
 	var waits []time.Duration
 	for _, j := range sim.Jobs() {
@@ -109,6 +113,28 @@ func summarize(ctx context.Context, sim *forgesim.Sim, a *app.App, n int, elapse
 	s.WaitP50, s.WaitP99 = Percentile(waits, 50), Percentile(waits, 99)
 	ds := disp.snapshot()
 	s.DispatchP50, s.DispatchP99 = Percentile(ds, 50), Percentile(ds, 99)
+	// Counted before the teardown: removing the warm runners is not the jobs' cost.
+	st := sim.Stats()
+	s.ByEndpoint, s.NotModifiedBy = map[string]int{}, map[string]int{}
+	for k, byStatus := range st.APICalls {
+		if strings.Contains(k, "/_sim/") {
+			continue
+		}
+		for code, c := range byStatus {
+			c -= startup[k][code]
+			s.StartupCalls += startup[k][code]
+			if c <= 0 {
+				continue
+			}
+			s.ForgeAPICalls += c
+			s.ByEndpoint[k] += c
+			if code == http.StatusNotModified {
+				s.NotModified += c
+				s.NotModifiedBy[k] += c
+			}
+		}
+	}
+	s.Webhooks = st.WebhooksDelivered
 	teardown(ctx, a)
 	all, _ := a.Store.ListInstances(ctx, store.InstanceFilter{})
 	for _, i := range all {
@@ -128,22 +154,6 @@ func summarize(ctx context.Context, sim *forgesim.Sim, a *app.App, n int, elapse
 		s.LeakedMachines += len(ms)
 	}
 	s.LeakedRunners = len(sim.Runners())
-	st := sim.Stats()
-	s.ByEndpoint, s.NotModifiedBy = map[string]int{}, map[string]int{}
-	for k, byStatus := range st.APICalls {
-		if strings.Contains(k, "/_sim/") {
-			continue
-		}
-		for _, c := range byStatus {
-			s.ForgeAPICalls += c
-			s.ByEndpoint[k] += c
-		}
-		if n := byStatus[http.StatusNotModified]; n > 0 {
-			s.NotModified += n
-			s.NotModifiedBy[k] = n
-		}
-	}
-	s.Webhooks = st.WebhooksDelivered
 	return s
 }
 
@@ -160,9 +170,12 @@ func (s *Summary) Print(w io.Writer) {
 	if s.Jobs > 0 {
 		perJob = float64(s.ForgeAPICalls) / float64(s.Jobs)
 	}
-	fmt.Fprintf(w, "  forge API calls           %d (%.1f per job), %d webhooks\n", s.ForgeAPICalls, perJob, s.Webhooks)
+	fmt.Fprintf(w, "  forge API calls           %d (%.2f per job), %d webhooks\n", s.ForgeAPICalls, perJob, s.Webhooks)
+	if s.StartupCalls > 0 {
+		fmt.Fprintf(w, "    start-up (not counted)  %d\n", s.StartupCalls)
+	}
 	if s.NotModified > 0 {
-		fmt.Fprintf(w, "    of which 304 (free)     %d; charged %.1f per job\n", s.NotModified,
+		fmt.Fprintf(w, "    of which 304 (free)     %d; charged %.2f per job\n", s.NotModified,
 			float64(s.ForgeAPICalls-s.NotModified)/float64(max(s.Jobs, 1)))
 	}
 	s.printEndpoints(w)
