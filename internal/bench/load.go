@@ -56,6 +56,10 @@ pools: [{name: %s, entity: %s, provider: %s, labels: [linux], max_runners: 10000
 	}
 	args := append(append([]string(nil), command[1:]...), "--config", cfgPath,
 		"--seed-pools", strconv.Itoa(seedPools), "--seed-instances", strconv.Itoa(seedInstances))
+	if p := os.Getenv("PADDOCK_BENCH_CPUPROFILE"); p != "" {
+		// For finding where a row's time goes (not a user-facing knob).
+		args = append(args, "--cpuprofile", filepath.Join(p, filepath.Base(dir)+".prof"))
+	}
 	cmd := exec.Command(command[0], args...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()

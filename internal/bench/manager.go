@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sync"
 	"syscall"
 	"time"
@@ -28,6 +29,8 @@ type ManagerOptions struct {
 	// instances (running, busy) to the store before the manager starts: the
 	// scale an installation reaches after a while.
 	SeedPools, SeedInstances int
+	// CPUProfile, if set, receives a CPU profile of the whole run.
+	CPUProfile string
 }
 
 // RunManager runs the bench's manager until stdin closes or a signal comes.
@@ -81,6 +84,17 @@ func RunManager(ctx context.Context, o ManagerOptions, stdin io.Reader, stdout i
 			}
 		}
 	}()
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	out.printf("ready %s\n", a.URL())
 	out.flush()
 	err = a.Run(runCtx)
