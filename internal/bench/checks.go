@@ -16,7 +16,7 @@ type Check struct {
 	Value  float64 `json:"value"`
 	Target float64 `json:"target"`
 	// Higher: the figure should be at least Target (else at most).
-	Higher bool `json:"higher_is_better,omitempty"`
+	Higher bool   `json:"higher_is_better,omitempty"`
 	Unit   string `json:"unit"`
 	// Status: "ok" (target met), "over" (missed, within Slack) or "FAIL".
 	Status string `json:"status"`
