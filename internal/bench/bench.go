@@ -35,6 +35,8 @@ type Options struct {
 	Progress io.Writer
 	// Dir holds the managers' state; "" = a temp dir removed afterwards.
 	Dir string
+	// Bursts are the dispatch row's burst sizes (default 200 and 2,000).
+	Bursts []int
 }
 
 // Result is one run's figures. Durations are in milliseconds, sizes in MiB.
@@ -171,6 +173,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 func (o *Options) defaults() error {
 	if o.Progress == nil {
 		o.Progress = io.Discard
+	}
+	if len(o.Bursts) == 0 {
+		o.Bursts = []int{200, 2000}
 	}
 	if o.Self == "" || len(o.ManagerCommand) == 0 {
 		exe, err := os.Executable()

@@ -40,7 +40,7 @@ func withManager(ctx context.Context, o Options, dir, name string, pools, instan
 const sendConns = 16
 
 func runBursts(ctx context.Context, o Options, dir string, r *Result) error {
-	for _, n := range []int{200, 2000} {
+	for _, n := range o.Bursts {
 		err := withManager(ctx, o, dir, fmt.Sprintf("burst-%d", n), 0, 0, func(m *manager) error {
 			s := newSender(m.url, sendConns)
 			start := time.Now()
