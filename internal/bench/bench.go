@@ -77,8 +77,11 @@ type Sustained struct {
 	OfferedPerSec  int     `json:"offered_per_s"`
 	AchievedPerSec float64 `json:"achieved_per_s"` // webhooks answered a second
 	Jobs           int     `json:"jobs"`
-	P50Ms          float64 `json:"create_p50_ms"`
-	P99Ms          float64 `json:"create_p99_ms"`
+	// Created: jobs that got a machine of their own (the others were taken
+	// by another job's machine first; see lifecycle).
+	Created int     `json:"created"`
+	P50Ms   float64 `json:"create_p50_ms"`
+	P99Ms   float64 `json:"create_p99_ms"`
 	// CPUSecPer1000: manager CPU time (user+system) per 1,000 jobs.
 	CPUSecPer1000 float64 `json:"cpu_s_per_1000_jobs"`
 	RSSMiB        float64 `json:"rss_mib"`

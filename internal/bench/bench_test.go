@@ -29,6 +29,8 @@ func TestMain(m *testing.M) {
 				o.SeedPools, _ = strconv.Atoi(args[i+1])
 			case "--seed-instances":
 				o.SeedInstances, _ = strconv.Atoi(args[i+1])
+			case "--job-time":
+				o.JobTime, _ = time.ParseDuration(args[i+1])
 			}
 		}
 		if err := RunManager(context.Background(), o, os.Stdin, os.Stdout); err != nil {
@@ -71,7 +73,7 @@ func TestBurstThroughManagerProcess(t *testing.T) {
 func TestSeededManagerKeepsItsInstances(t *testing.T) {
 	t.Setenv("BENCH_TEST_MANAGER", "1")
 	dir := t.TempDir()
-	err := withManager(t.Context(), Options{ManagerCommand: []string{os.Args[0]}}, dir, "seeded", 3, 30, func(m *manager) error {
+	err := withManager(t.Context(), Options{ManagerCommand: []string{os.Args[0]}}, dir, "seeded", 3, 30, 0, func(m *manager) error {
 		if err := newSender(m.url, 4).burst(1, 5, 4); err != nil {
 			return err
 		}

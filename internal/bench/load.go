@@ -26,9 +26,10 @@ type manager struct {
 	url   string
 	done  chan error
 
-	mu   sync.Mutex
-	lat  []time.Duration
-	more chan struct{} // signalled on every dispatch line
+	mu      sync.Mutex
+	lat     []time.Duration
+	created []string      // machine names, in the order made ("c" lines)
+	more    chan struct{} // signalled on every dispatch or create line
 }
 
 const (
@@ -39,7 +40,7 @@ const (
 
 // startManager writes a config into dir and starts the manager process
 // (command + "--config FILE" and the seed flags), waiting for it to serve.
-func startManager(ctx context.Context, command []string, dir, simURL string, seedPools, seedInstances int) (*manager, error) {
+func startManager(ctx context.Context, command []string, dir, simURL string, seedPools, seedInstances int, jobTime time.Duration) (*manager, error) {
 	cfgPath := filepath.Join(dir, "bench.yaml")
 	cfg := fmt.Sprintf(`
 server: {listen: "127.0.0.1:0", admin_token: bench-admin-token-0123456789abcdef}
@@ -55,7 +56,8 @@ pools: [{name: %s, entity: %s, provider: %s, labels: [linux], max_runners: 10000
 		return nil, err
 	}
 	args := append(append([]string(nil), command[1:]...), "--config", cfgPath,
-		"--seed-pools", strconv.Itoa(seedPools), "--seed-instances", strconv.Itoa(seedInstances))
+		"--seed-pools", strconv.Itoa(seedPools), "--seed-instances", strconv.Itoa(seedInstances),
+		"--job-time", jobTime.String())
 	if p := os.Getenv("PADDOCK_BENCH_CPUPROFILE"); p != "" {
 		// For finding where a row's time goes (not a user-facing knob).
 		args = append(args, "--cpuprofile", filepath.Join(p, filepath.Base(dir)+".prof"))
@@ -82,6 +84,14 @@ pools: [{name: %s, entity: %s, provider: %s, labels: [linux], max_runners: 10000
 			switch kind {
 			case "ready":
 				ready <- val
+			case "c":
+				m.mu.Lock()
+				m.created = append(m.created, val)
+				m.mu.Unlock()
+				select {
+				case m.more <- struct{}{}:
+				default:
+				}
 			case "d":
 				n, _ := strconv.ParseInt(val, 10, 64)
 				m.mu.Lock()
@@ -143,18 +153,52 @@ func (m *manager) waitDispatches(ctx context.Context, from, n int, timeout time.
 	}
 }
 
+// settleDispatches waits until no create has been reported for quiet and
+// returns every latency reported.
+func (m *manager) settleDispatches(ctx context.Context, quiet time.Duration) []time.Duration {
+	last, lastChange := -1, time.Now()
+	for {
+		if n := m.dispatched(); n != last {
+			last, lastChange = n, time.Now()
+		}
+		if time.Since(lastChange) >= quiet || ctx.Err() != nil {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			return append([]time.Duration(nil), m.lat...)
+		}
+		select {
+		case <-m.more:
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 func (m *manager) dispatched() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.lat)
 }
 
-// webhookBody is a signed-ready workflow_job "queued" delivery for job id.
-func webhookBody(id int64) []byte {
+// machines returns the names of the machines made so far.
+func (m *manager) machines() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.created...)
+}
+
+// webhookBody is a workflow_job delivery for job id: action queued,
+// in_progress or completed (GitHub sends all three for every job).
+func webhookBody(id int64, action, runner string) []byte {
+	job := map[string]any{"id": id, "run_id": id, "run_attempt": 1, "status": action,
+		"labels": []string{"self-hosted", "linux"}, "created_at": time.Now().UTC().Format(time.RFC3339), "name": "bench"}
+	if runner != "" {
+		job["runner_name"] = runner
+	}
+	if action == "completed" {
+		job["conclusion"] = "success"
+	}
 	b, _ := json.Marshal(map[string]any{
-		"action": "queued",
-		"workflow_job": map[string]any{"id": id, "run_id": id, "run_attempt": 1, "status": "queued",
-			"labels": []string{"self-hosted", "linux"}, "created_at": time.Now().UTC().Format(time.RFC3339), "name": "bench"},
+		"action": action, "workflow_job": job,
 		"repository": map[string]any{"id": 1, "name": "app", "full_name": benchRepo, "owner": map[string]any{"login": "bench"}},
 	})
 	return b
@@ -164,21 +208,45 @@ func webhookBody(id int64) []byte {
 type sender struct {
 	url    string
 	client *http.Client
+
+	mu       sync.Mutex
+	answered []time.Time // when each webhook was answered 2xx
+	queued   []int64     // job ids whose queued webhook was answered, in that order
+	// slots bounds the webhooks in flight: a forge delivers a few at a
+	// time, and the manager turns away more than its unauthenticated limit.
+	slots chan struct{}
+}
+
+// answeredBetween is the rate of webhooks answered in [from, to).
+func (s *sender) answeredBetween(from, to time.Time) float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, t := range s.answered {
+		if !t.Before(from) && t.Before(to) {
+			n++
+		}
+	}
+	return float64(n) / to.Sub(from).Seconds()
 }
 
 func newSender(base string, conns int) *sender {
-	return &sender{url: base + "/webhooks/github",
+	return &sender{url: base + "/webhooks/github", slots: make(chan struct{}, conns),
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: conns}}}
 }
 
-func (s *sender) send(id int64) error {
-	body := webhookBody(id)
+func (s *sender) send(id int64) error { return s.sendAction(id, "queued", "") }
+
+func (s *sender) sendAction(id int64, action, runner string) error {
+	s.slots <- struct{}{}
+	defer func() { <-s.slots }()
+	body := webhookBody(id, action, runner)
 	req, err := http.NewRequest(http.MethodPost, s.url, strings.NewReader(string(body)))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("X-GitHub-Event", "workflow_job")
-	req.Header.Set("X-GitHub-Delivery", fmt.Sprint("bench-", id))
+	req.Header.Set("X-GitHub-Delivery", fmt.Sprint("bench-", action, "-", id))
 	req.Header.Set("X-Hub-Signature-256", github.Sign([]byte(hookSecret), body))
 	resp, err := s.client.Do(req)
 	if err != nil {
@@ -189,7 +257,119 @@ func (s *sender) send(id int64) error {
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("webhook %d: manager answered %s", id, resp.Status)
 	}
+	s.mu.Lock()
+	s.answered = append(s.answered, time.Now())
+	if action == "queued" {
+		s.queued = append(s.queued, id)
+	}
+	s.mu.Unlock()
 	return nil
+}
+
+// queuedAt returns the id of the k-th job whose queued webhook was answered.
+func (s *sender) queuedAt(k int) (int64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k >= len(s.queued) {
+		return 0, false
+	}
+	return s.queued[k], true
+}
+
+// lifecycle sends each job's in_progress webhook, naming a runner, once a
+// machine was made for it, and its completed webhook jobTime later, as
+// GitHub would for a job that ran. Every job asks for the same labels and
+// the manager serves them oldest first, so the k-th job to reach it is
+// given the k-th machine made. (When that pairing is off, a job is taken by
+// another job's machine, as a forge may do; that job then gets no create of
+// its own and the row counts it apart.)
+type lifecycle struct {
+	s       *sender
+	jobTime time.Duration
+	mu      sync.Mutex
+	done    int
+	stopped bool
+	errs    []error
+	wg      sync.WaitGroup
+}
+
+func newLifecycle(ctx context.Context, m *manager, s *sender, jobTime time.Duration) *lifecycle {
+	lc := &lifecycle{s: s, jobTime: jobTime}
+	lc.wg.Add(1)
+	go func() {
+		defer lc.wg.Done()
+		next := 1
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			made := m.machines()
+			for ; next <= len(made); next++ {
+				id, ok := s.queuedAt(next - 1)
+				if !ok {
+					break
+				}
+				lc.wg.Add(1)
+				go lc.run(id, made[next-1])
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-m.more:
+			case <-t.C:
+			}
+			lc.mu.Lock()
+			stop := lc.stopped
+			lc.mu.Unlock()
+			if stop {
+				return
+			}
+		}
+	}()
+	return lc
+}
+
+func (lc *lifecycle) run(id int64, runner string) {
+	defer lc.wg.Done()
+	err := lc.s.sendAction(id, "in_progress", runner)
+	if err == nil {
+		time.Sleep(lc.jobTime)
+		err = lc.s.sendAction(id, "completed", runner)
+	}
+	lc.mu.Lock()
+	if err != nil {
+		lc.errs = append(lc.errs, err)
+	}
+	lc.done++
+	lc.mu.Unlock()
+}
+
+// wait waits until n jobs have run their course, then stops following.
+func (lc *lifecycle) wait(n int) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	var err error
+	for {
+		lc.mu.Lock()
+		done := lc.done
+		lc.mu.Unlock()
+		if done >= n {
+			break
+		}
+		if time.Now().After(deadline) {
+			err = fmt.Errorf("only %d of %d jobs ran their course within 2 minutes", done, n)
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	lc.mu.Lock()
+	lc.stopped = true
+	lc.mu.Unlock()
+	lc.wg.Wait()
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	if err == nil && len(lc.errs) > 0 {
+		err = fmt.Errorf("%d lifecycle webhooks failed, first: %w", len(lc.errs), lc.errs[0])
+	}
+	return err
 }
 
 // burst sends jobs first..first+n-1 with conc senders at once.

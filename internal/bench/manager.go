@@ -16,6 +16,7 @@ import (
 
 	"github.com/paddock-ci/paddock/internal/app"
 	"github.com/paddock-ci/paddock/internal/config"
+	"github.com/paddock-ci/paddock/internal/controller"
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/provider"
 )
@@ -31,6 +32,10 @@ type ManagerOptions struct {
 	SeedPools, SeedInstances int
 	// CPUProfile, if set, receives a CPU profile of the whole run.
 	CPUProfile string
+	// JobTime, if set, makes each machine behave like one running a job:
+	// it fetches its runner config, reports idle, and reports its runner
+	// done JobTime later (so the live set stays the size a real one would).
+	JobTime time.Duration
 }
 
 // RunManager runs the bench's manager until stdin closes or a signal comes.
@@ -53,6 +58,7 @@ func RunManager(ctx context.Context, o ManagerOptions, stdin io.Reader, stdout i
 	}
 	out := &lineWriter{w: bufio.NewWriter(stdout)}
 	prov := newNoopProvider()
+	prov.jobTime = o.JobTime
 	a, err := app.New(ctx, cfg, app.Options{Listener: l,
 		Logger:            slog.New(slog.NewTextHandler(io.Discard, nil)),
 		ProviderOverrides: map[string]provider.Provider{benchProvider: prov},
@@ -61,6 +67,7 @@ func RunManager(ctx context.Context, o ManagerOptions, stdin io.Reader, stdout i
 		l.Close()
 		return err
 	}
+	prov.ctl, prov.out = a.Controller, out
 	if err := seed(ctx, a, prov, o.SeedPools, o.SeedInstances); err != nil {
 		l.Close()
 		return fmt.Errorf("seed the store: %w", err)
@@ -129,6 +136,10 @@ const benchProvider = "bench"
 type noopProvider struct {
 	mu sync.Mutex
 	m  map[string]provider.Machine
+
+	jobTime time.Duration
+	ctl     *controller.Controller
+	out     *lineWriter // told "c NAME" for each machine made, when jobTime is set
 }
 
 func newNoopProvider() *noopProvider { return &noopProvider{m: map[string]provider.Machine{}} }
@@ -138,7 +149,27 @@ func (p *noopProvider) Create(_ context.Context, s provider.Spec) (provider.Mach
 	p.mu.Lock()
 	p.m[s.Name] = m
 	p.mu.Unlock()
+	if p.jobTime > 0 && p.ctl != nil {
+		p.out.printf("c %s\n", s.Name)
+		go p.runJob(s.Token)
+	}
 	return m, nil
+}
+
+// runJob plays the machine's side, through the calls a machine's HTTP
+// requests end in: fetch the runner config (a JIT mint at the simulator),
+// report the runner idle, and after the job's time report it done. The
+// bench sends the job's in_progress webhook naming this runner meanwhile.
+func (p *noopProvider) runJob(token string) {
+	ctx := context.Background()
+	if _, err := p.ctl.RunnerConfigFor(ctx, token); err != nil {
+		return
+	}
+	if err := p.ctl.Report(ctx, token, core.RunnerIdle, ""); err != nil {
+		return
+	}
+	time.Sleep(p.jobTime)
+	_ = p.ctl.Report(ctx, token, core.RunnerDone, "")
 }
 
 func (p *noopProvider) Delete(_ context.Context, name string) error {

@@ -24,8 +24,10 @@ func (r *Result) Print(w io.Writer) {
 		}
 	}
 	if s := r.Sustained; s != nil {
-		fmt.Fprintf(w, "\nsustained: %d webhooks/s offered for %d jobs\n", s.OfferedPerSec, s.Jobs)
-		fmt.Fprintf(w, "  answered %.0f/s      create p50 %.1f ms   p99 %.1f ms\n", s.AchievedPerSec, s.P50Ms, s.P99Ms)
+		fmt.Fprintf(w, "\nsustained: %d webhooks/s offered (each job: queued, in_progress, completed; machines run 1 s) for %d jobs\n",
+			s.OfferedPerSec, s.Jobs)
+		fmt.Fprintf(w, "  answered %.0f/s      create p50 %.1f ms   p99 %.1f ms (%d jobs got their own machine)\n",
+			s.AchievedPerSec, s.P50Ms, s.P99Ms, s.Created)
 		fmt.Fprintf(w, "  manager CPU %.2f s per 1,000 jobs; RSS %.0f MiB (peak %.0f MiB)\n", s.CPUSecPer1000, s.RSSMiB, s.PeakRSSMiB)
 	}
 	if s := r.Scale; s != nil {

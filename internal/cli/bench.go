@@ -82,5 +82,6 @@ func newBenchManagerCmd() *cobra.Command {
 	cmd.Flags().IntVar(&o.SeedPools, "seed-pools", 0, "extra pools to put in the store first")
 	cmd.Flags().IntVar(&o.SeedInstances, "seed-instances", 0, "tracked instances to put in the store first")
 	cmd.Flags().StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the run here")
+	cmd.Flags().DurationVar(&o.JobTime, "job-time", 0, "machines fetch their config, report idle, and report done this long after (0: they never do)")
 	return cmd
 }
