@@ -89,8 +89,7 @@ func (d *decider) assignJobs(jobs []core.Job) {
 
 func (d *decider) assignJob(m *matcher, j *core.Job) JobNote {
 	note := JobNote{EntityID: j.EntityID, JobID: j.ID}
-	labels := m.normalize(j.EntityID, j.Labels)
-	matches, why := m.matchJob(j.EntityID, labels)
+	matches, why := m.matchJob(j.EntityID, j.Labels)
 	if len(matches) == 0 {
 		note.Note = why
 		return note
@@ -170,11 +169,18 @@ func (d *decider) creates(ps *poolState, g *group, n int, reason core.CreateReas
 		}
 	}
 	ps.created += n
+	if n <= 0 {
+		return
+	}
+	// One label slice for the pool's creates of this size: capped, so a
+	// caller's append copies instead of writing into a shared array.
+	labels := slices.Clone(p.Labels)
+	if size.Label != "" {
+		labels = append(labels, size.Label)
+	}
+	labels = slices.Clip(labels)
+	d.out.Creates = slices.Grow(d.out.Creates, n)
 	for range n {
-		labels := slices.Clone(p.Labels)
-		if size.Label != "" {
-			labels = append(labels, size.Label)
-		}
 		d.out.Creates = append(d.out.Creates, Create{
 			PoolID: p.ID, Labels: labels, Size: size.Label,
 			CPU: size.CPU, MemoryMB: size.MemoryMB, DiskGB: size.DiskGB,

@@ -160,14 +160,16 @@ func comparePoolRank(a, b *core.Pool) int {
 	return strings.Compare(a.ID, b.ID)
 }
 
-// matchJob is match and, when nothing matches, the job's note (with
-// explain's reason), remembered per entity and label set. The returned slice is shared: callers must not
-// change it.
-func (m *matcher) matchJob(entityID string, labels []string) ([]poolMatch, string) {
-	k := matchKey{entityID, strings.Join(labels, "\x00")}
+// matchJob normalises a job's labels and returns match and, when nothing
+// matches, the job's note (with explain's reason), remembered per entity and
+// label list as the job gives it. The returned slice is shared: callers must
+// not change it.
+func (m *matcher) matchJob(entityID string, raw []string) ([]poolMatch, string) {
+	k := matchKey{entityID, strings.Join(raw, "\x00")}
 	if r, ok := m.matches[k]; ok {
 		return r.found, r.why
 	}
+	labels := m.normalize(entityID, raw)
 	r := matchMemo{found: m.match(entityID, labels)}
 	if len(r.found) == 0 {
 		r.why = fmt.Sprintf("no enabled pool of this entity matches labels %v", labels)

@@ -2,6 +2,8 @@ package scheduler
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/core"
@@ -35,6 +37,13 @@ func Synthetic(pools, instances, jobs int, now time.Time) Snapshot {
 			CreatedAt: now.Add(-age), StateSince: now.Add(-age), RunnerSince: now.Add(-age / 2),
 		})
 	}
+	// In the order the store lists them (created_at, then name).
+	slices.SortFunc(s.Instances, func(a, b core.Instance) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
 	for i := range jobs {
 		lbls := []string{"self-hosted", "linux", fmt.Sprintf("arch%d", i%4)} // arch3 matches no pool
 		if i%5 == 0 {
