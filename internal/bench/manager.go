@@ -16,8 +16,8 @@ import (
 
 	"github.com/paddock-ci/paddock/internal/app"
 	"github.com/paddock-ci/paddock/internal/config"
-	"github.com/paddock-ci/paddock/internal/controller"
 	"github.com/paddock-ci/paddock/internal/core"
+	"github.com/paddock-ci/paddock/internal/machineapi"
 	"github.com/paddock-ci/paddock/internal/provider"
 )
 
@@ -138,7 +138,7 @@ type noopProvider struct {
 	m  map[string]provider.Machine
 
 	jobTime time.Duration
-	ctl     *controller.Controller
+	ctl     machineFlow
 	out     *lineWriter // told "c NAME" for each machine made, when jobTime is set
 }
 
@@ -154,6 +154,13 @@ func (p *noopProvider) Create(_ context.Context, s provider.Spec) (provider.Mach
 		go p.runJob(s.Token)
 	}
 	return m, nil
+}
+
+// machineFlow is what a machine's requests reach in the manager (the
+// controller implements it).
+type machineFlow interface {
+	RunnerConfigFor(ctx context.Context, token string) (machineapi.RunnerConfig, error)
+	Report(ctx context.Context, token string, status core.RunnerState, message string) error
 }
 
 // runJob plays the machine's side, through the calls a machine's HTTP
