@@ -137,3 +137,11 @@ func TestChecksFailOnlyPastSlack(t *testing.T) {
 		t.Fatalf("29 ms against 10 ms is within 3×: %v", err)
 	}
 }
+
+// A row name --skip does not know is refused, naming the rows there are.
+func TestUnknownSkipRowRefused(t *testing.T) {
+	_, err := Run(t.Context(), Options{Skip: map[string]bool{"dispach": true}, ManagerCommand: []string{"/bin/false"}, Self: "/bin/false"})
+	if err == nil || !strings.Contains(err.Error(), `"dispach"`) || !strings.Contains(err.Error(), "dispatch, sustained") {
+		t.Fatalf("--skip dispach: %v; want an error naming the rows", err)
+	}
+}
