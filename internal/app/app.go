@@ -28,6 +28,7 @@ import (
 	"github.com/paddock-ci/paddock/internal/scaleset"
 	"github.com/paddock-ci/paddock/internal/secretbox"
 	"github.com/paddock-ci/paddock/internal/store"
+	"github.com/paddock-ci/paddock/internal/store/cached"
 	"github.com/paddock-ci/paddock/internal/store/sqlite"
 )
 
@@ -85,10 +86,13 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if err := os.MkdirAll(filepath.Dir(cfg.Store.Path), 0o700); err != nil {
 		return nil, err
 	}
-	st, err := sqlite.Open(ctx, cfg.Store.Path, box)
+	db, err := sqlite.Open(ctx, cfg.Store.Path, box)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", cfg.Store.Path, err)
 	}
+	// Forges, entities and pools are read on every webhook and decision but
+	// rarely change: decoded (and unsealed) once, not per event.
+	st := cached.Wrap(db, 0)
 	a := &App{Store: st, Metrics: metrics.New(), Logger: log, cfg: cfg, listener: o.Listener}
 	fail := func(err error) (*App, error) { st.Close(); return nil, err }
 	if a.ControllerID, err = controllerID(ctx, st); err != nil {

@@ -7,5 +7,5 @@ import "github.com/spf13/cobra"
 func builtinCommands() []*cobra.Command {
 	return []*cobra.Command{newServeCmd(), newDemoCmd(), newSimCmd(), newAgentCmd(), newMachineBootCmd(),
 		newProviderExecCmd(), newImageCmd(), newQEMURelayCmd(),
-		newMachineScratchCmd()}
+		newMachineScratchCmd(), newBenchCmd(), newBenchManagerCmd()}
 }

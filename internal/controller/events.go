@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/core"
@@ -208,6 +209,10 @@ func (c *Controller) DeleteInstance(ctx context.Context, name string) error {
 func (c *Controller) servedByScaleSet(ctx context.Context, entityID string, labels []string) bool {
 	pools, err := c.o.Store.ListPools(ctx)
 	if err != nil {
+		return false
+	}
+	// Matching costs per pool; most installations have no scale-set pool.
+	if !slices.ContainsFunc(pools, func(p core.Pool) bool { return p.ScaleSet && p.EntityID == entityID }) {
 		return false
 	}
 	m := scheduler.MatchPools(pools, entityID, labels)

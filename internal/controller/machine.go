@@ -49,7 +49,7 @@ func (c *Controller) RunnerConfigFor(ctx context.Context, token string) (machine
 	if err != nil {
 		return machineapi.RunnerConfig{}, err
 	}
-	if _, err := c.o.Store.UpdateInstance(ctx, inst.Name, func(i *core.Instance) error {
+	marked, err := c.o.Store.UpdateInstance(ctx, inst.Name, func(i *core.Instance) error {
 		switch {
 		case i.TokenUsed:
 			return machineapi.ErrTokenUsed
@@ -57,11 +57,13 @@ func (c *Controller) RunnerConfigFor(ctx context.Context, token string) (machine
 			return machineapi.ErrInstanceGone
 		}
 		i.TokenUsed = true
+		i.MintAttempts++
 		return nil
-	}); err != nil {
+	})
+	if err != nil {
 		return machineapi.RunnerConfig{}, err
 	}
-	cfg, runnerID, err := c.mint(ctx, inst)
+	cfg, runnerID, err := c.mint(ctx, inst, marked.MintAttempts == 1)
 	// The give-back must outlive the request: a machine that gave up on a
 	// slow forge cancels ctx, and a give-back on that ctx would fail and
 	// leave the token spent, so the machine's retry would be refused.
@@ -130,7 +132,9 @@ func (c *Controller) noRunnerTool(ctx context.Context, inst core.Instance, cause
 	return fmt.Errorf("%w: %v", machineapi.ErrInstanceGone, cause)
 }
 
-func (c *Controller) mint(ctx context.Context, inst core.Instance) (machineapi.RunnerConfig, int64, error) {
+// mint asks the forge for the runner config; first says no earlier mint was
+// started for this instance (so none can have left a registration behind).
+func (c *Controller) mint(ctx context.Context, inst core.Instance, first bool) (machineapi.RunnerConfig, int64, error) {
 	pool, err := c.o.Store.GetPool(ctx, inst.PoolID)
 	if err != nil {
 		return machineapi.RunnerConfig{}, 0, err
@@ -150,7 +154,7 @@ func (c *Controller) mint(ctx context.Context, inst core.Instance) (machineapi.R
 		return machineapi.RunnerConfig{}, 0, fmt.Errorf("runner group %q: %w", pool.RunnerGroup, err)
 	}
 	jit, err := client.JITConfig(cctx, ent, forge.JITRequest{Name: inst.Name, Labels: inst.Labels,
-		RunnerGroupID: group, WorkFolder: "_work"})
+		RunnerGroupID: group, WorkFolder: "_work", FirstAttempt: first})
 	if err != nil {
 		return machineapi.RunnerConfig{}, 0, err
 	}

@@ -171,6 +171,10 @@ type Instance struct {
 	StateSince time.Time `json:"state_since"`
 	// RunnerSince is when the runner state last changed.
 	RunnerSince time.Time `json:"runner_since"`
+	// MintAttempts counts runner-config mints started for the instance, each
+	// recorded before its forge call: a first one can have left no
+	// registration behind.
+	MintAttempts int `json:"mint_attempts,omitempty"`
 }
 
 // Job is one forge workflow job, keyed by (EntityID, ID).

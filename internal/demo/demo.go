@@ -45,6 +45,13 @@ type Options struct {
 	Timeout  time.Duration
 	// JobDuration is how long each simulated job works.
 	JobDuration time.Duration
+	// Warm, if > 0, is the standard pool's min_idle: that many runners are
+	// started and idle before any job is queued (a warm start).
+	Warm int
+	// Settle waits before queueing until the pools' warm runners are idle and
+	// the manager's start-up calls have ended, so the summary's forge calls
+	// are the jobs' own (start-up calls are reported apart). Warm implies it.
+	Settle bool
 	// Self is the paddock binary (machines run `Self machine-boot`, runners `Self agent`).
 	Self string
 	// Dir keeps state; "" = a temp dir removed afterwards.
@@ -173,6 +180,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		return nil, err
 	}
 	applyIntake(o, cfg)
+	applyWarm(o, cfg)
 	applyExternal(o, cfg)
 	logger := slog.New(slog.NewTextHandler(o.Log, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	disp := &latencies{}
@@ -194,6 +202,12 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		fmt.Fprintf(o.Out, " %v", m)
 	}
 	fmt.Fprintln(o.Out)
+	var startup map[string]map[int]int
+	if o.Settle || o.Warm > 0 {
+		if startup, err = settle(ctx, o.Out, sim, a.Store, cfg); err != nil {
+			return nil, err
+		}
+	}
 	start := time.Now()
 	for i := 0; i < o.Jobs; i++ {
 		labels := mix[i%len(mix)]
@@ -207,7 +221,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	// run timed out: a timed-out demo must still report what leaked.
 	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 90*time.Second)
 	defer scancel()
-	sum := summarize(sctx, sim, a, o.Jobs, time.Since(start), disp)
+	sum := summarize(sctx, sim, a, o.Jobs, time.Since(start), disp, startup)
 	sum.Print(o.Out)
 	if o.Intake == intakeScaleSet {
 		printScaleSetCalls(o.Out, sim, o.Jobs)

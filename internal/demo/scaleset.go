@@ -57,6 +57,18 @@ func demoJobMix(o Options) [][]string {
 		}
 		return mix
 	}
+	if o.Warm > 0 {
+		// A warm start: only jobs the warm (standard) pool's idle runners
+		// take, with no size label and not the docker pool's.
+		var mix [][]string
+		for _, labels := range mixFor {
+			if !slices.Contains(labels, "docker") &&
+				!slices.ContainsFunc(labels, func(l string) bool { _, ok := core.ParseSize(l); return ok }) {
+				mix = append(mix, labels)
+			}
+		}
+		return mix
+	}
 	return mixFor
 }
 
@@ -70,7 +82,7 @@ func printScaleSetCalls(out io.Writer, sim *forgesim.Sim, jobs int) {
 			n += c
 		}
 		switch {
-		case strings.Contains(route, "/messages") && strings.HasPrefix(route, "GET "):
+		case isLongPoll(route):
 			polls += n
 			scale += n
 		case strings.Contains(route, "/_actions/") || strings.Contains(route, "/api/v3/"):
@@ -82,4 +94,10 @@ func printScaleSetCalls(out io.Writer, sim *forgesim.Sim, jobs int) {
 	per := func(n int) float64 { return float64(n) / float64(max(jobs, 1)) }
 	fmt.Fprintf(out, "forge API calls per job (scale set): %.1f scale-set API (%d message polls included) + %.1f REST = %.1f\n",
 		per(scale), polls, per(rest), per(scale+rest))
+}
+
+// isLongPoll tells a scale-set message long poll (GET …/messages) by its
+// route: it waits at the forge for work and is counted apart.
+func isLongPoll(route string) bool {
+	return strings.HasPrefix(route, "GET ") && strings.HasSuffix(route, "/messages")
 }

@@ -33,6 +33,12 @@ type Summary struct {
 	// NotModified of those calls were answered 304 (not charged by GitHub).
 	NotModified int
 	Webhooks    int
+	// ByEndpoint: the forge API calls per route template ("GET /repos/{owner}/{repo}/actions/runners"),
+	// all answers counted; 304s are also in NotModifiedBy.
+	ByEndpoint, NotModifiedBy map[string]int
+	// StartupCalls were made before the first job was queued (counted only
+	// with Options.Settle; the totals above leave them out).
+	StartupCalls int
 }
 
 // OK: every job completed successfully and nothing leaked.
@@ -89,7 +95,8 @@ func teardown(ctx context.Context, a *app.App) {
 	}
 }
 
-func summarize(ctx context.Context, sim *forgesim.Sim, a *app.App, n int, elapsed time.Duration, disp *latencies) *Summary {
+func summarize(ctx context.Context, sim *forgesim.Sim, a *app.App, n int, elapsed time.Duration, disp *latencies,
+	startup map[string]map[int]int) *Summary {
 	s := &Summary{Jobs: n, Elapsed: elapsed}
 	var waits []time.Duration
 	for _, j := range sim.Jobs() {
@@ -106,6 +113,28 @@ func summarize(ctx context.Context, sim *forgesim.Sim, a *app.App, n int, elapse
 	s.WaitP50, s.WaitP99 = Percentile(waits, 50), Percentile(waits, 99)
 	ds := disp.snapshot()
 	s.DispatchP50, s.DispatchP99 = Percentile(ds, 50), Percentile(ds, 99)
+	// Counted before the teardown: removing the warm runners is not the jobs' cost.
+	st := sim.Stats()
+	s.ByEndpoint, s.NotModifiedBy = map[string]int{}, map[string]int{}
+	for k, byStatus := range st.APICalls {
+		if strings.Contains(k, "/_sim/") {
+			continue
+		}
+		for code, c := range byStatus {
+			c -= startup[k][code]
+			s.StartupCalls += startup[k][code]
+			if c <= 0 {
+				continue
+			}
+			s.ForgeAPICalls += c
+			s.ByEndpoint[k] += c
+			if code == http.StatusNotModified {
+				s.NotModified += c
+				s.NotModifiedBy[k] += c
+			}
+		}
+	}
+	s.Webhooks = st.WebhooksDelivered
 	teardown(ctx, a)
 	all, _ := a.Store.ListInstances(ctx, store.InstanceFilter{})
 	for _, i := range all {
@@ -125,17 +154,6 @@ func summarize(ctx context.Context, sim *forgesim.Sim, a *app.App, n int, elapse
 		s.LeakedMachines += len(ms)
 	}
 	s.LeakedRunners = len(sim.Runners())
-	st := sim.Stats()
-	for k, byStatus := range st.APICalls {
-		if strings.Contains(k, "/_sim/") {
-			continue
-		}
-		for _, c := range byStatus {
-			s.ForgeAPICalls += c
-		}
-		s.NotModified += byStatus[http.StatusNotModified]
-	}
-	s.Webhooks = st.WebhooksDelivered
 	return s
 }
 
@@ -152,16 +170,42 @@ func (s *Summary) Print(w io.Writer) {
 	if s.Jobs > 0 {
 		perJob = float64(s.ForgeAPICalls) / float64(s.Jobs)
 	}
-	fmt.Fprintf(w, "  forge API calls           %d (%.1f per job), %d webhooks\n", s.ForgeAPICalls, perJob, s.Webhooks)
+	fmt.Fprintf(w, "  forge API calls           %d (%.2f per job), %d webhooks\n", s.ForgeAPICalls, perJob, s.Webhooks)
+	if s.StartupCalls > 0 {
+		fmt.Fprintf(w, "    start-up (not counted)  %d\n", s.StartupCalls)
+	}
 	if s.NotModified > 0 {
-		fmt.Fprintf(w, "    of which 304 (free)     %d; charged %.1f per job\n", s.NotModified,
+		fmt.Fprintf(w, "    of which 304 (free)     %d; charged %.2f per job\n", s.NotModified,
 			float64(s.ForgeAPICalls-s.NotModified)/float64(max(s.Jobs, 1)))
 	}
+	s.printEndpoints(w)
 	fmt.Fprintf(w, "  leaks                     %d machines, %d runner registrations, %d instances\n",
 		s.LeakedMachines, s.LeakedRunners, s.LeakedInstances)
 	if s.OK() {
 		fmt.Fprintln(w, "  result                    PASS")
 	} else {
 		fmt.Fprintln(w, "  result                    FAIL")
+	}
+}
+
+// printEndpoints lists the forge calls per endpoint, most-called first, with
+// the per-job rate: where the forge budget goes.
+func (s *Summary) printEndpoints(w io.Writer) {
+	keys := make([]string, 0, len(s.ByEndpoint))
+	for k := range s.ByEndpoint {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if s.ByEndpoint[keys[i]] != s.ByEndpoint[keys[j]] {
+			return s.ByEndpoint[keys[i]] > s.ByEndpoint[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	for _, k := range keys {
+		free := ""
+		if n := s.NotModifiedBy[k]; n > 0 {
+			free = fmt.Sprintf(" (%d were 304)", n)
+		}
+		fmt.Fprintf(w, "    %5d  %4.2f/job  %s%s\n", s.ByEndpoint[k], float64(s.ByEndpoint[k])/float64(max(s.Jobs, 1)), k, free)
 	}
 }

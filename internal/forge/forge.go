@@ -44,6 +44,11 @@ type JITRequest struct {
 	Labels        []string
 	RunnerGroupID int64
 	WorkFolder    string
+	// FirstAttempt: no earlier JITConfig call was made for this name (the
+	// caller records each attempt before making it, and names are unique), so
+	// no earlier registration of it can exist and adapters that would look
+	// for one (Gitea, Forgejo) skip that listing. False is always safe.
+	FirstAttempt bool
 }
 
 // JITConfig is a single-use runner config: the machine runs `run.sh --jitconfig Encoded`.

@@ -52,3 +52,13 @@ func BenchmarkDecide(b *testing.B) {
 		Decide(s)
 	}
 }
+
+// BenchmarkDecideScale is issue 14's scale target: one decision over 1,000
+// pools, 10,000 instances and 10,000 queued jobs (target ≤ 10 ms).
+func BenchmarkDecideScale(b *testing.B) {
+	s := Synthetic(1000, 10000, 10000, now)
+	b.ReportAllocs()
+	for b.Loop() {
+		Decide(s)
+	}
+}

@@ -69,8 +69,7 @@ func (d *decider) assignJobs(jobs []core.Job) {
 			ps.room = min(ps.room, ps.budget)
 		}
 	}
-	queue := slices.Clone(jobs)
-	slices.SortFunc(queue, func(a, b core.Job) int {
+	queue := sortedPtrs(jobs, func(a, b *core.Job) int {
 		if c := a.QueuedAt.Compare(b.QueuedAt); c != 0 {
 			return c
 		}
@@ -88,15 +87,11 @@ func (d *decider) assignJobs(jobs []core.Job) {
 	}
 }
 
-func (d *decider) assignJob(m *matcher, j core.Job) JobNote {
+func (d *decider) assignJob(m *matcher, j *core.Job) JobNote {
 	note := JobNote{EntityID: j.EntityID, JobID: j.ID}
-	labels := m.normalize(j.EntityID, j.Labels)
-	matches := m.match(j.EntityID, labels)
+	matches, why := m.matchJob(j.EntityID, j.Labels)
 	if len(matches) == 0 {
-		note.Note = fmt.Sprintf("no enabled pool of this entity matches labels %v", labels)
-		if why := m.explain(j.EntityID, labels); why != "" {
-			note.Note += ": " + why
-		}
+		note.Note = why
 		return note
 	}
 	var chosen *group
@@ -120,12 +115,7 @@ func (d *decider) assignJob(m *matcher, j core.Job) JobNote {
 	if chosen == nil {
 		chosenPool = d.states[matches[0].pool]
 		chosen = chosenPool.group(matches[0].size.Label)
-		note.Note = fmt.Sprintf("pool %q at max_runners (%d)", chosenPool.pool.Name, chosenPool.pool.MaxRunners)
-		if chosenPool.health.Failing() {
-			// Kept free of the error text and retry time: a note that changes
-			// on every attempt would be stored and logged on every attempt.
-			note.Note = fmt.Sprintf("pool %q is backing off: its machine creates keep failing (see paddock pool list)", chosenPool.pool.Name)
-		}
+		note.Note = chosenPool.waitNote()
 	}
 	chosen.waiting++
 	note.PoolID = chosenPool.pool.ID
@@ -179,11 +169,18 @@ func (d *decider) creates(ps *poolState, g *group, n int, reason core.CreateReas
 		}
 	}
 	ps.created += n
+	if n <= 0 {
+		return
+	}
+	// One label slice for the pool's creates of this size: capped, so a
+	// caller's append copies instead of writing into a shared array.
+	labels := slices.Clone(p.Labels)
+	if size.Label != "" {
+		labels = append(labels, size.Label)
+	}
+	labels = slices.Clip(labels)
+	d.out.Creates = slices.Grow(d.out.Creates, n)
 	for range n {
-		labels := slices.Clone(p.Labels)
-		if size.Label != "" {
-			labels = append(labels, size.Label)
-		}
 		d.out.Creates = append(d.out.Creates, Create{
 			PoolID: p.ID, Labels: labels, Size: size.Label,
 			CPU: size.CPU, MemoryMB: size.MemoryMB, DiskGB: size.DiskGB,
@@ -209,7 +206,7 @@ func (d *decider) scaleDown(g *group, surplus int) {
 		return
 	}
 	for _, idx := range g.idle {
-		in := &d.instances[idx]
+		in := d.instances[idx]
 		if d.now.Sub(in.RunnerSince) < d.idleGrace {
 			d.wakeAt(in.RunnerSince.Add(d.idleGrace))
 		}
@@ -264,7 +261,7 @@ func (d *decider) heldRetries() {
 				break
 			}
 			ps.created++
-			in := &d.instances[idx]
+			in := d.instances[idx]
 			d.out.Retries = append(d.out.Retries, Retry{InstanceName: in.Name})
 			// Counted as supply only from the next decision on: this one has
 			// already planned with the budget it leaves.
@@ -280,4 +277,18 @@ func (d *decider) heldRetries() {
 		}
 	}
 	slices.SortStableFunc(d.out.Retries, func(a, b Retry) int { return pos[a.InstanceName] - pos[b.InstanceName] })
+}
+
+// waitNote says why a job counted against this full pool waits. It is made
+// once per pool: thousands of jobs may wait on one pool.
+func (ps *poolState) waitNote() string {
+	if ps.fullNote == "" {
+		ps.fullNote = fmt.Sprintf("pool %q at max_runners (%d)", ps.pool.Name, ps.pool.MaxRunners)
+		if ps.health.Failing() {
+			// Kept free of the error text and retry time: a note that changes
+			// on every attempt would be stored and logged on every attempt.
+			ps.fullNote = fmt.Sprintf("pool %q is backing off: its machine creates keep failing (see paddock pool list)", ps.pool.Name)
+		}
+	}
+	return ps.fullNote
 }

@@ -81,6 +81,17 @@ type matcher struct {
 	byEntity map[string][]indexedPool
 	sizes    map[string]parsedSize // ParseSize memo: jobs repeat few labels
 	rules    map[string]forge.LabelRules
+	// matches memoises matchJob by entity and normalised labels: thousands
+	// of queued jobs ask for a few label sets, and each match scans every
+	// pool of the entity.
+	matches map[matchKey]matchMemo
+}
+
+type matchKey struct{ entity, labels string }
+
+type matchMemo struct {
+	found []poolMatch
+	why   string // the job note when found is empty
 }
 
 // rulesOf returns the label rules of an entity's forge.
@@ -113,7 +124,8 @@ func (m *matcher) parseSize(label string) (Size, bool) {
 // newMatcher takes the label rules per entity id; entities without rules
 // get GitHub's.
 func newMatcher(pools []core.Pool, rules map[string]forge.LabelRules) *matcher {
-	m := &matcher{pools: pools, byEntity: map[string][]indexedPool{}, sizes: map[string]parsedSize{}, rules: rules}
+	m := &matcher{pools: pools, byEntity: map[string][]indexedPool{}, sizes: map[string]parsedSize{}, rules: rules,
+		matches: map[matchKey]matchMemo{}}
 	for i := range pools {
 		p := &pools[i]
 		if !p.Enabled {
@@ -146,6 +158,27 @@ func comparePoolRank(a, b *core.Pool) int {
 		return c
 	}
 	return strings.Compare(a.ID, b.ID)
+}
+
+// matchJob normalises a job's labels and returns match and, when nothing
+// matches, the job's note (with explain's reason), remembered per entity and
+// label list as the job gives it. The returned slice is shared: callers must
+// not change it.
+func (m *matcher) matchJob(entityID string, raw []string) ([]poolMatch, string) {
+	k := matchKey{entityID, strings.Join(raw, "\x00")}
+	if r, ok := m.matches[k]; ok {
+		return r.found, r.why
+	}
+	labels := m.normalize(entityID, raw)
+	r := matchMemo{found: m.match(entityID, labels)}
+	if len(r.found) == 0 {
+		r.why = fmt.Sprintf("no enabled pool of this entity matches labels %v", labels)
+		if why := m.explain(entityID, labels); why != "" {
+			r.why += ": " + why
+		}
+	}
+	m.matches[k] = r
+	return r.found, r.why
 }
 
 // match expects labels already normalised.

@@ -38,6 +38,8 @@ type poolState struct {
 	budget     int   // creates that may start now; -1 = unlimited
 	created    int   // creates planned so far
 	dueRetries []int // failing pool: retries due, held for what budget is left
+
+	fullNote string // waitNote's text, once made
 }
 
 func (ps *poolState) group(key string) *group {
@@ -56,10 +58,11 @@ type decider struct {
 	maxAttempts int
 	rules       map[string]forge.LabelRules
 
-	pools     []core.Pool // sorted by Name, then ID: the order creates come out in
-	states    []*poolState
-	byID      map[string]*poolState
-	instances []core.Instance // sorted by CreatedAt, then Name
+	pools  []core.Pool // sorted by Name, then ID: the order creates come out in
+	states []*poolState
+	byID   map[string]*poolState
+	// instances point into the snapshot (never written), sorted by CreatedAt, then Name.
+	instances []*core.Instance
 
 	deletes []int // instance indexes, parallel to reasons
 	reasons []core.DeleteReason
@@ -73,7 +76,6 @@ func newDecider(s Snapshot) *decider {
 		maxAttempts: s.MaxCreateAttempts,
 		rules:       s.LabelRules,
 		pools:       slices.Clone(s.Pools),
-		instances:   slices.Clone(s.Instances),
 		byID:        map[string]*poolState{},
 	}
 	slices.SortStableFunc(d.pools, func(a, b core.Pool) int {
@@ -82,7 +84,7 @@ func newDecider(s Snapshot) *decider {
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	slices.SortFunc(d.instances, func(a, b core.Instance) int {
+	d.instances = sortedPtrs(s.Instances, func(a, b *core.Instance) int {
 		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
 			return c
 		}
@@ -144,7 +146,7 @@ func bootstrapStart(in *core.Instance) time.Time {
 // timeouts, finished runners) and counts what remains into its pool's groups.
 func (d *decider) classify() {
 	for idx := range d.instances {
-		in := &d.instances[idx]
+		in := d.instances[idx]
 		if in.State == core.InstanceDeleted {
 			continue // gone: holds no capacity
 		}
@@ -228,4 +230,16 @@ func (d *decider) classifyManaged(idx int, in *core.Instance, ps *poolState) {
 		g.avail++
 		g.idle = append(g.idle, idx)
 	}
+}
+
+// sortedPtrs returns pointers to xs's elements, sorted by cmp. The
+// elements are large structs: sorting pointers moves far less memory, and
+// nothing is copied.
+func sortedPtrs[T any](xs []T, cmp func(a, b *T) int) []*T {
+	out := make([]*T, len(xs))
+	for i := range xs {
+		out[i] = &xs[i]
+	}
+	slices.SortFunc(out, cmp)
+	return out
 }

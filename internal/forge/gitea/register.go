@@ -144,7 +144,8 @@ func (c *Client) forgetToken(scope, tok string) {
 // accept any number of runners with one name, so a retry after a crash or a
 // timeout (the forge registered, Paddock never recorded the id) would leave
 // a second registration. Earlier registrations of the name are therefore
-// removed first (see reclaimName), and only then is the runner registered.
+// removed first (see reclaimName), and only then is the runner registered;
+// a request marked FirstAttempt has none and skips the look-up.
 // Without a runner API (Forgejo before 15, or endpoints answering 404)
 // nothing can be looked up or removed: the retry registers anew and the
 // earlier registration stays behind, offline, as an entry whose credentials
@@ -157,8 +158,12 @@ func (c *Client) JITConfig(ctx context.Context, ent core.Entity, req forge.JITRe
 	if req.Name == "" || len(req.Labels) == 0 {
 		return forge.JITConfig{}, fmt.Errorf("register runner: name and at least one label are required")
 	}
-	if err := c.reclaimName(ctx, ent, req.Name); err != nil {
-		return forge.JITConfig{}, fmt.Errorf("register runner %q at %s: %w", req.Name, scope, err)
+	// A first attempt has no earlier registration to find: the listing (a
+	// call, and pages of them on a busy scope) is only for retries.
+	if !req.FirstAttempt {
+		if err := c.reclaimName(ctx, ent, req.Name); err != nil {
+			return forge.JITConfig{}, fmt.Errorf("register runner %q at %s: %w", req.Name, scope, err)
+		}
 	}
 	tok, err := c.registrationToken(ctx, scope)
 	if err != nil {

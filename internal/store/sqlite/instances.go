@@ -176,7 +176,7 @@ func (s *Store) ListInstances(ctx context.Context, f store.InstanceFilter) ([]co
 // queryInstances lists instances matching where in (created_at, name) order;
 // tail (such as a LIMIT) is appended with its args.
 func (s *Store) queryInstances(ctx context.Context, where []string, args []any, tail string, tailArgs ...any) ([]core.Instance, error) {
-	q := "SELECT " + instanceCols + " FROM instances"
+	q := "SELECT id, " + instanceCols + " FROM instances"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -188,10 +188,23 @@ func (s *Store) queryInstances(ctx context.Context, where []string, args []any, 
 	defer rows.Close()
 	out := []core.Instance{}
 	for rows.Next() {
-		i, err := scanInstance(rows)
-		if err != nil {
+		var (
+			id, hash string
+			data     sql.RawBytes
+			used     int
+		)
+		if err := rows.Scan(&id, &data, &hash, &used); err != nil {
 			return nil, err
 		}
+		i, ok := s.memo.get(id, data)
+		if !ok {
+			text := string(data)
+			if err := fromJSON(text, &i); err != nil {
+				return nil, err
+			}
+			s.memo.put(id, text, i)
+		}
+		i.TokenHash, i.TokenUsed = hash, used != 0
 		out = append(out, i)
 	}
 	return out, rows.Err()

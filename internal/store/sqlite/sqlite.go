@@ -38,6 +38,8 @@ type Store struct {
 	w   *sql.DB
 	r   *sql.DB
 	box *secretbox.Box
+	// memo spares re-decoding unchanged instance rows in listings (memo.go).
+	memo decodeMemo
 }
 
 var _ store.Store = (*Store)(nil)
