@@ -27,6 +27,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paddock-ci/paddock/internal/check"
 	"github.com/paddock-ci/paddock/internal/provider"
 )
 
@@ -150,6 +151,14 @@ func (p *Provider) create(ctx context.Context, spec provider.Spec, devices map[s
 	alias := cmp.Or(spec.Image, p.opts.Image)
 	if alias == "" {
 		return instance{}, errors.New("lxd: the pool names no image and the provider has no default image alias (set lxd.image)")
+	}
+	if msg := check.LXDImageProblem(alias); msg != "" {
+		return instance{}, fmt.Errorf("lxd: pool image: %s", msg)
+	}
+	if spec.Flavor != "" {
+		if msg := check.LXDNameProblem("profile (the pool's flavor)", spec.Flavor); msg != "" {
+			return instance{}, fmt.Errorf("lxd: %s", msg)
+		}
 	}
 	profiles := slices.Clone(p.opts.Profiles)
 	if spec.Flavor != "" && !slices.Contains(profiles, spec.Flavor) {
