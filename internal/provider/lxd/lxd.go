@@ -148,7 +148,12 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 }
 
 func (p *Provider) create(ctx context.Context, spec provider.Spec, devices map[string]map[string]string) (instance, error) {
-	alias := cmp.Or(spec.Image, p.opts.Image)
+	// A pool that names no image has "default" (check.DefaultImage): the
+	// provider's image, when it has one.
+	alias := spec.Image
+	if alias == "" || alias == check.DefaultImage && p.opts.Image != "" {
+		alias = p.opts.Image
+	}
 	if alias == "" {
 		return instance{}, errors.New("lxd: the pool names no image and the provider has no default image alias (set lxd.image)")
 	}
