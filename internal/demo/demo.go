@@ -54,7 +54,7 @@ type Options struct {
 	simHost  string // the simulator's host:port, forwarded into VMs (set for qemu)
 	// lxdProfile is the profile the lxd demo makes (this binary, mounted).
 	lxdProfile string
-	Out      io.Writer
+	Out        io.Writer
 	// Log receives the manager's log; nil discards it.
 	Log io.Writer
 }
