@@ -56,3 +56,44 @@ func (a Admin) Names(ctx context.Context) ([]string, error) {
 	}
 	return out, err
 }
+
+// CreateProject makes a project that shares the default project's images,
+// profiles and storage volumes: a namespace for instance names (tests use
+// one each, so nothing else on a shared daemon is seen or touched).
+func (a Admin) CreateProject(ctx context.Context, name string) error {
+	return a.c.createProject(ctx, name)
+}
+
+// DeleteProject force-deletes every instance in project name, then the
+// project. Only for projects the caller made.
+func (a Admin) DeleteProject(ctx context.Context, name string) error {
+	pc := newClient(a.c.socket, name)
+	ins, err := pc.listInstances(ctx)
+	if err != nil {
+		return err
+	}
+	for _, in := range ins {
+		if in.Status != "Stopped" {
+			_ = pc.setState(ctx, in.Name, "stop")
+		}
+		if err := pc.deleteInstance(ctx, in.Name); err != nil && !isNotFound(err) {
+			return err
+		}
+	}
+	return newClient(a.c.socket, "").deleteProject(ctx, name)
+}
+
+// Status is an instance's LXD status ("" if it is missing).
+func (a Admin) Status(ctx context.Context, name string) string {
+	in, err := a.c.getInstance(ctx, name)
+	if err != nil {
+		return ""
+	}
+	return in.Status
+}
+
+// Instance returns an instance's config and devices.
+func (a Admin) Instance(ctx context.Context, name string) (map[string]string, map[string]map[string]string, error) {
+	in, err := a.c.getInstance(ctx, name)
+	return in.Config, in.Devices, err
+}

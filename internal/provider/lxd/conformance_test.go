@@ -18,8 +18,7 @@ import (
 // daemon away (as a stopped daemon does) by removing the link.
 func TestConformance(t *testing.T) {
 	providertest.Run(t, func(t *testing.T) *providertest.Harness {
-		d := needLXD(t)
-		proj := project(t, d)
+		proj := project(t, needLXD(t))
 		link := filepath.Join(t.TempDir(), "lxd.socket")
 		if err := os.Symlink(socket, link); err != nil {
 			t.Fatal(err)
@@ -50,7 +49,7 @@ func TestConformance(t *testing.T) {
 				if _, err := newP(t, "c1").Create(context.Background(), s); err != nil {
 					t.Fatal(err)
 				}
-				return func() bool { return d.Status(context.Background(), proj, s.Name) == "Running" }
+				return func() bool { return lxd.NewAdmin(socket, proj).Status(context.Background(), s.Name) == "Running" }
 			},
 			// Creating a container unpacks the image: far longer than the
 			// suite's 300 ms deadline.

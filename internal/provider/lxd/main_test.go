@@ -32,16 +32,14 @@ func envOr(k, def string) string {
 
 // needLXD skips when no LXD daemon with the image is here (a chroot, a
 // machine without scripts/lxd-setup), except in CI, where it fails.
-func needLXD(t *testing.T) lxd.Daemon {
+func needLXD(t *testing.T) lxd.Admin {
 	t.Helper()
-	d := lxd.NewDaemon(socket)
+	d := lxd.NewAdmin(socket, "")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	why := ""
-	if _, err := d.Version(ctx); err != nil {
-		why = "no LXD daemon: " + err.Error()
-	} else if err := d.ImageExists(ctx, image); err != nil {
-		why = "no image " + image + ": " + err.Error()
+	if err := d.Check(ctx, image); err != nil {
+		why = err.Error()
 	}
 	if why != "" {
 		if os.Getenv("CI") == "true" {
@@ -54,7 +52,7 @@ func needLXD(t *testing.T) lxd.Daemon {
 
 // project makes a project for this test and deletes it (with whatever is
 // left in it) at the end.
-func project(t *testing.T, d lxd.Daemon) string {
+func project(t *testing.T, d lxd.Admin) string {
 	t.Helper()
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
