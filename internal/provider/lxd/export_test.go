@@ -15,4 +15,3 @@ func CreateOnly(ctx context.Context, p *Provider, spec provider.Spec) error {
 	}
 	return err
 }
-
