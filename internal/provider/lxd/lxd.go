@@ -204,8 +204,24 @@ func (p *Provider) create(ctx context.Context, spec provider.Spec, devices map[s
 	return p.c.getInstance(ctx, spec.Name)
 }
 
-// boot pushes the bootstrap and the boot settings, then starts the container.
+// boot pushes the bootstrap and the boot settings, then starts the
+// container. A container a killed manager's create left LXD still unpacking
+// is busy: boot waits for that operation rather than fail the retried Create.
 func (p *Provider) boot(ctx context.Context, spec provider.Spec) error {
+	for {
+		err := p.bootOnce(ctx, spec)
+		if err == nil || !isBusy(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last: %v)", ctx.Err(), err)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+func (p *Provider) bootOnce(ctx context.Context, spec provider.Spec) error {
 	meta, cb := guestURL(spec.MetadataURL), guestURL(spec.CallbackURL)
 	if err := p.c.pushFile(ctx, spec.Name, guestDir, nil, 0o700); err != nil {
 		return fmt.Errorf("lxd: push into %s: %w", spec.Name, err)
