@@ -19,7 +19,7 @@ func newDemoCmd() *cobra.Command {
 		Use:   "demo",
 		Short: "Run jobs end to end on this machine: forge simulator + manager + local machines",
 		Long: `Starts a GitHub simulator, a Paddock manager (SQLite in a temp dir) and the
-process provider, registers a repository and two pools, queues jobs with a mix
+process provider (or --provider qemu, lxd or external), registers a repository and two pools, queues jobs with a mix
 of labels, shows progress, and prints a summary: queued→running latency, machines
 created and destroyed, forge API calls, and leaks (which must be 0).
 
