@@ -10,10 +10,10 @@ func LXDNameProblem(kind, name string) string {
 		return kind + " name must be 1-63 characters"
 	}
 	if name[0] == '-' || name[0] == '.' {
-		return kind + " name " + quote(name) + " must start with a letter, digit or '_'"
+		return kind + " name " + lxdQuote(name) + " must start with a letter, digit or '_'"
 	}
-	if strings.IndexFunc(name, notNameChar) >= 0 {
-		return kind + " name " + quote(name) + " may hold only letters, digits, '-', '_' and '.'"
+	if strings.IndexFunc(name, lxdNotNameChar) >= 0 {
+		return kind + " name " + lxdQuote(name) + " may hold only letters, digits, '-', '_' and '.'"
 	}
 	return ""
 }
@@ -26,17 +26,17 @@ func LXDImageProblem(alias string) string {
 		return "image alias must be 1-255 characters"
 	}
 	if strings.Contains(alias, ":") {
-		return "image alias " + quote(alias) + " names a remote; import the image into the daemon and give its local alias"
+		return "image alias " + lxdQuote(alias) + " names a remote; import the image into the daemon and give its local alias"
 	}
 	if alias[0] == '/' || alias[0] == '.' || alias[0] == '-' || strings.Contains(alias, "..") ||
-		strings.IndexFunc(alias, func(r rune) bool { return r != '/' && notNameChar(r) }) >= 0 {
-		return "image alias " + quote(alias) + " may hold only letters, digits, '-', '_', '.' and '/'"
+		strings.IndexFunc(alias, func(r rune) bool { return r != '/' && lxdNotNameChar(r) }) >= 0 {
+		return "image alias " + lxdQuote(alias) + " may hold only letters, digits, '-', '_', '.' and '/'"
 	}
 	return ""
 }
 
-func notNameChar(r rune) bool {
+func lxdNotNameChar(r rune) bool {
 	return !(r == '-' || r == '_' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
 }
 
-func quote(s string) string { return `"` + s + `"` }
+func lxdQuote(s string) string { return `"` + s + `"` }
