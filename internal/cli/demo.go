@@ -19,7 +19,7 @@ func newDemoCmd() *cobra.Command {
 		Use:   "demo",
 		Short: "Run jobs end to end on this machine: forge simulator + manager + local machines",
 		Long: `Starts a GitHub simulator, a Paddock manager (SQLite in a temp dir) and the
-process provider, registers a repository and two pools, queues jobs with a mix
+process provider (or --provider qemu, lxd or external), registers a repository and two pools, queues jobs with a mix
 of labels, shows progress, and prints a summary: queued→running latency, machines
 created and destroyed, forge API calls, and leaks (which must be 0).
 
@@ -44,7 +44,7 @@ Exits 0 only if every job completed and nothing leaked.`,
 	cmd.Flags().IntVar(&o.Jobs, "jobs", 20, "number of jobs to queue")
 	cmd.Flags().StringVar(&o.Forge, "forge", "github", "simulated forge: github, gitea or forgejo")
 	cmd.Flags().StringVar(&o.Intake, "intake", "webhook", "how jobs reach Paddock: webhook, poll (the simulator sends no webhooks) or scaleset (a GitHub runner scale set)")
-	cmd.Flags().StringVar(&o.Provider, "provider", "process", "provider for the machines (process, external or qemu)")
+	cmd.Flags().StringVar(&o.Provider, "provider", "process", "provider for the machines (process, external, qemu or lxd: LXD containers, set up by scripts/lxd-setup)")
 	cmd.Flags().StringVar(&o.ImageDir, "image-dir", "", "where --provider qemu builds and caches the fast VM image (default: the user cache dir)")
 	cmd.Flags().StringVar(&o.ProviderExec, "provider-exec", "", "provider executable for --provider external (GARM's protocol)")
 	cmd.Flags().StringVar(&o.ProviderConfig, "provider-config", "", "its config file (default: a generated one with a state_dir)")

@@ -119,6 +119,7 @@ type ProviderConfig struct {
 	External    *ExternalConfig   `yaml:"external"`
 	QEMU        *QEMUConfig       `yaml:"qemu"`
 	Kubernetes  *KubernetesConfig `yaml:"kubernetes"`
+	LXD         *LXDConfig        `yaml:"lxd"`
 }
 
 // ProcessConfig configures the process provider (local, no isolation).

@@ -29,7 +29,7 @@ import (
 // Options configure a demo run.
 type Options struct {
 	Jobs     int
-	Provider string // "process", "external" or "qemu"
+	Provider string // "process", "external", "qemu" or "lxd"
 	// Forge is the simulated forge: github (default), gitea or forgejo.
 	Forge string
 	// Intake: webhook (default) or poll (the simulator then sends no webhooks).
@@ -59,7 +59,9 @@ type Options struct {
 	// ImageDir caches the fast image for Provider "qemu" ("" = the user's cache dir).
 	ImageDir string
 	simHost  string // the simulator's host:port, forwarded into VMs (set for qemu)
-	Out      io.Writer
+	// lxdProfile is the profile the lxd demo makes (this binary, mounted).
+	lxdProfile string
+	Out        io.Writer
 	// Log receives the manager's log; nil discards it.
 	Log io.Writer
 }
@@ -93,8 +95,8 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	switch {
 	case o.Provider == "external" && o.ProviderExec == "":
 		return nil, errors.New("--provider external needs --provider-exec PATH (a program speaking GARM's provider protocol)")
-	case o.Provider != "process" && o.Provider != "external" && o.Provider != "qemu":
-		return nil, fmt.Errorf("provider %q is not available in this build (use process, external or qemu)", o.Provider)
+	case o.Provider != "process" && o.Provider != "external" && o.Provider != "qemu" && o.Provider != "lxd":
+		return nil, fmt.Errorf("provider %q is not available in this build (use process, external, qemu or lxd)", o.Provider)
 	case o.Provider != "external" && (o.ProviderExec != "" || o.ProviderConfig != ""):
 		return nil, errors.New("--provider-exec and --provider-config need --provider external")
 	}
@@ -168,6 +170,21 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 			return nil, err
 		}
 	}
+	var lxdCleanup func() error
+	if o.Provider == "lxd" {
+		profile, cleanup, err := prepareLXD(ctx, &o, sim)
+		if err != nil {
+			l.Close()
+			return nil, err
+		}
+		o.lxdProfile, lxdCleanup = profile, cleanup
+		// Runs after the manager has stopped (defers run last first).
+		defer func() {
+			if err := lxdCleanup(); err != nil {
+				fmt.Fprintf(o.Out, "LXD profile %s not deleted (a container still uses it?): %v\n", profile, err)
+			}
+		}()
+	}
 
 	provBlock, err := providerBlock(o, dir)
 	if err != nil {
@@ -211,8 +228,11 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	start := time.Now()
 	for i := 0; i < o.Jobs; i++ {
 		labels := mix[i%len(mix)]
-		if _, err := sim.QueueJob(forgesim.JobSpec{Repo: repo, Labels: labels, Name: fmt.Sprintf("job-%02d", i+1),
-			Duration: o.JobDuration}); err != nil {
+		js := forgesim.JobSpec{Repo: repo, Labels: labels, Name: fmt.Sprintf("job-%02d", i+1), Duration: o.JobDuration}
+		if o.Provider == "lxd" {
+			js.Command = lxdJobCommand
+		}
+		if _, err := sim.QueueJob(js); err != nil {
 			return nil, fmt.Errorf("queue job: %w", err)
 		}
 	}
@@ -228,6 +248,11 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	}
 	if o.Provider == "qemu" {
 		printVMTimes(o.Out, a, sim)
+	}
+	if o.Provider == "lxd" {
+		if overlap := printContainerTimes(o.Out, sim); overlap < 2 && o.Jobs >= 2 && err == nil {
+			err = errors.New("demo failed: no two jobs held the same port at the same time, so isolation was not shown")
+		}
 	}
 	if err != nil {
 		return sum, err
@@ -336,6 +361,9 @@ func idleOnly(live []core.Instance) bool {
 func providerBlock(o Options, dir string) (string, error) {
 	if o.Provider == "qemu" {
 		return qemuBlock(o, dir), nil
+	}
+	if o.Provider == "lxd" {
+		return lxdBlock(o, o.lxdProfile), nil
 	}
 	if o.Provider != "external" {
 		return "    type: process", nil

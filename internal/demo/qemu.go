@@ -27,6 +27,9 @@ func runnerCommand(o Options) []string {
 	if o.Provider == "qemu" {
 		return []string{guestPaddock, "agent"}
 	}
+	if o.Provider == "lxd" {
+		return []string{lxdPaddock, "agent"}
+	}
 	return []string{cmp.Or(o.External.MachinePaddock, o.Self), "agent"}
 }
 
