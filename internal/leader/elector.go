@@ -54,6 +54,8 @@ type Options struct {
 	// term (fence.From) and ends when the term does; Lead must then return
 	// promptly. It may be called again for a later term.
 	Lead func(ctx context.Context, term *fence.Term)
+	// OnRole, if set, is told every change of role (heartbeats, metrics).
+	OnRole func(role Role, epoch int64)
 }
 
 // Elector runs the election for one replica.
@@ -150,6 +152,7 @@ func (e *Elector) lead(ctx context.Context, epoch int64, sent time.Time) {
 	e.last.Store(epoch)
 	e.epoch.Store(epoch)
 	e.log.Info("leader: this replica leads", "epoch", epoch, "lease", e.t.lease)
+	e.tell(Leader, epoch)
 	lctx, cancel := context.WithCancel(fence.With(ctx, term))
 	done := make(chan struct{})
 	go func() { defer close(done); e.o.Lead(lctx, term) }()
@@ -198,6 +201,7 @@ func (e *Elector) lead(ctx context.Context, epoch int64, sent time.Time) {
 	}
 	term.End()
 	e.epoch.Store(0)
+	e.tell(Follower, epoch)
 	cancel()
 	e.log.Warn("leader: stepping down", "epoch", epoch, "reason", reason)
 	<-done
@@ -208,5 +212,11 @@ func (e *Elector) lead(ctx context.Context, epoch int64, sent time.Time) {
 			e.log.Warn("leader: could not release the lease; followers take over when it expires", "epoch", epoch, "err", err)
 		}
 		rcancel()
+	}
+}
+
+func (e *Elector) tell(r Role, epoch int64) {
+	if e.o.OnRole != nil {
+		e.o.OnRole(r, epoch)
 	}
 }
