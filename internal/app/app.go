@@ -11,8 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/google/uuid"
@@ -28,7 +26,6 @@ import (
 	"github.com/paddock-ci/paddock/internal/scaleset"
 	"github.com/paddock-ci/paddock/internal/secretbox"
 	"github.com/paddock-ci/paddock/internal/store"
-	"github.com/paddock-ci/paddock/internal/store/sqlite"
 )
 
 // Options adjust how the manager is assembled.
@@ -74,20 +71,14 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	for _, path := range cfg.LiteralSecrets {
 		log.Warn("config: secret written inline; prefer env:NAME or file:PATH", "key", path)
 	}
-	if cfg.Store.Driver != "sqlite" {
-		return nil, fmt.Errorf("store driver %q is not supported by this build (use sqlite)", cfg.Store.Driver)
-	}
 	key := cfg.Store.Key()
 	box, err := secretbox.New(key)
 	if err != nil {
 		return nil, fmt.Errorf("store.encryption_key: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(cfg.Store.Path), 0o700); err != nil {
-		return nil, err
-	}
-	st, err := sqlite.Open(ctx, cfg.Store.Path, box)
+	st, err := openStore(ctx, cfg.Store, box)
 	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", cfg.Store.Path, err)
+		return nil, err
 	}
 	a := &App{Store: st, Metrics: metrics.New(), Logger: log, cfg: cfg, listener: o.Listener}
 	fail := func(err error) (*App, error) { st.Close(); return nil, err }
