@@ -84,8 +84,8 @@ type ServerLimits struct {
 
 // StoreConfig says where state lives.
 type StoreConfig struct {
-	Driver        string `yaml:"driver"` // sqlite (default) or postgres
-	Path          string `yaml:"path"`   // sqlite: the database file
+	Driver        string `yaml:"driver"`         // sqlite (default) or postgres
+	Path          string `yaml:"path"`           // sqlite: the database file
 	EncryptionKey Secret `yaml:"encryption_key"` // 32 bytes as hex or base64; see Key
 	// DSN: postgres only, the connection string (a secret reference, as it
 	// usually holds a password): postgres://user:pw@host:5432/db?sslmode=…
