@@ -97,6 +97,10 @@ func unreachable(c *pgx.ConnConfig, err error) error {
 		where, c.Database, c.User, err, hint)
 }
 
+// Pool is the store's connection pool, for features built on the same
+// database (leader election, notifications) that must not open another.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
 // Close closes the connection pool.
 func (s *Store) Close() error {
 	s.pool.Close()
