@@ -22,6 +22,7 @@ import (
 	"github.com/paddock-ci/paddock/internal/provider"
 	"github.com/paddock-ci/paddock/internal/store/codec"
 	"github.com/paddock-ci/paddock/internal/store/postgres"
+	"github.com/paddock-ci/paddock/internal/testutil"
 	"github.com/paddock-ci/paddock/internal/testutil/pgtest"
 )
 
@@ -219,4 +220,32 @@ func TestSecondManagerOtherKey(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The database goes away under a running manager: webhooks are refused (so
+// the forge redelivers) instead of lost or half-stored, and once the
+// database is back the manager serves them again without a restart.
+func TestPostgresManagerDatabaseRestart(t *testing.T) {
+	srv := pgtest.Start(t)
+	prov := &countingProvider{ch: make(chan struct{}, 16)}
+	a, err := newManager(t, postgresStore(t, srv.DB(t), keyA), prov)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, a)
+	if f := sendWebhooks(t, a.URL(), 1, 2, 1); f != 0 {
+		t.Fatal("webhook refused before the database went away")
+	}
+	waitCreates(t, prov, 1)
+	srv.Stop()
+	if f := sendWebhooks(t, a.URL(), 2, 3, 1); f != 1 {
+		t.Fatal("webhook accepted while the database was down")
+	}
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, "the webhook accepted after the database came back", 30*time.Second, func() bool {
+		return sendWebhooks(t, a.URL(), 2, 3, 1) == 0
+	})
+	waitCreates(t, prov, 1)
 }
