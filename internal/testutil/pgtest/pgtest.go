@@ -175,7 +175,7 @@ func start() (*Server, error) {
 	}
 	// Not t.TempDir: its parents are private to root, and the server may run as
 	// the postgres user.
-	dir, err := os.MkdirTemp("", "pgtest-")
+	dir, err := os.MkdirTemp(tempRoot(), "pgtest-")
 	if err != nil {
 		return nil, err
 	}
@@ -325,6 +325,24 @@ func (s *Server) Running() bool {
 func (s *Server) destroy() {
 	s.Stop()
 	os.RemoveAll(s.Dir)
+}
+
+// tempRoot is where the cluster's directory goes: the usual temporary
+// directory, unless the server runs as another user who could not reach it
+// (a root-only TMPDIR); then /tmp, which every user can.
+func tempRoot() string {
+	root := os.TempDir()
+	if os.Geteuid() != 0 {
+		return root
+	}
+	for d := root; ; d = filepath.Dir(d) {
+		if st, err := os.Stat(d); err != nil || st.Mode().Perm()&0o001 == 0 {
+			return "/tmp"
+		}
+		if d == filepath.Dir(d) {
+			return root
+		}
+	}
 }
 
 func freePort() (int, error) {
