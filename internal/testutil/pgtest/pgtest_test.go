@@ -39,7 +39,7 @@ func TestDBIsolated(t *testing.T) {
 	if _, err := query(t, b, "SELECT v FROM x"); err == nil {
 		t.Fatal("table created in database a is visible in database b")
 	}
-	if Shared(t) != Shared(t) {
+	if s1, s2 := Shared(t), Shared(t); s1 != s2 {
 		t.Fatal("Shared started a second server")
 	}
 }
