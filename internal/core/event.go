@@ -21,6 +21,8 @@ const (
 	// EventInstanceState: an instance changed state (From → State); Reason is
 	// its fault or delete reason, if any.
 	EventInstanceState EventKind = "instance.state"
+	// EventInstanceRunner: the runner on an instance changed state (From → State).
+	EventInstanceRunner EventKind = "instance.runner"
 	// EventPoolDegraded: a pool's machine creates started failing (Reason: the error).
 	EventPoolDegraded EventKind = "pool.degraded"
 	// EventPoolRecovered: a failing pool created a machine again.
@@ -38,6 +40,7 @@ type Event struct {
 	Kind     EventKind `json:"kind"`
 	At       time.Time `json:"at"`
 	PoolID   string    `json:"pool_id,omitempty"`
+	Pool     string    `json:"pool,omitempty"`     // pool name, on pool events
 	Instance string    `json:"instance,omitempty"` // instance name
 	EntityID string    `json:"entity_id,omitempty"`
 	JobID    int64     `json:"job_id,omitempty"`

@@ -145,6 +145,9 @@ type Store interface {
 	AppendEvents(ctx context.Context, evs []*core.Event) error
 	// ListEventsAfter returns up to limit events with ID > after, oldest first.
 	ListEventsAfter(ctx context.Context, after int64, limit int) ([]core.Event, error)
+	// LastEventID is the ID of the newest event (0 if the log is empty), where
+	// a stream that wants only new events starts.
+	LastEventID(ctx context.Context) (int64, error)
 	// PruneEvents removes events that happened before t, in bounded batches.
 	PruneEvents(ctx context.Context, before time.Time) (int, error)
 

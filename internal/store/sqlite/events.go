@@ -86,3 +86,12 @@ func (s *Store) PruneEvents(ctx context.Context, before time.Time) (int, error) 
 	return s.purge(ctx,
 		"DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at < ? LIMIT ?)", nanos(before))
 }
+
+// LastEventID returns the newest event's id, or 0 for an empty log.
+func (s *Store) LastEventID(ctx context.Context) (int64, error) {
+	var id sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, "SELECT max(id) FROM events").Scan(&id); err != nil {
+		return 0, fmt.Errorf("sqlite store: last event id: %w", err)
+	}
+	return id.Int64, nil
+}

@@ -15,6 +15,9 @@ func testEvents(t *testing.T, s store.Store) {
 	if len(got) != 0 {
 		t.Fatalf("fresh store has %d events", len(got))
 	}
+	if last, err := s.LastEventID(ctx(t)); err != nil || last != 0 {
+		t.Fatalf("fresh store: last event id %d, %v; want 0", last, err)
+	}
 	at := time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
 	evs := []*core.Event{
 		{Kind: core.EventJobQueued, EntityID: "e1", JobID: 7, State: "queued", At: at},
@@ -29,6 +32,9 @@ func testEvents(t *testing.T, s store.Store) {
 		t.Fatal("At not stamped")
 	}
 	must(t, s.AppendEvents(ctx(t), nil))
+	if last, err := s.LastEventID(ctx(t)); err != nil || last != evs[2].ID {
+		t.Fatalf("last event id %d, %v; want %d", last, err, evs[2].ID)
+	}
 	got, err = s.ListEventsAfter(ctx(t), 0, 10)
 	must(t, err)
 	if len(got) != 3 {
@@ -85,6 +91,9 @@ func testEventsPrune(t *testing.T, s store.Store) {
 	must(t, err)
 	if len(got) != 1 || got[0].ID != evs[2].ID {
 		t.Fatalf("after prune: %+v", got)
+	}
+	if last, err := s.LastEventID(ctx(t)); err != nil || last != evs[2].ID {
+		t.Fatalf("last event id after prune %d, %v; want %d", last, err, evs[2].ID)
 	}
 	n, err = s.PruneEvents(ctx(t), time.Now().Add(time.Hour))
 	must(t, err)
