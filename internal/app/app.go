@@ -30,6 +30,7 @@ import (
 	"github.com/paddock-ci/paddock/internal/secretbox"
 	"github.com/paddock-ci/paddock/internal/store"
 	"github.com/paddock-ci/paddock/internal/store/sqlite"
+	"github.com/paddock-ci/paddock/internal/ui"
 )
 
 // Options adjust how the manager is assembled.
@@ -154,6 +155,13 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	machineMux := http.NewServeMux()
 	(&intake.Handler{Store: rst, Events: a.Controller, Metrics: a.Metrics, Logger: log, Polls: a.poller}).Routes(machineMux)
 	(&metadata.Handler{Machines: a.Controller, Logger: log}).Routes(machineMux)
+	dash, err := ui.New(ui.Options{Store: rst, AdminToken: string(cfg.Server.AdminToken),
+		ViewerToken: string(cfg.Server.ViewerToken), AuthFailures: a.edge.auth, Events: a.Stream,
+		PoolHealth: a.Controller.PoolHealth, DeleteInstance: a.Controller.DeleteInstance,
+		Notify: a.Controller.Notify, Metrics: a.Metrics, Logger: log})
+	if err != nil {
+		return fail(err)
+	}
 	a.Handler = api.New(api.Options{
 		Store: rst, Metrics: a.Metrics, AdminToken: string(cfg.Server.AdminToken),
 		ViewerToken: string(cfg.Server.ViewerToken), Events: a.Stream,
@@ -163,6 +171,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 			"/webhooks/":         a.edge.webhook.Wrap(machineMux),
 			"/api/v1/metadata/":  a.edge.machine.Wrap(machineMux),
 			"/api/v1/callbacks/": a.edge.machine.Wrap(machineMux),
+			"/ui/":               dash,
 		},
 		Notify: a.Controller.Notify, DeleteInstance: a.Controller.DeleteInstance,
 		PoolHealth: a.Controller.PoolHealth,
