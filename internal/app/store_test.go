@@ -15,13 +15,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/paddock-ci/paddock/internal/app"
 	"github.com/paddock-ci/paddock/internal/config"
 	"github.com/paddock-ci/paddock/internal/forge/github"
 	"github.com/paddock-ci/paddock/internal/forgesim"
 	"github.com/paddock-ci/paddock/internal/provider"
 	"github.com/paddock-ci/paddock/internal/store/codec"
-	"github.com/paddock-ci/paddock/internal/store/postgres"
 	"github.com/paddock-ci/paddock/internal/testutil"
 	"github.com/paddock-ci/paddock/internal/testutil/pgtest"
 )
@@ -142,18 +143,27 @@ func waitCreates(tb testing.TB, prov *countingProvider, n int) {
 // a signed webhook reaches a provider create.
 func TestPostgresManager(t *testing.T) {
 	prov := &countingProvider{ch: make(chan struct{}, 16)}
-	a, err := newManager(t, postgresStore(t, pgtest.DB(t), keyA), prov)
+	dsn := pgtest.DB(t)
+	a, err := newManager(t, postgresStore(t, dsn, keyA), prov)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if _, ok := a.Store.(*postgres.Store); !ok {
-		t.Fatalf("store is %T, want *postgres.Store", a.Store)
 	}
 	run(t, a)
 	if f := sendWebhooks(t, a.URL(), 1, 4, 2); f != 0 {
 		t.Fatalf("%d webhooks refused", f)
 	}
 	waitCreates(t, prov, 3)
+	// The manager's state is in that database, not in a file beside it.
+	c, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	var forges, jobs int
+	if err := c.QueryRow(t.Context(), "SELECT (SELECT count(*) FROM forges WHERE name = 'sim'), (SELECT count(*) FROM jobs)").
+		Scan(&forges, &jobs); err != nil || forges != 1 || jobs != 3 {
+		t.Fatalf("in PostgreSQL: %d forges named sim, %d jobs (%v); want 1 and 3", forges, jobs, err)
+	}
 }
 
 // An unreachable database at start: a clear error naming where it tried and

@@ -46,6 +46,9 @@ type ServerConfig struct {
 	// MetricsToken, if set, also opens /metrics (besides the admin token), so
 	// a scraper need not hold the admin token.
 	MetricsToken Secret `yaml:"metrics_token"`
+	// ViewerToken, if set, opens the dashboard (/ui/) and the event stream
+	// read-only: it can see everything the dashboard shows but change nothing.
+	ViewerToken Secret `yaml:"viewer_token"`
 	// MetricsPublic serves /metrics without any token.
 	MetricsPublic bool         `yaml:"metrics_public"`
 	Limits        ServerLimits `yaml:"limits"`
