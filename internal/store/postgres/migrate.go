@@ -147,37 +147,36 @@ func (s *Store) migrate(ctx context.Context) error {
 }
 
 // checkKey verifies this manager's key against the check value the database
-// holds; with record set, a database without one gets one sealed now.
+// holds. A database without one (set up before key checks existed) is judged
+// by a forge's sealed secrets, if it has any; with record set it then gets a
+// check value sealed now.
 func (s *Store) checkKey(ctx context.Context, q queryer, record bool) error {
-	if record {
-		// A database set up before key checks existed may hold forges: their
-		// secrets tell whether this key is the one they were sealed with.
-		var old string
-		err := q.QueryRow(ctx, "SELECT secrets FROM forges WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = $1) LIMIT 1",
-			codec.KeyCheckMeta).Scan(&old)
-		if err == nil {
-			if _, err := s.box.Open(old); err != nil {
-				return codec.CheckKey(s.box, "")
-			}
-		} else if !errors.Is(err, pgx.ErrNoRows) {
-			return wrap(err)
-		}
-		sealed, err := codec.SealKeyCheck(s.box)
-		if err != nil {
-			return err
-		}
-		if _, err := q.Exec(ctx, "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
-			codec.KeyCheckMeta, sealed); err != nil {
-			return wrap(err)
-		}
-	}
 	var sealed string
 	err := q.QueryRow(ctx, "SELECT value FROM meta WHERE key = $1", codec.KeyCheckMeta).Scan(&sealed)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil // set up before key checks existed; recorded after migrating
+	if err == nil {
+		return codec.CheckKey(s.box, sealed)
 	}
-	if err != nil {
+	if !errors.Is(err, pgx.ErrNoRows) {
 		return wrap(err)
 	}
-	return codec.CheckKey(s.box, sealed)
+	var old string
+	err = q.QueryRow(ctx, "SELECT secrets FROM forges LIMIT 1").Scan(&old)
+	if err == nil {
+		if _, err := s.box.Open(old); err != nil {
+			return codec.CheckKey(s.box, "")
+		}
+	} else if !errors.Is(err, pgx.ErrNoRows) {
+		return wrap(err)
+	}
+	if !record {
+		return nil
+	}
+	if sealed, err = codec.SealKeyCheck(s.box); err != nil {
+		return err
+	}
+	// Managers migrate under one advisory lock, so no other one records a
+	// check value meanwhile; DO NOTHING keeps even a stray writer's intact.
+	_, err = q.Exec(ctx, "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+		codec.KeyCheckMeta, sealed)
+	return wrap(err)
 }
