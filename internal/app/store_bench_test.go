@@ -12,12 +12,22 @@ import (
 // sustained webhooks/s: from the first send until the provider has been
 // asked for every job's machine (webhook accepted, job and intent written,
 // scheduled, instance created). Run with -benchtime=2000x or more.
+//
+// sqlite runs as shipped (WAL, synchronous=NORMAL: no fsync per commit);
+// postgres on the test harness's server (fsync and synchronous_commit off);
+// postgres-durable on a server with PostgreSQL's default, fsync-per-commit
+// settings, as a production database would run.
 func BenchmarkSustainedWebhooks(b *testing.B) {
-	for _, driver := range []string{"sqlite", "postgres"} {
+	for _, driver := range []string{"sqlite", "postgres", "postgres-durable"} {
 		b.Run(driver, func(b *testing.B) {
-			storeYAML := sqliteStore(b.TempDir(), keyA)
-			if driver == "postgres" {
+			var storeYAML string
+			switch driver {
+			case "sqlite":
+				storeYAML = sqliteStore(b.TempDir(), keyA)
+			case "postgres":
 				storeYAML = postgresStore(b, pgtest.DB(b), keyA)
+			default:
+				storeYAML = postgresStore(b, pgtest.Start(b, pgtest.Durable...).DB(b), keyA)
 			}
 			prov := &countingProvider{ch: make(chan struct{}, b.N+16)}
 			a, err := newManager(b, storeYAML, prov)

@@ -72,3 +72,16 @@ func TestBinDir(t *testing.T) {
 		t.Skip(err)
 	}
 }
+
+// The shared server trades durability for speed; Durable restores it.
+func TestSettings(t *testing.T) {
+	if v, err := query(t, DB(t), "SHOW fsync"); err != nil || v != "off" {
+		t.Fatalf("shared server fsync = %q, %v; want off", v, err)
+	}
+	s := Start(t, Durable...)
+	for _, name := range []string{"fsync", "synchronous_commit", "full_page_writes"} {
+		if v, err := query(t, s.DB(t), "SHOW "+name); err != nil || v != "on" {
+			t.Fatalf("durable server %s = %q, %v; want on", name, v, err)
+		}
+	}
+}
