@@ -29,6 +29,11 @@ type Options struct {
 	MetricsToken string
 	// MetricsPublic serves /metrics without a token.
 	MetricsPublic bool
+	// ViewerToken, if set, is accepted besides the admin token on read-only
+	// surfaces: the event stream (and the dashboard, which mounts itself).
+	ViewerToken string
+	// Events serves GET /api/v1/events (Server-Sent Events). Nil: 404.
+	Events http.Handler
 	// AuthFailures limits failed token checks; nil uses 10 per minute per
 	// client address and 300 per minute in total.
 	AuthFailures *httplimit.AuthFailures
@@ -80,6 +85,9 @@ func New(opts Options) http.Handler {
 	}
 	for pattern, h := range opts.Mount {
 		mux.Handle(pattern, h)
+	}
+	if opts.Events != nil {
+		mux.Handle("GET /api/v1/events", s.auth(opts.Events, opts.AdminToken, opts.ViewerToken))
 	}
 	mux.Handle("/api/v1/", s.auth(s.routes(), opts.AdminToken))
 	return mux

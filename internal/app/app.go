@@ -11,8 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/google/uuid"
@@ -20,6 +18,7 @@ import (
 	"github.com/paddock-ci/paddock/internal/api"
 	"github.com/paddock-ci/paddock/internal/config"
 	"github.com/paddock-ci/paddock/internal/controller"
+	"github.com/paddock-ci/paddock/internal/events"
 	"github.com/paddock-ci/paddock/internal/intake"
 	"github.com/paddock-ci/paddock/internal/metadata"
 	"github.com/paddock-ci/paddock/internal/metrics"
@@ -28,7 +27,7 @@ import (
 	"github.com/paddock-ci/paddock/internal/scaleset"
 	"github.com/paddock-ci/paddock/internal/secretbox"
 	"github.com/paddock-ci/paddock/internal/store"
-	"github.com/paddock-ci/paddock/internal/store/sqlite"
+	"github.com/paddock-ci/paddock/internal/ui"
 )
 
 // Options adjust how the manager is assembled.
@@ -58,6 +57,10 @@ type App struct {
 	Logger    *slog.Logger
 	// ControllerID identifies this manager's machines at providers.
 	ControllerID string
+	// Events records state changes to the store's event log (Store is it,
+	// wrapped around the database) and Stream serves that log.
+	Events *events.Recorder
+	Stream *events.Stream
 
 	cfg      *config.Config
 	listener net.Listener
@@ -74,20 +77,14 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	for _, path := range cfg.LiteralSecrets {
 		log.Warn("config: secret written inline; prefer env:NAME or file:PATH", "key", path)
 	}
-	if cfg.Store.Driver != "sqlite" {
-		return nil, fmt.Errorf("store driver %q is not supported by this build (use sqlite)", cfg.Store.Driver)
-	}
 	key := cfg.Store.Key()
 	box, err := secretbox.New(key)
 	if err != nil {
 		return nil, fmt.Errorf("store.encryption_key: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(cfg.Store.Path), 0o700); err != nil {
-		return nil, err
-	}
-	st, err := sqlite.Open(ctx, cfg.Store.Path, box)
+	st, err := openStore(ctx, cfg.Store, box)
 	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", cfg.Store.Path, err)
+		return nil, err
 	}
 	a := &App{Store: st, Metrics: metrics.New(), Logger: log, cfg: cfg, listener: o.Listener}
 	fail := func(err error) (*App, error) { st.Close(); return nil, err }
@@ -100,6 +97,12 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if err := disableInvalidPools(ctx, st, log); err != nil {
 		return fail(fmt.Errorf("check stored pools: %w", err))
 	}
+	// From here on every write goes through the recorder, so each state
+	// change is also noted in the event log.
+	a.Events = events.NewRecorder(st, events.NewHub(), events.Options{Logger: log})
+	a.Stream = &events.Stream{Store: a.Events, Hub: a.Events.Hub(), Logger: log}
+	a.Store = a.Events
+	rst := store.Store(a.Events)
 	provs, err := buildProviders(cfg, a.ControllerID, o.BootCommand, log)
 	if err != nil {
 		return fail(err)
@@ -121,13 +124,13 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	for _, p := range cfg.Providers {
 		maxPar[p.Name] = p.MaxParallel
 	}
-	forges := newForgeClients(st, a.Metrics, cfg)
+	forges := newForgeClients(rst, a.Metrics, cfg)
 	if err := forges.checkForgeVersions(ctx, log); err != nil {
 		return fail(err)
 	}
-	a.ScaleSets = scaleset.New(scaleset.Options{Store: st, Logger: log, Owner: "paddock-" + a.ControllerID})
+	a.ScaleSets = scaleset.New(scaleset.Options{Store: rst, Logger: log, Owner: "paddock-" + a.ControllerID})
 	a.Controller = controller.New(controller.Options{
-		Store: st, Providers: provs, Forges: forges, Metrics: a.Metrics, Logger: log,
+		Store: rst, Providers: provs, Forges: forges, Metrics: a.Metrics, Logger: log,
 		ControllerID: a.ControllerID, TokenKey: tokenKey[:],
 		MetadataURL: public + "/api/v1/metadata", CallbackURL: public + "/api/v1/callbacks",
 		IdleGrace: cfg.Controller.IdleGrace, ReconcileInterval: cfg.Controller.ReconcileInterval,
@@ -135,22 +138,31 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		ProviderMaxParallel: maxPar, OnDispatch: o.OnDispatch,
 		Retention: controller.Retention{Jobs: cfg.Controller.Retention.Jobs,
 			Instances: cfg.Controller.Retention.DeletedInstances, Deliveries: cfg.Controller.Retention.Deliveries},
-		PoolClients: a.ScaleSets,
+		PoolClients: a.ScaleSets, Emit: a.Events.Emit,
 	})
-	a.poller = poller.New(poller.Options{Store: st, Forges: forges, Sink: a.Controller, Metrics: a.Metrics,
+	a.poller = poller.New(poller.Options{Store: rst, Forges: forges, Sink: a.Controller, Metrics: a.Metrics,
 		Logger: log, BudgetPerHour: cfg.Controller.PollBudgetPerHour})
 	a.edge = a.newEdge(cfg.Server.Limits)
 	machineMux := http.NewServeMux()
-	(&intake.Handler{Store: st, Events: a.Controller, Metrics: a.Metrics, Logger: log, Polls: a.poller}).Routes(machineMux)
+	(&intake.Handler{Store: rst, Events: a.Controller, Metrics: a.Metrics, Logger: log, Polls: a.poller}).Routes(machineMux)
 	(&metadata.Handler{Machines: a.Controller, Logger: log}).Routes(machineMux)
+	dash, err := ui.New(ui.Options{Store: rst, AdminToken: string(cfg.Server.AdminToken),
+		ViewerToken: string(cfg.Server.ViewerToken), AuthFailures: a.edge.auth, Events: a.Stream,
+		PoolHealth: a.Controller.PoolHealth, DeleteInstance: a.Controller.DeleteInstance,
+		Notify: a.Controller.Notify, Metrics: a.Metrics, Logger: log})
+	if err != nil {
+		return fail(err)
+	}
 	a.Handler = api.New(api.Options{
-		Store: st, Metrics: a.Metrics, AdminToken: string(cfg.Server.AdminToken),
+		Store: rst, Metrics: a.Metrics, AdminToken: string(cfg.Server.AdminToken),
+		ViewerToken: string(cfg.Server.ViewerToken), Events: a.Stream,
 		MetricsToken: string(cfg.Server.MetricsToken), MetricsPublic: cfg.Server.MetricsPublic,
 		AuthFailures: a.edge.auth,
 		Mount: map[string]http.Handler{
 			"/webhooks/":         a.edge.webhook.Wrap(machineMux),
 			"/api/v1/metadata/":  a.edge.machine.Wrap(machineMux),
 			"/api/v1/callbacks/": a.edge.machine.Wrap(machineMux),
+			"/ui/":               dash,
 		},
 		Notify: a.Controller.Notify, DeleteInstance: a.Controller.DeleteInstance,
 		PoolHealth: a.Controller.PoolHealth,
@@ -188,6 +200,11 @@ func (a *App) Run(ctx context.Context) error {
 		a.listener = l
 	}
 	srv := a.server(a.cfg.Server.Limits)
+	// Event streams never end by themselves; Shutdown must not wait for them.
+	srv.RegisterOnShutdown(a.Stream.Close)
+	evctx, evcancel := context.WithCancel(context.Background())
+	evDone := make(chan struct{})
+	go func() { a.Events.Run(evctx); close(evDone) }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(a.edge.conns.Listener(a.listener)) }()
 	a.Logger.Info("paddock serving", "url", a.URL(), "controller_id", a.ControllerID)
@@ -210,6 +227,9 @@ func (a *App) Run(ctx context.Context) error {
 	<-done
 	<-pollDone
 	<-ssDone
+	// Last: the controller and listeners have stopped emitting.
+	evcancel()
+	<-evDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

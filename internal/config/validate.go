@@ -78,10 +78,13 @@ func (v *validator) store() {
 	s := v.c.Store
 	switch s.Driver {
 	case "", "sqlite":
+		if s.DSN != "" {
+			v.p.at("store.dsn", "only used with driver: postgres (sqlite keeps its data in store.path)")
+		}
 	case "postgres":
-		v.p.at("store.driver", "postgres is not supported yet (use sqlite)")
+		v.postgresDSN(string(s.DSN))
 	default:
-		v.p.at("store.driver", "unknown driver %q (want sqlite)", s.Driver)
+		v.p.at("store.driver", "unknown driver %q (want sqlite or postgres)", s.Driver)
 	}
 	if s.EncryptionKey == "" {
 		v.p.at("store.encryption_key", "required (e.g. env:PADDOCK_ENCRYPTION_KEY; generate with: openssl rand -hex 32)")

@@ -73,6 +73,9 @@ type Options struct {
 	// OnDispatch, if set, receives every job-event → provider-Create latency
 	// (benchmarks and the demo report exact percentiles from it).
 	OnDispatch func(time.Duration)
+	// Emit, if set, receives events the store writes cannot show (a pool's
+	// creates starting to fail, or recovering) for the event log.
+	Emit func(core.Event)
 }
 
 // Controller runs the loop. Create it with New, start it with Run.

@@ -83,6 +83,10 @@ func Open(ctx context.Context, path string, box *secretbox.Box) (*Store, error) 
 		w.Close()
 		return nil, err
 	}
+	if err := s.checkKey(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite store: %s: %w", path, err)
+	}
 	if !memory {
 		r, err := openPool(path, max(4, runtime.GOMAXPROCS(0)), true)
 		if err != nil {
@@ -158,15 +162,6 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 func now() time.Time { return time.Now().UTC() }
 
 func newID() string { return uuid.NewString() }
-
-// nanos stores a time as unix nanoseconds; the zero time maps to 0 rather
-// than UnixNano's undefined value for dates outside 1678–2262.
-func nanos(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
 
 // constraintCode returns the extended SQLite result code of a constraint
 // failure, or 0 if err is not one.

@@ -42,6 +42,8 @@ type Server struct {
 	cmd  *exec.Cmd
 	done chan struct{} // closed when cmd has exited
 	seq  int           // database name counter
+
+	settings []string // extra -c name=value, after the defaults (the last one wins)
 }
 
 // BinDir finds the directory holding initdb and postgres: Debian installs the
@@ -113,10 +115,12 @@ func Main(m *testing.M) {
 }
 
 // Start starts a server of the test's own (for tests that stop and restart
-// it); it is stopped and removed when the test ends.
-func Start(tb testing.TB) *Server {
+// it); it is stopped and removed when the test ends. settings are extra
+// name=value server settings, applied after the harness's own (which turn
+// durability off for speed; benchmarks pass Durable to turn it back on).
+func Start(tb testing.TB, settings ...string) *Server {
 	tb.Helper()
-	s, err := start()
+	s, err := start(settings...)
 	if err != nil {
 		skipOrFail(tb, err)
 	}
@@ -168,18 +172,21 @@ func (s *Server) exec(sql string) error {
 	return err
 }
 
-func start() (*Server, error) {
+// Durable restores PostgreSQL's default, crash-safe commit settings.
+var Durable = []string{"fsync=on", "synchronous_commit=on", "full_page_writes=on"}
+
+func start(settings ...string) (*Server, error) {
 	bin, err := BinDir()
 	if err != nil {
 		return nil, err
 	}
 	// Not t.TempDir: its parents are private to root, and the server may run as
 	// the postgres user.
-	dir, err := os.MkdirTemp("", "pgtest-")
+	dir, err := os.MkdirTemp(tempRoot(), "pgtest-")
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Dir: dir, bin: bin}
+	s := &Server{Dir: dir, bin: bin, settings: settings}
 	if err := s.init(); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -259,6 +266,9 @@ func (s *Server) launch() error {
 		"-h", "127.0.0.1", "-p", strconv.Itoa(s.Port), "-k", s.Dir,
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
 		"-c", "max_connections=300", "-c", "log_min_messages=warning")
+	for _, kv := range s.settings {
+		cmd.Args = append(cmd.Args, "-c", kv)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start postgres: %w", err)
@@ -325,6 +335,24 @@ func (s *Server) Running() bool {
 func (s *Server) destroy() {
 	s.Stop()
 	os.RemoveAll(s.Dir)
+}
+
+// tempRoot is where the cluster's directory goes: the usual temporary
+// directory, unless the server runs as another user who could not reach it
+// (a root-only TMPDIR); then /tmp, which every user can.
+func tempRoot() string {
+	root := os.TempDir()
+	if os.Geteuid() != 0 {
+		return root
+	}
+	for d := root; ; d = filepath.Dir(d) {
+		if st, err := os.Stat(d); err != nil || st.Mode().Perm()&0o001 == 0 {
+			return "/tmp"
+		}
+		if d == filepath.Dir(d) {
+			return root
+		}
+	}
 }
 
 func freePort() (int, error) {

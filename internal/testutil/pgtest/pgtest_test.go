@@ -39,7 +39,7 @@ func TestDBIsolated(t *testing.T) {
 	if _, err := query(t, b, "SELECT v FROM x"); err == nil {
 		t.Fatal("table created in database a is visible in database b")
 	}
-	if Shared(t) != Shared(t) {
+	if s1, s2 := Shared(t), Shared(t); s1 != s2 {
 		t.Fatal("Shared started a second server")
 	}
 }
@@ -70,5 +70,18 @@ func TestStopRestart(t *testing.T) {
 func TestBinDir(t *testing.T) {
 	if _, err := BinDir(); err != nil {
 		t.Skip(err)
+	}
+}
+
+// The shared server trades durability for speed; Durable restores it.
+func TestSettings(t *testing.T) {
+	if v, err := query(t, DB(t), "SHOW fsync"); err != nil || v != "off" {
+		t.Fatalf("shared server fsync = %q, %v; want off", v, err)
+	}
+	s := Start(t, Durable...)
+	for _, name := range []string{"fsync", "synchronous_commit", "full_page_writes"} {
+		if v, err := query(t, s.DB(t), "SHOW "+name); err != nil || v != "on" {
+			t.Fatalf("durable server %s = %q, %v; want on", name, v, err)
+		}
 	}
 }
