@@ -28,6 +28,7 @@ type Config struct {
 	Store      StoreConfig      `yaml:"store"`
 	StateDir   string           `yaml:"state_dir"`
 	Controller ControllerConfig `yaml:"controller"`
+	HA         HAConfig         `yaml:"ha"`
 	Providers  []ProviderConfig `yaml:"providers"`
 	Forges     []ForgeConfig    `yaml:"forges"`
 	Entities   []EntityConfig   `yaml:"entities"`

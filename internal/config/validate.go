@@ -19,6 +19,7 @@ func validate(c *Config, p *problems) {
 	v.server()
 	v.store()
 	v.controller()
+	v.ha()
 	v.providers()
 	v.forges()
 	v.webhookSecrets()

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/paddock-ci/paddock/internal/leader/fence"
 	"github.com/paddock-ci/paddock/internal/secretbox"
 	"github.com/paddock-ci/paddock/internal/store"
 )
@@ -121,11 +122,19 @@ const txRetries = 5
 
 // inTx runs fn in one READ COMMITTED transaction, committing if fn returns
 // nil. fn may run more than once (after a deadlock), so it must not have
-// effects outside tx beyond setting its results.
+// effects outside tx beyond setting its results. A context carrying a
+// leader's term (the controller loop on several replicas) is checked against
+// the lease row first, in the same transaction (fence.Check).
 func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	fenced := func(tx pgx.Tx) error {
+		if err := fence.Check(ctx, tx); err != nil {
+			return err
+		}
+		return fn(tx)
+	}
 	var err error
 	for attempt := 0; attempt < txRetries; attempt++ {
-		err = pgx.BeginFunc(ctx, s.pool, fn)
+		err = pgx.BeginFunc(ctx, s.pool, fenced)
 		if !retryable(err) {
 			break
 		}
