@@ -50,6 +50,11 @@ type Options struct {
 	PoolHealth func() map[string]scheduler.PoolHealth
 	// Ready reports readiness for /healthz. Nil means always ready.
 	Ready func() error
+	// Role, if set, reports this replica's role ("leader" or "follower")
+	// and epoch, shown by /healthz (several replicas on PostgreSQL).
+	Role func() (role string, epoch int64)
+	// Replicas, if set, lists the replicas for GET /api/v1/replicas.
+	Replicas func(ctx context.Context) (any, error)
 	// Providers lists configured provider names; pools naming another are
 	// refused. Nil skips the check.
 	Providers []string
@@ -122,6 +127,8 @@ func (s *server) routes() http.Handler {
 	m.HandleFunc("GET /api/v1/jobs", s.listJobs)
 	m.HandleFunc("GET /api/v1/jobs/{id}", s.getJob)
 
+	m.HandleFunc("GET /api/v1/replicas", s.listReplicas)
+
 	m.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
@@ -135,7 +142,25 @@ func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if s.opts.Role != nil {
+		role, epoch := s.opts.Role()
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "role": role, "epoch": epoch})
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *server) listReplicas(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Replicas == nil {
+		writeError(w, http.StatusNotFound, "this manager runs alone (store.driver: sqlite): it has no replicas")
+		return
+	}
+	rs, err := s.opts.Replicas(r.Context())
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "list replicas: "+err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, rs)
 }
 
 // changed tells the controller that configuration moved.

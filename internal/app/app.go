@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -20,6 +22,7 @@ import (
 	"github.com/paddock-ci/paddock/internal/controller"
 	"github.com/paddock-ci/paddock/internal/events"
 	"github.com/paddock-ci/paddock/internal/intake"
+	"github.com/paddock-ci/paddock/internal/leader/fence"
 	"github.com/paddock-ci/paddock/internal/metadata"
 	"github.com/paddock-ci/paddock/internal/metrics"
 	"github.com/paddock-ci/paddock/internal/poller"
@@ -64,8 +67,15 @@ type App struct {
 
 	cfg      *config.Config
 	listener net.Listener
-	poller   *poller.Poller // polls entities with intake: poll
-	edge     *edge
+	// newPoller makes the poller of entities with intake: poll, one per
+	// leader term; poller is the running one (nil while not leading).
+	newPoller func() *poller.Poller
+	poller    atomic.Pointer[poller.Poller]
+	edge      *edge
+	// ha is set when several replicas share a PostgreSQL store (ha.go);
+	// sqliteLock keeps a second manager off a SQLite store.
+	ha         *replicas
+	sqliteLock *os.File
 }
 
 // New opens the store, applies the config's seeds and wires every component.
@@ -86,8 +96,16 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Store: st, Metrics: metrics.New(), Logger: log, cfg: cfg, listener: o.Listener}
-	fail := func(err error) (*App, error) { st.Close(); return nil, err }
+	// After the open, so a manager with another key hears about the key.
+	var lock *os.File
+	if cfg.Store.Driver == "sqlite" {
+		if lock, err = lockSQLite(cfg.Store.Path); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	a := &App{Store: st, Metrics: metrics.New(), Logger: log, cfg: cfg, listener: o.Listener, sqliteLock: lock}
+	fail := func(err error) (*App, error) { a.close(); return nil, err }
 	if a.ControllerID, err = controllerID(ctx, st); err != nil {
 		return fail(err)
 	}
@@ -124,13 +142,27 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	for _, p := range cfg.Providers {
 		maxPar[p.Name] = p.MaxParallel
 	}
+	if err := a.openReplicas(ctx, cfg, public); err != nil {
+		return fail(err)
+	}
+	var leading func() bool
+	if a.ha != nil {
+		leading = a.ha.node.Elector.Leading
+	}
 	forges := newForgeClients(rst, a.Metrics, cfg)
 	if err := forges.checkForgeVersions(ctx, log); err != nil {
 		return fail(err)
 	}
 	a.ScaleSets = scaleset.New(scaleset.Options{Store: rst, Logger: log, Owner: "paddock-" + a.ControllerID})
+	// Providers and forge clients refuse side effects of a leader term that
+	// may no longer act (fence); outside a term (one manager) they pass.
+	fenced := make(map[string]provider.Provider, len(provs))
+	for n, p := range provs {
+		fenced[n] = fence.Provider(p)
+	}
 	a.Controller = controller.New(controller.Options{
-		Store: rst, Providers: provs, Forges: forges, Metrics: a.Metrics, Logger: log,
+		Store: rst, Providers: fenced, Forges: fence.ForgeClients(forges), Metrics: a.Metrics, Logger: log,
+		OnNotify: a.forwardNotify, Leading: leading,
 		ControllerID: a.ControllerID, TokenKey: tokenKey[:],
 		MetadataURL: public + "/api/v1/metadata", CallbackURL: public + "/api/v1/callbacks",
 		IdleGrace: cfg.Controller.IdleGrace, ReconcileInterval: cfg.Controller.ReconcileInterval,
@@ -138,13 +170,15 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		ProviderMaxParallel: maxPar, OnDispatch: o.OnDispatch,
 		Retention: controller.Retention{Jobs: cfg.Controller.Retention.Jobs,
 			Instances: cfg.Controller.Retention.DeletedInstances, Deliveries: cfg.Controller.Retention.Deliveries},
-		PoolClients: a.ScaleSets, Emit: a.Events.Emit,
+		PoolClients: fence.PoolClientsOf(a.ScaleSets), Emit: a.Events.Emit,
 	})
-	a.poller = poller.New(poller.Options{Store: rst, Forges: forges, Sink: a.Controller, Metrics: a.Metrics,
-		Logger: log, BudgetPerHour: cfg.Controller.PollBudgetPerHour})
+	a.newPoller = func() *poller.Poller {
+		return poller.New(poller.Options{Store: rst, Forges: forges, Sink: a.Controller, Metrics: a.Metrics,
+			Logger: log, BudgetPerHour: cfg.Controller.PollBudgetPerHour})
+	}
 	a.edge = a.newEdge(cfg.Server.Limits)
 	machineMux := http.NewServeMux()
-	(&intake.Handler{Store: rst, Events: a.Controller, Metrics: a.Metrics, Logger: log, Polls: a.poller}).Routes(machineMux)
+	(&intake.Handler{Store: rst, Events: a.Controller, Metrics: a.Metrics, Logger: log, Polls: pollRouter{a}}).Routes(machineMux)
 	(&metadata.Handler{Machines: a.Controller, Logger: log}).Routes(machineMux)
 	dash, err := ui.New(ui.Options{Store: rst, AdminToken: string(cfg.Server.AdminToken),
 		ViewerToken: string(cfg.Server.ViewerToken), AuthFailures: a.edge.auth, Events: a.Stream,
@@ -167,8 +201,20 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Notify: a.Controller.Notify, DeleteInstance: a.Controller.DeleteInstance,
 		PoolHealth: a.Controller.PoolHealth,
 		Providers:  names, Logger: log,
+		Role: a.role(), Replicas: a.replicaList(),
 	})
 	return a, nil
+}
+
+// close releases what New opened.
+func (a *App) close() {
+	if a.ha != nil {
+		a.ha.node.Close()
+	}
+	a.Store.Close()
+	if a.sqliteLock != nil {
+		a.sqliteLock.Close()
+	}
 }
 
 func controllerID(ctx context.Context, st store.Store) (string, error) {
@@ -191,7 +237,7 @@ func (a *App) URL() string {
 // Run serves HTTP and runs the controller until ctx ends, then shuts down
 // gracefully: in-flight requests and provider calls finish, state is kept.
 func (a *App) Run(ctx context.Context) error {
-	defer a.Store.Close()
+	defer a.close()
 	if a.listener == nil {
 		l, err := net.Listen("tcp", a.cfg.Server.Listen)
 		if err != nil {
@@ -210,11 +256,12 @@ func (a *App) Run(ctx context.Context) error {
 	a.Logger.Info("paddock serving", "url", a.URL(), "controller_id", a.ControllerID)
 	cctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	go func() { a.Controller.Run(cctx); close(done) }()
-	pollDone := make(chan struct{})
-	go func() { a.poller.Run(cctx); close(pollDone) }()
-	ssDone := make(chan struct{})
-	go func() { a.ScaleSets.Run(cctx, a.Controller); close(ssDone) }()
+	if a.ha != nil {
+		// Every replica serves HTTP; the elected one also leads.
+		go func() { a.ha.node.Run(cctx); close(done) }()
+	} else {
+		go func() { a.lead(cctx, nil); close(done) }()
+	}
 	var err error
 	select {
 	case <-ctx.Done():
@@ -225,8 +272,6 @@ func (a *App) Run(ctx context.Context) error {
 	defer scancel()
 	_ = srv.Shutdown(sctx)
 	<-done
-	<-pollDone
-	<-ssDone
 	// Last: the controller and listeners have stopped emitting.
 	evcancel()
 	<-evDone
