@@ -149,6 +149,9 @@ type renewal struct {
 // renewal is still waiting for an answer.
 func (e *Elector) lead(ctx context.Context, epoch int64, sent time.Time) {
 	term := fence.NewTerm(epoch, e.t.actUntil(sent))
+	// A fenced transaction left idle this long is aborted by the server, so
+	// a leader cut off mid-transaction delays a takeover by at most this.
+	term.Hold = e.t.lease / 4
 	e.last.Store(epoch)
 	e.epoch.Store(epoch)
 	e.log.Info("leader: this replica leads", "epoch", epoch, "lease", e.t.lease)

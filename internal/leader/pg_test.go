@@ -1,9 +1,9 @@
 package leader
 
 import (
+	"bytes"
 	"context"
 	"errors"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +13,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/paddock-ci/paddock/internal/leader/fence"
+	"github.com/paddock-ci/paddock/internal/secretbox"
+	"github.com/paddock-ci/paddock/internal/store/postgres"
 	"github.com/paddock-ci/paddock/internal/testutil"
 	"github.com/paddock-ci/paddock/internal/testutil/cutproxy"
 	"github.com/paddock-ci/paddock/internal/testutil/pgtest"
@@ -24,18 +26,21 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 func haDB(t *testing.T) (string, *pgxpool.Pool) {
 	t.Helper()
 	dsn := pgtest.DB(t)
-	ddl, err := os.ReadFile("../store/postgres/migrations/0100_leader.sql")
+	// The store's migrations make the tables, as in production.
+	box, err := secretbox.New(bytes.Repeat([]byte{7}, 32))
 	if err != nil {
 		t.Fatal(err)
 	}
+	st, err := postgres.Open(context.Background(), dsn, box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
 	pool, err := pgxpool.New(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	if _, err := pool.Exec(context.Background(), string(ddl)); err != nil {
-		t.Fatal(err)
-	}
 	return dsn, pool
 }
 
@@ -223,10 +228,11 @@ func TestPGNodesPartitionAndBus(t *testing.T) {
 	if err := pool.QueryRow(context.Background(), `SELECT acquired_at FROM paddock_leader`).Scan(&dbExpiry); err != nil {
 		t.Fatal(err)
 	}
-	// b acquired only after a's lease expired by the database's clock; a
-	// must have stopped acting before b started (same host: one clock).
-	if old.ended.IsZero() || !old.ended.Before(dbExpiry) {
-		t.Fatalf("a stopped acting at %v, b took over at %v", old.ended, dbExpiry)
+	// b acquired only after a's lease expired by the database's clock; a's
+	// term must have stopped being allowed to act (fence) before b started
+	// (same host: one clock), and a's leader work must have been stopped.
+	if old.ended.IsZero() || !old.term.Until().Before(dbExpiry) {
+		t.Fatalf("a's term could act until %v (work stopped at %v), b took over at %v", old.term.Until(), old.ended, dbExpiry)
 	}
 	if _, e := b.Elector.Status(); e != first.term.Epoch+1 {
 		t.Fatalf("b's epoch %d, want %d", e, first.term.Epoch+1)
@@ -234,3 +240,38 @@ func TestPGNodesPartitionAndBus(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// The network between the leader and the database goes silent while the
+// leader has a fenced write transaction open (it holds the lease row FOR
+// SHARE): the server must abort that transaction, or no follower could
+// ever take over.
+func TestPGSilentPartitionMidTransaction(t *testing.T) {
+	dsn, _ := haDB(t)
+	cfg, _ := pgx.ParseConfig(dsn)
+	hostPort := cfg.Host + ":" + itoa(int(cfg.Port))
+	proxy := cutproxy.Start(t, hostPort)
+	viaProxy := strings.Replace(dsn, hostPort, proxy.Addr, 1)
+	log := &termLog{}
+	a := startNode(t, viaProxy, "a", log, nil)
+	testutil.Eventually(t, "a leads", 10*time.Second, a.Elector.Leading)
+	cur, _ := log.current()
+	conn, err := pgx.Connect(context.Background(), viaProxy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		conn.Close(ctx)
+	})
+	tx, err := conn.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fence.Check(fence.With(context.Background(), cur.term), tx); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Drop()
+	b := startNode(t, dsn, "b", log, nil)
+	testutil.Eventually(t, "b takes over", 15*time.Second, b.Elector.Leading)
+}

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -26,6 +27,9 @@ var ErrFenced = errors.New("fenced: this replica is no longer the leader")
 type Term struct {
 	// Epoch increases on every takeover; it is the fencing token.
 	Epoch int64
+	// Hold bounds how long a transaction of this term may sit idle at the
+	// database (see Check); zero means half a second.
+	Hold time.Duration
 	// until is the local moment (unix nanoseconds) after which the term may
 	// no longer act: the locally known lease deadline minus a safety margin.
 	until atomic.Int64
@@ -91,7 +95,13 @@ const LeaseTable = "paddock_leader"
 // checkSQL locks the lease row FOR SHARE until the transaction ends: a
 // takeover (an UPDATE of that row) waits for the transaction, so once a new
 // epoch is committed no transaction of the old one can commit after it.
-const checkSQL = `SELECT epoch, expires_at > now() FROM ` + LeaseTable + ` WHERE id = 1 FOR SHARE`
+// A leader cut off from the database mid-transaction would hold that lock
+// (and block every takeover) until the server noticed the dead connection,
+// which for a silent network can take hours: the same statement sets
+// idle_in_transaction_session_timeout for this transaction, so the server
+// aborts it once the client has gone quiet for $1 milliseconds.
+const checkSQL = `SELECT set_config('idle_in_transaction_session_timeout', $1, true), epoch, expires_at > now()
+FROM ` + LeaseTable + ` WHERE id = 1 FOR SHARE`
 
 // Check fails with ErrFenced if ctx carries a term whose epoch is no longer
 // the one in the lease row, or whose lease has expired by the database's
@@ -106,7 +116,12 @@ func Check(ctx context.Context, q Querier) error {
 	}
 	var epoch int64
 	var live bool
-	if err := q.QueryRow(ctx, checkSQL).Scan(&epoch, &live); err != nil {
+	var set string
+	hold := t.Hold
+	if hold <= 0 {
+		hold = 500 * time.Millisecond
+	}
+	if err := q.QueryRow(ctx, checkSQL, strconv.FormatInt(hold.Milliseconds(), 10)).Scan(&set, &epoch, &live); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("%w (no lease row)", ErrFenced)
 		}
