@@ -136,16 +136,22 @@ func (s *server) routes() http.Handler {
 }
 
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Role != nil {
+		role, epoch := s.opts.Role()
+		code, body := http.StatusOK, map[string]any{"status": "ok", "role": role, "epoch": epoch}
+		if s.opts.Ready != nil {
+			if err := s.opts.Ready(); err != nil {
+				code, body["status"], body["error"] = http.StatusServiceUnavailable, "unavailable", err.Error()
+			}
+		}
+		writeJSON(w, code, body)
+		return
+	}
 	if s.opts.Ready != nil {
 		if err := s.opts.Ready(); err != nil {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
 			return
 		}
-	}
-	if s.opts.Role != nil {
-		role, epoch := s.opts.Role()
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "role": role, "epoch": epoch})
-		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }

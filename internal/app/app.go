@@ -201,7 +201,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Notify: a.Controller.Notify, DeleteInstance: a.Controller.DeleteInstance,
 		PoolHealth: a.Controller.PoolHealth,
 		Providers:  names, Logger: log,
-		Role: a.role(), Replicas: a.replicaList(),
+		Role: a.role(), Replicas: a.replicaList(), Ready: a.ready(),
 	})
 	return a, nil
 }

@@ -159,3 +159,12 @@ func lockSQLite(dbPath string) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// ready is /healthz's readiness: a replica whose heartbeats no longer reach
+// the database says unavailable, so a load balancer skips it.
+func (a *App) ready() func() error {
+	if a.ha == nil {
+		return nil
+	}
+	return a.ha.node.Registry.Reachable
+}

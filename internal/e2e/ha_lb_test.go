@@ -65,6 +65,13 @@ func (b *balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			continue
 		}
+		if resp.StatusCode/100 == 5 && attempt+1 < 4*len(b.backends) {
+			// A replica cut off from the database fails the request; another
+			// may not be (as nginx's proxy_next_upstream http_500 …).
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			continue
+		}
 		for k, vs := range resp.Header {
 			w.Header()[k] = vs
 		}

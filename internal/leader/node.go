@@ -73,6 +73,7 @@ func Open(ctx context.Context, o NodeOptions) (*Node, error) {
 	}
 	n.Bus = NewBus(pool, cfg.ConnConfig.Copy(), o.Logger)
 	n.Registry = NewRegistry(pool, Replica{ID: o.ID, Name: o.Name, URL: o.URL, Version: o.Version}, o.Lease, o.Logger)
+	n.Registry.beat.Store(time.Now().UnixNano()) // just reached it (Ping)
 	handle := o.OnMessage
 	n.onMessage = func(msg string) {
 		if msg == "released" {

@@ -2,6 +2,8 @@ package leader
 
 import (
 	"context"
+	"fmt"
+	"sync/atomic"
 	"log/slog"
 	"time"
 
@@ -29,6 +31,19 @@ type Registry struct {
 	self  Replica
 	lease time.Duration
 	log   *slog.Logger
+	// beat is when the last heartbeat reached the database (unix nanos).
+	beat atomic.Int64
+}
+
+// Reachable fails when no heartbeat has reached the database for a lease:
+// /healthz then says unavailable, so a load balancer sends webhooks and
+// machines to a replica that can store them.
+func (r *Registry) Reachable() error {
+	last := time.Unix(0, r.beat.Load())
+	if d := time.Since(last); d > r.lease {
+		return fmt.Errorf("database unreachable: last heartbeat %s ago", d.Round(time.Millisecond))
+	}
+	return nil
 }
 
 // NewRegistry describes this replica; Run keeps its row fresh.
@@ -66,6 +81,9 @@ func (r *Registry) Run(ctx context.Context, status func() (Role, int64), kick <-
 			_, err = r.pool.Exec(bctx, forgetSQL)
 		}
 		cancel()
+		if err == nil {
+			r.beat.Store(time.Now().UnixNano())
+		}
 		if err != nil && ctx.Err() == nil && !failing {
 			r.log.Warn("replica heartbeat failed", "err", err)
 		}
