@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/app"
+	"github.com/paddock-ci/paddock/internal/cli"
 	"github.com/paddock-ci/paddock/internal/config"
 	"github.com/paddock-ci/paddock/internal/demo"
 	"github.com/paddock-ci/paddock/internal/forgesim"
@@ -169,6 +171,20 @@ func TestReplicasShareOnePostgres(t *testing.T) {
 		_ = json.NewDecoder(resp.Body).Decode(&list)
 		return len(list) == 2 && list[0]["role"] == "leader" && list[1]["role"] == "follower"
 	})
+	// `paddock status` against the follower lists both with their roles.
+	var out, errOut bytes.Buffer
+	root := cli.NewRoot()
+	root.SetArgs([]string{"status", "--server", b.app.URL(), "--token", "bench-admin-token-0123456789abcdef"})
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	if err := root.Execute(); err != nil {
+		t.Fatalf("paddock status: %v %s", err, errOut.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "NAME") || !strings.Contains(lines[1], "leader") ||
+		!strings.Contains(lines[2], "follower") {
+		t.Fatalf("paddock status:\n%s", out.String())
+	}
 	_, ea := a.health(t)
 	stopA()
 	testutil.Eventually(t, "b leads", 10*time.Second, func() bool { r, _ := b.health(t); return r == "leader" })
