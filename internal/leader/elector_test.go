@@ -215,10 +215,8 @@ func TestLeaderStepsDownBeforeItsLeaseExpires(t *testing.T) {
 // sampled moment may two terms be valid at once, and epochs only grow.
 func TestNeverTwoValidTerms(t *testing.T) {
 	m, log := newMemLease(), &termLog{}
-	var es []*Elector
 	for _, h := range []string{"a", "b", "c"} {
-		e, _, _ := startElector(t, m, h, log)
-		es = append(es, e)
+		startElector(t, m, h, log)
 	}
 	var overlap atomic.Value
 	stop := make(chan struct{})
