@@ -225,11 +225,13 @@ func TestHAFailoverKill9(t *testing.T) {
 	if old < 0 {
 		t.Fatal("no replica leads")
 	}
-	before := h.machineSet()
 	oldHealth, _ := replicaHealth(h.addrs[old])
 	killedAt := time.Now()
 	ms[old].kill9()
 	alive[old] = false
+	// Taken once the old leader is gone: any machine not in it is the new
+	// leader's (none can lead before the old lease ends).
+	before := h.machineSet()
 	var elected, created time.Duration
 	next := -1
 	h.waitFor("a new leader creating machines", 2*time.Minute, func() bool {
