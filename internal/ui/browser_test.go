@@ -106,7 +106,7 @@ func agree(t *testing.T, b *browser, f *fleet, path, ready string, read func(api
 	var last string
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		b.run(chromedp.Navigate(f.url(path)), chromedp.WaitVisible(ready, chromedp.ByQuery))
+		b.nav(f, path, ready)
 		n := f.numbers()
 		got, want := read(n)
 		if got == want {
@@ -195,7 +195,7 @@ func TestDashboard(t *testing.T) {
 			t.Fatal("docker job waits without a reason")
 		}
 		b.screenshot("jobs")
-		b.run(chromedp.Navigate(f.url("/ui/jobs?tab=done")), chromedp.WaitVisible(`#jobs tr[data-job="2"]`, chromedp.ByQuery))
+		b.nav(f, "/ui/jobs?tab=done", `#jobs tr[data-job="2"]`)
 		if c := b.text(`#jobs tr[data-job="2"] .conclusion`); c != "failure" {
 			t.Fatalf("job 2 conclusion %q", c)
 		}
@@ -217,7 +217,7 @@ func TestDashboard(t *testing.T) {
 		// An instance's page shows its timeline from the event log.
 		var name string
 		b.eval(`document.querySelector('#instances tr[data-instance]').dataset.instance`, &name)
-		b.run(chromedp.Navigate(f.url("/ui/instances/"+name)), chromedp.WaitVisible("#timeline", chromedp.ByQuery))
+		b.nav(f, "/ui/instances/"+name, "#timeline")
 		if tl := b.text("#timeline"); !strings.Contains(tl, "creating → running") {
 			t.Fatalf("timeline of %s: %q", name, tl)
 		}
@@ -227,14 +227,14 @@ func TestDashboard(t *testing.T) {
 
 	t.Run("Usage", func(t *testing.T) {
 		b.t = t
-		b.run(chromedp.Navigate(f.url("/ui/usage")), chromedp.WaitVisible("#no-usage", chromedp.ByQuery))
+		b.nav(f, "/ui/usage", "#no-usage")
 		b.screenshot("usage")
 		b.noErrors()
 	})
 
 	t.Run("LiveUpdateWhenJobFinishes", func(t *testing.T) {
 		b.t = t
-		b.run(chromedp.Navigate(f.url("/ui/jobs?tab=done")), chromedp.WaitVisible("#jobs", chromedp.ByQuery))
+		b.nav(f, "/ui/jobs?tab=done", "#jobs")
 		waitLive(t, b)
 		var marker bool
 		b.eval(`window.notReloaded = true`, &marker)
@@ -258,18 +258,22 @@ func TestDashboard(t *testing.T) {
 
 	t.Run("AdminDrainsWithConfirmation", func(t *testing.T) {
 		b.t = t
-		b.run(chromedp.Navigate(f.url("/ui/pools")), chromedp.Click("#drain-docker", chromedp.ByQuery),
-			chromedp.WaitVisible("#question", chromedp.ByQuery))
+		b.nav(f, "/ui/pools", "#drain-docker")
+		b.click("#drain-docker")
+		b.waitFor("#question")
 		if !poolEnabled(f, "docker") {
 			t.Fatal("pool drained before confirmation")
 		}
 		b.screenshot("confirm")
-		b.run(chromedp.Click("#confirm", chromedp.ByQuery), chromedp.WaitVisible("#flash", chromedp.ByQuery))
+		b.click("#confirm")
+		b.waitFor("#flash")
 		if poolEnabled(f, "docker") {
 			t.Fatal("pool still enabled after confirmed drain")
 		}
-		b.run(chromedp.Click("#enable-docker", chromedp.ByQuery), chromedp.WaitVisible("#question", chromedp.ByQuery),
-			chromedp.Click("#confirm", chromedp.ByQuery), chromedp.WaitVisible("#flash", chromedp.ByQuery))
+		b.click("#enable-docker")
+		b.waitFor("#question")
+		b.click("#confirm")
+		b.waitFor("#flash")
 		if !poolEnabled(f, "docker") {
 			t.Fatal("pool not enabled again")
 		}
@@ -283,7 +287,7 @@ func TestDashboard(t *testing.T) {
 		if role := v.text("#role"); role != "viewer" {
 			t.Fatalf("viewer signed in as %q", role)
 		}
-		v.run(chromedp.Navigate(f.url("/ui/pools")), chromedp.WaitVisible("#pools", chromedp.ByQuery))
+		v.nav(f, "/ui/pools", "#pools")
 		var buttons int
 		v.eval(`document.querySelectorAll('#pools a.button').length`, &buttons)
 		if buttons != 0 {
@@ -293,14 +297,14 @@ func TestDashboard(t *testing.T) {
 		v.mu.Lock()
 		v.allowNetErrors = true
 		v.mu.Unlock()
-		v.run(chromedp.Navigate(f.url("/ui/confirm/pool-drain?pool=standard")), chromedp.WaitVisible("#message", chromedp.ByQuery))
+		v.nav(f, "/ui/confirm/pool-drain?pool=standard", "#message")
 		if m := v.text("#message"); !strings.Contains(m, "viewer token") {
 			t.Fatalf("confirm page for a viewer: %q", m)
 		}
 		// Even a well-formed POST with the viewer's own CSRF token is refused.
 		var status int
-		v.run(chromedp.Navigate(f.url("/ui/pools")), chromedp.WaitVisible("#pools", chromedp.ByQuery),
-			chromedp.Evaluate(`(async () => {
+		v.nav(f, "/ui/pools", "#pools")
+		v.run(chromedp.Evaluate(`(async () => {
 				const csrf = document.querySelector('input[name=csrf]').value;
 				const r = await fetch('/ui/actions/pool-drain', {method: 'POST', body: new URLSearchParams({csrf, pool: 'standard'})});
 				return r.status;
@@ -314,7 +318,8 @@ func TestDashboard(t *testing.T) {
 		// Nothing secret on any page a viewer (or admin) sees.
 		for _, p := range []string{"/ui/", "/ui/pools", "/ui/jobs", "/ui/instances"} {
 			var html string
-			v.run(chromedp.Navigate(f.url(p)), chromedp.OuterHTML("html", &html, chromedp.ByQuery))
+			v.nav(f, p, "main")
+			v.eval(`document.documentElement.outerHTML`, &html)
 			for _, secret := range []string{adminToken, viewerToken, hookSecret, "jit", "encoded_jit_config"} {
 				if strings.Contains(strings.ToLower(html), strings.ToLower(secret)) {
 					t.Fatalf("%s shows %q", p, secret)
@@ -348,14 +353,16 @@ func TestDashboard(t *testing.T) {
 			}
 		}
 		lb := newBrowser(t)
-		lb.run(chromedp.Navigate(f.url("/ui/login")), chromedp.SendKeys("#token", "wrong", chromedp.ByQuery),
-			chromedp.Click("#signin", chromedp.ByQuery), chromedp.WaitVisible("#error", chromedp.ByQuery))
+		lb.nav(f, "/ui/login", "#token")
+		lb.run(chromedp.SendKeys("#token", "wrong", chromedp.ByQuery))
+		lb.click("#signin")
+		lb.waitFor("#error")
 		lb.screenshot("login")
 	})
 
 	t.Run("StreamResumesAfterRestart", func(t *testing.T) {
 		b.t = t
-		b.run(chromedp.Navigate(f.url("/ui/")), chromedp.WaitVisible("#queued", chromedp.ByQuery))
+		b.nav(f, "/ui/", "#queued")
 		waitLive(t, b)
 		b.mu.Lock()
 		b.allowNetErrors = true

@@ -349,18 +349,62 @@ func (b *browser) eval(js string, out any) {
 	b.run(chromedp.Evaluate(js, out))
 }
 
+// The pages' live region is replaced whenever an event arrives, so the
+// helpers below read and click through one JavaScript evaluation each
+// (atomic in the page) rather than through DOM node ids, which a swap
+// invalidates.
+
+// text returns the trimmed text of the first element matching sel ("" if none).
 func (b *browser) text(sel string) string {
 	b.t.Helper()
 	var s string
-	b.run(chromedp.Text(sel, &s, chromedp.ByQuery))
-	return strings.TrimSpace(s)
+	b.eval(fmt.Sprintf(`((document.querySelector(%q) || {}).innerText || "").trim()`, sel), &s)
+	return s
+}
+
+// waitFor waits until an element matches sel, across page loads.
+func (b *browser) waitFor(sel string) {
+	b.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var ok bool
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		err := chromedp.Run(ctx, chromedp.Evaluate(fmt.Sprintf(`!!document.querySelector(%q)`, sel), &ok))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("no element %s on the page (last error: %v)", sel, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// nav loads path and waits for sel.
+func (b *browser) nav(f *fleet, path, sel string) {
+	b.t.Helper()
+	b.run(chromedp.Navigate(f.url(path)))
+	b.waitFor(sel)
+}
+
+// click waits for sel and clicks it.
+func (b *browser) click(sel string) {
+	b.t.Helper()
+	b.waitFor(sel)
+	var ok bool
+	b.eval(fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e) return false; e.click(); return true; })()`, sel), &ok)
+	if !ok {
+		b.t.Fatalf("%s vanished before the click", sel)
+	}
 }
 
 func (b *browser) login(f *fleet, token string) {
 	b.t.Helper()
-	b.run(chromedp.Navigate(f.url("/ui/login")), chromedp.WaitVisible("#token", chromedp.ByQuery),
-		chromedp.SendKeys("#token", token, chromedp.ByQuery), chromedp.Click("#signin", chromedp.ByQuery),
-		chromedp.WaitVisible("#role", chromedp.ByQuery))
+	b.nav(f, "/ui/login", "#token")
+	b.run(chromedp.SendKeys("#token", token, chromedp.ByQuery))
+	b.click("#signin")
+	b.waitFor("#role")
 }
 
 // screenshot writes the page to $PADDOCK_UI_SCREENSHOTS/name.png, if set.

@@ -112,8 +112,8 @@ func TestDashboardAtScale(t *testing.T) {
 		var ms []float64
 		for range 3 {
 			var load float64
-			b.run(chromedp.Navigate(f.url(p.path)), chromedp.WaitVisible(p.ready, chromedp.ByQuery),
-				chromedp.Poll(`(() => { const n = performance.getEntriesByType('navigation')[0];
+			b.nav(f, p.path, p.ready)
+			b.run(chromedp.Poll(`(() => { const n = performance.getEntriesByType('navigation')[0];
 					return n && n.loadEventEnd > 0 ? n.loadEventEnd : 0; })()`, &load, chromedp.WithPollingInterval(10*time.Millisecond)))
 			ms = append(ms, load)
 		}
