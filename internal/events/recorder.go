@@ -22,6 +22,9 @@ const (
 	queueSize = 16384
 	maxBatch  = 512
 	pruneGap  = 10 * time.Minute
+	// writeTimeout bounds one batch write, so a stuck store cannot hold
+	// shutdown forever.
+	writeTimeout = 10 * time.Second
 )
 
 // Recorder is a store.Store that notes every state change written through
@@ -104,7 +107,12 @@ func (r *Recorder) Run(ctx context.Context) {
 				break fill
 			}
 		}
-		r.write(ctx, batch)
+		// A batch taken from the queue is written even if ctx ends meanwhile
+		// (select picks at random among ready cases): its events are not
+		// queued any more, so abandoning the write would lose them.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+		r.write(wctx, batch)
+		cancel()
 		if now := r.now(); now.Sub(lastPrune) > pruneGap {
 			lastPrune = now
 			if n, err := r.Store.PruneEvents(ctx, now.Add(-r.retention)); err != nil {
@@ -118,7 +126,7 @@ func (r *Recorder) Run(ctx context.Context) {
 
 // flush writes whatever is queued after ctx ended, with a short deadline of its own.
 func (r *Recorder) flush(batch []*core.Event) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
 	for {
 		select {
