@@ -171,13 +171,6 @@ func (f *fleet) shutdown() {
 	}
 }
 
-func (f *fleet) restart() {
-	f.t.Helper()
-	addr := f.addr
-	f.shutdown()
-	f.start(addr)
-}
-
 func (f *fleet) url(path string) string { return "http://" + f.addr + path }
 
 // hook delivers a signed workflow_job webhook as GitHub would.
