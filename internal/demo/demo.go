@@ -192,7 +192,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	defer func() { stop(); <-done }()
 
 	fmt.Fprintf(o.Out, "Paddock demo: simulator %s, manager %s, provider %s, state in %s\n", sim.URL(), a.URL(), o.Provider, dir)
-	fmt.Fprintf(o.Out, "dashboard: %s/ui/ (sign in with this demo's admin token: %s)\n", a.URL(), cfg.Server.AdminToken)
+	fmt.Fprintf(o.Out, "dashboard: %s/ui/ (sign in with this demo's admin token: %s)\n", a.URL(), string(cfg.Server.AdminToken))
 	fmt.Fprintf(o.Out, "queueing %d jobs on %s with labels:", o.Jobs, repo)
 	mix := demoJobMix(o)
 	for _, m := range mix {

@@ -20,8 +20,17 @@ const (
 	// outruns the writer, further events are dropped (and counted) rather than
 	// slowing the controller's own writes.
 	queueSize = 16384
-	maxBatch  = 512
+	maxBatch  = 2048
 	pruneGap  = 10 * time.Minute
+	// A batch is written once no event came for quietGap, or maxDelay after
+	// its first event. During a burst this defers the log's writes (which
+	// share SQLite's one writer with the controller) until the burst
+	// quiets, instead of interleaving them with the controller's.
+	quietGap = 20 * time.Millisecond
+	maxDelay = 250 * time.Millisecond
+	// writeTimeout bounds one batch write, so a stuck store cannot hold
+	// shutdown forever.
+	writeTimeout = 10 * time.Second
 )
 
 // Recorder is a store.Store that notes every state change written through
@@ -94,17 +103,13 @@ func (r *Recorder) Run(ctx context.Context) {
 			r.flush(batch[:0])
 			return
 		}
-		batch = append(batch[:0], &first)
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case e := <-r.q:
-				batch = append(batch, &e)
-			default:
-				break fill
-			}
-		}
-		r.write(ctx, batch)
+		batch = r.gather(ctx, append(batch[:0], &first))
+		// A batch taken from the queue is written even if ctx ends meanwhile
+		// (select picks at random among ready cases): its events are not
+		// queued any more, so abandoning the write would lose them.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+		r.write(wctx, batch)
+		cancel()
 		if now := r.now(); now.Sub(lastPrune) > pruneGap {
 			lastPrune = now
 			if n, err := r.Store.PruneEvents(ctx, now.Add(-r.retention)); err != nil {
@@ -116,9 +121,32 @@ func (r *Recorder) Run(ctx context.Context) {
 	}
 }
 
+// gather adds queued events to batch until the queue stays quiet for
+// quietGap, maxDelay has passed, the batch is full or ctx ends.
+func (r *Recorder) gather(ctx context.Context, batch []*core.Event) []*core.Event {
+	deadline := time.NewTimer(maxDelay)
+	defer deadline.Stop()
+	quiet := time.NewTimer(quietGap)
+	defer quiet.Stop()
+	for len(batch) < maxBatch {
+		select {
+		case e := <-r.q:
+			batch = append(batch, &e)
+			quiet.Reset(quietGap)
+		case <-quiet.C:
+			return batch
+		case <-deadline.C:
+			return batch
+		case <-ctx.Done():
+			return batch
+		}
+	}
+	return batch
+}
+
 // flush writes whatever is queued after ctx ended, with a short deadline of its own.
 func (r *Recorder) flush(batch []*core.Event) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
 	for {
 		select {

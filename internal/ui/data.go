@@ -165,7 +165,7 @@ func (h *Handler) overviewData(ctx context.Context) (overviewData, error) {
 // the waits of those that started, overall and per hour.
 func (h *Handler) recentWaits(ctx context.Context, now time.Time) ([]time.Duration, []hourWait, error) {
 	from := now.Add(-History)
-	perHour := map[time.Time][]time.Duration{}
+	perHour := map[int64][]time.Duration{} // by the hour's unix time
 	var all []time.Duration
 	cursor, seen := "", 0
 walk:
@@ -181,7 +181,7 @@ walk:
 			seen++
 			if w, ok := jobWait(j); ok {
 				all = append(all, w)
-				hr := j.StartedAt.Truncate(time.Hour)
+				hr := j.StartedAt.Truncate(time.Hour).Unix()
 				perHour[hr] = append(perHour[hr], w)
 			}
 		}
@@ -192,7 +192,7 @@ walk:
 	}
 	var hours []hourWait
 	for hr := now.Truncate(time.Hour); !hr.Before(from.Truncate(time.Hour)); hr = hr.Add(-time.Hour) {
-		ws := perHour[hr]
+		ws := perHour[hr.Unix()]
 		sortDurations(ws)
 		hours = append(hours, hourWait{Hour: hr, Jobs: len(ws), P50: percentile(ws, 50), P99: percentile(ws, 99)})
 	}

@@ -84,6 +84,8 @@ func (h *Handler) pools(w http.ResponseWriter, r *http.Request, s session) {
 			}
 			row.Live++
 			switch {
+			case i.State == core.InstanceError:
+				// listed under recent failures, not booting
 			case i.State == core.InstanceRunning && i.Runner == core.RunnerIdle:
 				row.Idle++
 			case i.Runner == core.RunnerActive:

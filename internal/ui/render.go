@@ -32,13 +32,13 @@ var pageNames = []string{"login", "message", "overview", "pools", "jobs", "insta
 
 func parsePages() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
-		"dur":     fmtDur,
-		"ago":     func(t time.Time) string { return fmtAgo(t, time.Now()) },
-		"stamp":   func(t time.Time) string { return stamp(t) },
-		"pct":     func(a, b int) int { return pct(a, b) },
-		"json":    toJSON,
-		"join":    strings.Join,
-		"short":   shortID,
+		"dur":   fmtDur,
+		"ago":   func(t time.Time) string { return fmtAgo(t, time.Now()) },
+		"stamp": func(t time.Time) string { return stamp(t) },
+		"pct":   func(a, b int) int { return pct(a, b) },
+		"json":  toJSON,
+		"join":  strings.Join,
+		"short": shortID,
 		"states": func() []string {
 			var out []string
 			for _, s := range core.InstanceStates {

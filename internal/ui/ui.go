@@ -123,9 +123,9 @@ func (h *Handler) signedIn(next func(http.ResponseWriter, *http.Request, session
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, ok := h.sess.current(r)
 		if !ok {
-			_, hadCookie := r.Cookie(cookieName)
+			_, errNoCookie := r.Cookie(cookieName)
 			target := "/ui/login"
-			if hadCookie == nil {
+			if errNoCookie == nil { // a cookie, but not a valid session
 				target += "?expired=1"
 			}
 			switch {

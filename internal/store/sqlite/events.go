@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/core"
-	"github.com/paddock-ci/paddock/internal/store/codec"
 )
 
 // maxEventPage bounds one ListEventsAfter answer whatever the caller asks.
@@ -20,38 +19,50 @@ func (s *Store) AppendEvents(ctx context.Context, evs []*core.Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
+	// Encode before taking the one write connection, so the transaction
+	// holds it only for the inserts.
 	t := now()
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	recs := make([]core.Event, len(evs))
+	datas := make([]string, len(evs))
+	for n, e := range evs {
+		if e.Kind == "" {
+			return errors.New("event: kind is required")
+		}
+		rec := *e
+		if rec.At.IsZero() {
+			rec.At = t
+		}
+		rec.At, rec.ID = rec.At.UTC(), 0
+		data, err := toJSON(rec)
+		if err != nil {
+			return err
+		}
+		recs[n], datas[n] = rec, data
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, "INSERT INTO events (at, kind, data) VALUES (?, ?, ?)")
 		if err != nil {
 			return fmt.Errorf("sqlite store: append events: %w", err)
 		}
 		defer stmt.Close()
-		for _, e := range evs {
-			if e.Kind == "" {
-				return errors.New("event: kind is required")
-			}
-			rec := *e
-			if rec.At.IsZero() {
-				rec.At = t
-			}
-			rec.At = rec.At.UTC()
-			rec.ID = 0
-			data, err := codec.ToJSON(rec)
-			if err != nil {
-				return err
-			}
-			res, err := stmt.ExecContext(ctx, codec.Nanos(rec.At), string(rec.Kind), data)
+		for n := range recs {
+			res, err := stmt.ExecContext(ctx, nanos(recs[n].At), string(recs[n].Kind), datas[n])
 			if err != nil {
 				return fmt.Errorf("sqlite store: append event: %w", err)
 			}
-			if rec.ID, err = res.LastInsertId(); err != nil {
+			if recs[n].ID, err = res.LastInsertId(); err != nil {
 				return err
 			}
-			*e = rec
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	for n, e := range evs {
+		*e = recs[n]
+	}
+	return nil
 }
 
 // ListEventsAfter returns up to limit events with id > after, oldest first.
@@ -73,7 +84,7 @@ func (s *Store) ListEventsAfter(ctx context.Context, after int64, limit int) ([]
 		if err := rows.Scan(&id, &data); err != nil {
 			return nil, fmt.Errorf("sqlite store: list events: %w", err)
 		}
-		if err := codec.FromJSON(data, &e); err != nil {
+		if err := fromJSON(data, &e); err != nil {
 			return nil, err
 		}
 		e.ID = id
@@ -85,7 +96,7 @@ func (s *Store) ListEventsAfter(ctx context.Context, after int64, limit int) ([]
 // PruneEvents deletes events that happened before t, batch by batch.
 func (s *Store) PruneEvents(ctx context.Context, before time.Time) (int, error) {
 	return s.purge(ctx,
-		"DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at < ? LIMIT ?)", codec.Nanos(before))
+		"DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at < ? LIMIT ?)", nanos(before))
 }
 
 // LastEventID returns the newest event's id, or 0 for an empty log.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/paddock-ci/paddock/internal/secretbox"
 	"github.com/paddock-ci/paddock/internal/store"
+	"github.com/paddock-ci/paddock/internal/store/codec"
 )
 
 // Store is a store.Store on one SQLite file.
@@ -162,6 +163,12 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 func now() time.Time { return time.Now().UTC() }
 
 func newID() string { return uuid.NewString() }
+
+// nanos, toJSON and fromJSON keep the package's own names for the shared
+// encodings in store/codec.
+func nanos(t time.Time) int64           { return codec.Nanos(t) }
+func toJSON(v any) (string, error)      { return codec.ToJSON(v) }
+func fromJSON(data string, v any) error { return codec.FromJSON(data, v) }
 
 // constraintCode returns the extended SQLite result code of a constraint
 // failure, or 0 if err is not one.
