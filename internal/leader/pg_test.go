@@ -12,8 +12,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/leader/fence"
 	"github.com/paddock-ci/paddock/internal/secretbox"
+	"github.com/paddock-ci/paddock/internal/store"
 	"github.com/paddock-ci/paddock/internal/store/postgres"
 	"github.com/paddock-ci/paddock/internal/testutil"
 	"github.com/paddock-ci/paddock/internal/testutil/cutproxy"
@@ -274,4 +276,44 @@ func TestPGSilentPartitionMidTransaction(t *testing.T) {
 	proxy.Drop()
 	b := startNode(t, dsn, "b", log, nil)
 	testutil.Eventually(t, "b takes over", 15*time.Second, b.Elector.Leading)
+}
+
+// The PostgreSQL store refuses a write whose context carries a deposed
+// term, and writes nothing; the same write without a term, or with the
+// current term, goes through.
+func TestPGStoreRefusesDeposedLeader(t *testing.T) {
+	dsn, pool := haDB(t)
+	ctx := context.Background()
+	box, _ := secretbox.New(bytes.Repeat([]byte{7}, 32))
+	st, err := postgres.Open(ctx, dsn, box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	b := NewPG(pool)
+	ep, _, _, err := b.TryAcquire(ctx, "a", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := fence.With(ctx, fence.NewTerm(ep, time.Now().Add(time.Hour)))
+	if err := st.CreateForge(old, &core.Forge{Name: "one", Kind: core.ForgeGitHub}); err != nil {
+		t.Fatalf("write of the current term: %v", err)
+	}
+	// Another replica takes over (the lease expired).
+	if _, err := pool.Exec(ctx, `UPDATE paddock_leader SET expires_at = now()`); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _, err := b.TryAcquire(ctx, "b", time.Minute); !ok || err != nil {
+		t.Fatalf("takeover: %v %v", ok, err)
+	}
+	err = st.CreateForge(old, &core.Forge{Name: "two", Kind: core.ForgeGitHub})
+	if !errors.Is(err, fence.ErrFenced) {
+		t.Fatalf("deposed leader's write: %v, want ErrFenced", err)
+	}
+	if _, err := st.GetForge(ctx, "two"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the refused write left a forge: %v", err)
+	}
+	if err := st.CreateForge(ctx, &core.Forge{Name: "three", Kind: core.ForgeGitHub}); err != nil {
+		t.Fatalf("unfenced write (a webhook on any replica): %v", err)
+	}
 }

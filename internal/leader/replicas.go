@@ -3,8 +3,8 @@ package leader
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
