@@ -106,7 +106,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	a := &App{Store: st, Metrics: metrics.New(), Logger: log, cfg: cfg, listener: o.Listener, sqliteLock: lock}
 	fail := func(err error) (*App, error) { a.close(); return nil, err }
-	if a.ControllerID, err = controllerID(ctx, st); err != nil {
+	if a.ControllerID, err = sharedControllerID(ctx, st); err != nil {
 		return fail(err)
 	}
 	if err := seed(ctx, st, cfg); err != nil {

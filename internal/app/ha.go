@@ -9,11 +9,13 @@ import (
 	"syscall"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/paddock-ci/paddock/internal/config"
 	"github.com/paddock-ci/paddock/internal/leader"
 	"github.com/paddock-ci/paddock/internal/leader/fence"
+	"github.com/paddock-ci/paddock/internal/store"
 )
 
 // replicas is this manager's part in a cluster of replicas on one
@@ -167,4 +169,19 @@ func (a *App) ready() func() error {
 		return nil
 	}
 	return a.ha.node.Registry.Reachable
+}
+
+// sharedControllerID is controllerID for a store several replicas may open
+// at once: on PostgreSQL the id is inserted only if absent and then read
+// back, so replicas starting together on a new database agree on one.
+func sharedControllerID(ctx context.Context, st store.Store) (string, error) {
+	pg, ok := st.(interface{ Pool() *pgxpool.Pool })
+	if !ok {
+		return controllerID(ctx, st)
+	}
+	if _, err := pg.Pool().Exec(ctx, `INSERT INTO meta (key, value) VALUES ('controller_id', $1)
+		ON CONFLICT (key) DO NOTHING`, uuid.NewString()); err != nil {
+		return "", fmt.Errorf("record the controller id: %w", err)
+	}
+	return st.GetMeta(ctx, "controller_id")
 }

@@ -148,6 +148,19 @@ func (l *termLog) current() (termRec, bool) {
 	return termRec{}, false
 }
 
+// running waits for a term's work to have started (Leading turns true
+// just before) and returns it.
+func (l *termLog) running(t *testing.T) termRec {
+	t.Helper()
+	var r termRec
+	testutil.Eventually(t, "a term's work runs", 5*time.Second, func() bool {
+		var ok bool
+		r, ok = l.current()
+		return ok
+	})
+	return r
+}
+
 const testLease = 600 * time.Millisecond
 
 func startElector(t *testing.T, b Backend, holder string, log *termLog) (*Elector, context.CancelFunc, <-chan struct{}) {
@@ -173,7 +186,7 @@ func TestLeaderStepsDownBeforeItsLeaseExpires(t *testing.T) {
 			a, _, _ := startElector(t, m, "a", log)
 			testutil.Eventually(t, "a leads", 5*time.Second, a.Leading)
 			b, _, _ := startElector(t, m, "b", log)
-			first, _ := log.current()
+			first := log.running(t)
 			which := m.hang
 			if mode == "cut" {
 				which = m.cut
@@ -293,7 +306,7 @@ func TestLostLeaseEndsTermAtOnce(t *testing.T) {
 	m, log := newMemLease(), &termLog{}
 	a, _, _ := startElector(t, m, "a", log)
 	testutil.Eventually(t, "a leads", 5*time.Second, a.Leading)
-	cur, _ := log.current()
+	cur := log.running(t)
 	m.mu.Lock()
 	m.holder, m.epoch = "intruder", m.epoch+1 // an operator's manual takeover
 	m.mu.Unlock()

@@ -217,7 +217,7 @@ func TestPGNodesPartitionAndBus(t *testing.T) {
 			}
 		}
 	})
-	first, _ := log.current()
+	first := log.running(t)
 	proxy.Cut()
 	testutil.Eventually(t, "b takes over", 10*time.Second, b.Elector.Leading)
 	var old termRec
@@ -256,7 +256,7 @@ func TestPGSilentPartitionMidTransaction(t *testing.T) {
 	log := &termLog{}
 	a := startNode(t, viaProxy, "a", log, nil)
 	testutil.Eventually(t, "a leads", 10*time.Second, a.Elector.Leading)
-	cur, _ := log.current()
+	cur := log.running(t)
 	conn, err := pgx.Connect(context.Background(), viaProxy)
 	if err != nil {
 		t.Fatal(err)

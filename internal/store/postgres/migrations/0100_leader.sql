@@ -24,7 +24,3 @@ CREATE TABLE paddock_replicas (
     heartbeat_at timestamptz NOT NULL
 );
 
--- The controller id tags this installation's machines at providers. All
--- replicas share it; made here (migrations run under a lock) so replicas
--- starting together on a new database cannot each make their own.
-INSERT INTO meta (key, value) VALUES ('controller_id', gen_random_uuid()::text) ON CONFLICT (key) DO NOTHING;
