@@ -302,3 +302,51 @@ func BenchmarkHAWebhookToCreate(b *testing.B) {
 		b.Fatalf("the follower called its provider %d times", n)
 	}
 }
+
+// BenchmarkHAWebhookToCreateOne sends one webhook at a time, alternately to
+// the leader and to the follower, and reports the latency from arrival to
+// the leader's provider Create by where it landed: the cost of the NOTIFY
+// hop without a burst's queueing.
+func BenchmarkHAWebhookToCreateOne(b *testing.B) {
+	const each = 50
+	dsn := pgtest.DB(b)
+	sim := forgesim.New(forgesim.Options{})
+	if err := sim.Start("127.0.0.1:0"); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(sim.Close)
+	shared := &machines{set: map[string]provider.Machine{}, calls: map[string]int{}}
+	lead := newReplica(b, dsn, sim, "10s", shared)
+	lead.start(b)
+	testutil.Eventually(b, "leader elected", 20*time.Second, func() bool { r, _ := lead.health(b); return r == "leader" })
+	fol := newReplica(b, dsn, sim, "10s", shared)
+	fol.start(b)
+	var onLeader, onFollower []time.Duration
+	next := int64(1)
+	for i := 0; i < b.N; i++ {
+		for k := 0; k < 2*each; k++ {
+			target := lead
+			if k%2 == 1 {
+				target = fol
+			}
+			before := len(lead.latencies())
+			if f := sendWebhooks(b, target.app.URL(), next, next+1, 1); f != 0 {
+				b.Fatal("webhook refused")
+			}
+			next++
+			waitCreates(b, lead.prov, 1)
+			testutil.Eventually(b, "latency recorded", 10*time.Second, func() bool { return len(lead.latencies()) > before })
+			d := lead.latencies()[before]
+			if target == lead {
+				onLeader = append(onLeader, d)
+			} else {
+				onFollower = append(onFollower, d)
+			}
+		}
+	}
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.ReportMetric(ms(demo.Percentile(onLeader, 50)), "leader-p50-ms")
+	b.ReportMetric(ms(demo.Percentile(onLeader, 99)), "leader-p99-ms")
+	b.ReportMetric(ms(demo.Percentile(onFollower, 50)), "follower-p50-ms")
+	b.ReportMetric(ms(demo.Percentile(onFollower, 99)), "follower-p99-ms")
+}
