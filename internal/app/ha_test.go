@@ -222,6 +222,23 @@ func TestReplicasShareOnePostgres(t *testing.T) {
 		_ = json.NewDecoder(resp.Body).Decode(&list)
 		return len(list) == 2 && list[0]["role"] == "leader" && list[1]["role"] == "follower"
 	})
+	// /metrics tells the roles apart.
+	for _, r := range []struct {
+		rep  *replica
+		want string
+	}{{a, "paddock_replica_leader 1"}, {b, "paddock_replica_leader 0"}} {
+		req, _ := http.NewRequest(http.MethodGet, r.rep.app.URL()+"/metrics", nil)
+		req.Header.Set("Authorization", "Bearer bench-admin-token-0123456789abcdef")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), r.want) || !strings.Contains(string(body), "paddock_replica_epoch") {
+			t.Fatalf("metrics lack %q", r.want)
+		}
+	}
 	// `paddock status` against the follower lists both with their roles.
 	var out, errOut bytes.Buffer
 	root := cli.NewRoot()
