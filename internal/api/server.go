@@ -29,6 +29,11 @@ type Options struct {
 	MetricsToken string
 	// MetricsPublic serves /metrics without a token.
 	MetricsPublic bool
+	// ViewerToken, if set, is accepted besides the admin token on read-only
+	// surfaces: the event stream (and the dashboard, which mounts itself).
+	ViewerToken string
+	// Events serves GET /api/v1/events (Server-Sent Events). Nil: 404.
+	Events http.Handler
 	// AuthFailures limits failed token checks; nil uses 10 per minute per
 	// client address and 300 per minute in total.
 	AuthFailures *httplimit.AuthFailures
@@ -45,6 +50,11 @@ type Options struct {
 	PoolHealth func() map[string]scheduler.PoolHealth
 	// Ready reports readiness for /healthz. Nil means always ready.
 	Ready func() error
+	// Role, if set, reports this replica's role ("leader" or "follower")
+	// and epoch, shown by /healthz (several replicas on PostgreSQL).
+	Role func() (role string, epoch int64)
+	// Replicas, if set, lists the replicas for GET /api/v1/replicas.
+	Replicas func(ctx context.Context) (any, error)
 	// Providers lists configured provider names; pools naming another are
 	// refused. Nil skips the check.
 	Providers []string
@@ -81,6 +91,9 @@ func New(opts Options) http.Handler {
 	for pattern, h := range opts.Mount {
 		mux.Handle(pattern, h)
 	}
+	if opts.Events != nil {
+		mux.Handle("GET /api/v1/events", s.auth(opts.Events, opts.AdminToken, opts.ViewerToken))
+	}
 	mux.Handle("/api/v1/", s.auth(s.routes(), opts.AdminToken))
 	return mux
 }
@@ -114,6 +127,8 @@ func (s *server) routes() http.Handler {
 	m.HandleFunc("GET /api/v1/jobs", s.listJobs)
 	m.HandleFunc("GET /api/v1/jobs/{id}", s.getJob)
 
+	m.HandleFunc("GET /api/v1/replicas", s.listReplicas)
+
 	m.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path))
 	})
@@ -121,6 +136,17 @@ func (s *server) routes() http.Handler {
 }
 
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Role != nil {
+		role, epoch := s.opts.Role()
+		code, body := http.StatusOK, map[string]any{"status": "ok", "role": role, "epoch": epoch}
+		if s.opts.Ready != nil {
+			if err := s.opts.Ready(); err != nil {
+				code, body["status"], body["error"] = http.StatusServiceUnavailable, "unavailable", err.Error()
+			}
+		}
+		writeJSON(w, code, body)
+		return
+	}
 	if s.opts.Ready != nil {
 		if err := s.opts.Ready(); err != nil {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
@@ -128,6 +154,19 @@ func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *server) listReplicas(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Replicas == nil {
+		writeError(w, http.StatusNotFound, "this manager runs alone (store.driver: sqlite): it has no replicas")
+		return
+	}
+	rs, err := s.opts.Replicas(r.Context())
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "list replicas: "+err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, rs)
 }
 
 // changed tells the controller that configuration moved.

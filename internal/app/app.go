@@ -12,7 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -20,7 +20,9 @@ import (
 	"github.com/paddock-ci/paddock/internal/api"
 	"github.com/paddock-ci/paddock/internal/config"
 	"github.com/paddock-ci/paddock/internal/controller"
+	"github.com/paddock-ci/paddock/internal/events"
 	"github.com/paddock-ci/paddock/internal/intake"
+	"github.com/paddock-ci/paddock/internal/leader/fence"
 	"github.com/paddock-ci/paddock/internal/metadata"
 	"github.com/paddock-ci/paddock/internal/metrics"
 	"github.com/paddock-ci/paddock/internal/poller"
@@ -29,7 +31,7 @@ import (
 	"github.com/paddock-ci/paddock/internal/secretbox"
 	"github.com/paddock-ci/paddock/internal/store"
 	"github.com/paddock-ci/paddock/internal/store/cached"
-	"github.com/paddock-ci/paddock/internal/store/sqlite"
+	"github.com/paddock-ci/paddock/internal/ui"
 )
 
 // Options adjust how the manager is assembled.
@@ -59,11 +61,22 @@ type App struct {
 	Logger    *slog.Logger
 	// ControllerID identifies this manager's machines at providers.
 	ControllerID string
+	// Events records state changes to the store's event log (Store is it,
+	// wrapped around the database) and Stream serves that log.
+	Events *events.Recorder
+	Stream *events.Stream
 
 	cfg      *config.Config
 	listener net.Listener
-	poller   *poller.Poller // polls entities with intake: poll
-	edge     *edge
+	// newPoller makes the poller of entities with intake: poll, one per
+	// leader term; poller is the running one (nil while not leading).
+	newPoller func() *poller.Poller
+	poller    atomic.Pointer[poller.Poller]
+	edge      *edge
+	// ha is set when several replicas share a PostgreSQL store (ha.go);
+	// sqliteLock keeps a second manager off a SQLite store.
+	ha         *replicas
+	sqliteLock *os.File
 }
 
 // New opens the store, applies the config's seeds and wires every component.
@@ -75,27 +88,26 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	for _, path := range cfg.LiteralSecrets {
 		log.Warn("config: secret written inline; prefer env:NAME or file:PATH", "key", path)
 	}
-	if cfg.Store.Driver != "sqlite" {
-		return nil, fmt.Errorf("store driver %q is not supported by this build (use sqlite)", cfg.Store.Driver)
-	}
 	key := cfg.Store.Key()
 	box, err := secretbox.New(key)
 	if err != nil {
 		return nil, fmt.Errorf("store.encryption_key: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(cfg.Store.Path), 0o700); err != nil {
+	st, err := openStore(ctx, cfg.Store, box)
+	if err != nil {
 		return nil, err
 	}
-	db, err := sqlite.Open(ctx, cfg.Store.Path, box)
-	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", cfg.Store.Path, err)
+	// After the open, so a manager with another key hears about the key.
+	var lock *os.File
+	if cfg.Store.Driver == "sqlite" {
+		if lock, err = lockSQLite(cfg.Store.Path); err != nil {
+			st.Close()
+			return nil, err
+		}
 	}
-	// Forges, entities and pools are read on every webhook and decision but
-	// rarely change: decoded (and unsealed) once, not per event.
-	st := cached.Wrap(db, 0)
-	a := &App{Store: st, Metrics: metrics.New(), Logger: log, cfg: cfg, listener: o.Listener}
-	fail := func(err error) (*App, error) { st.Close(); return nil, err }
-	if a.ControllerID, err = controllerID(ctx, st); err != nil {
+	a := &App{Store: st, Metrics: metrics.New(), Logger: log, cfg: cfg, listener: o.Listener, sqliteLock: lock}
+	fail := func(err error) (*App, error) { a.close(); return nil, err }
+	if a.ControllerID, err = sharedControllerID(ctx, st); err != nil {
 		return fail(err)
 	}
 	if err := seed(ctx, st, cfg); err != nil {
@@ -104,6 +116,14 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if err := disableInvalidPools(ctx, st, log); err != nil {
 		return fail(fmt.Errorf("check stored pools: %w", err))
 	}
+	// From here on every write goes through the recorder, so each state
+	// change is also noted in the event log.
+	// Forges, entities and pools are read on every webhook and decision but
+	// rarely change: decoded (and unsealed) once, not per event.
+	a.Events = events.NewRecorder(cached.Wrap(st, 0), events.NewHub(), events.Options{Logger: log})
+	a.Stream = &events.Stream{Store: a.Events, Hub: a.Events.Hub(), Logger: log}
+	a.Store = a.Events
+	rst := store.Store(a.Events)
 	provs, err := buildProviders(cfg, a.ControllerID, o.BootCommand, log)
 	if err != nil {
 		return fail(err)
@@ -125,13 +145,27 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	for _, p := range cfg.Providers {
 		maxPar[p.Name] = p.MaxParallel
 	}
-	forges := newForgeClients(st, a.Metrics, cfg)
+	if err := a.openReplicas(ctx, cfg, public); err != nil {
+		return fail(err)
+	}
+	var leading func() bool
+	if a.ha != nil {
+		leading = a.ha.node.Elector.Leading
+	}
+	forges := newForgeClients(rst, a.Metrics, cfg)
 	if err := forges.checkForgeVersions(ctx, log); err != nil {
 		return fail(err)
 	}
-	a.ScaleSets = scaleset.New(scaleset.Options{Store: st, Logger: log, Owner: "paddock-" + a.ControllerID})
+	a.ScaleSets = scaleset.New(scaleset.Options{Store: rst, Logger: log, Owner: "paddock-" + a.ControllerID})
+	// Providers and forge clients refuse side effects of a leader term that
+	// may no longer act (fence); outside a term (one manager) they pass.
+	fenced := make(map[string]provider.Provider, len(provs))
+	for n, p := range provs {
+		fenced[n] = fence.Provider(p)
+	}
 	a.Controller = controller.New(controller.Options{
-		Store: st, Providers: provs, Forges: forges, Metrics: a.Metrics, Logger: log,
+		Store: rst, Providers: fenced, Forges: fence.ForgeClients(forges), Metrics: a.Metrics, Logger: log,
+		OnNotify: a.forwardNotify, Leading: leading,
 		ControllerID: a.ControllerID, TokenKey: tokenKey[:],
 		MetadataURL: public + "/api/v1/metadata", CallbackURL: public + "/api/v1/callbacks",
 		IdleGrace: cfg.Controller.IdleGrace, ReconcileInterval: cfg.Controller.ReconcileInterval,
@@ -139,28 +173,51 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		ProviderMaxParallel: maxPar, OnDispatch: o.OnDispatch,
 		Retention: controller.Retention{Jobs: cfg.Controller.Retention.Jobs,
 			Instances: cfg.Controller.Retention.DeletedInstances, Deliveries: cfg.Controller.Retention.Deliveries},
-		PoolClients: a.ScaleSets,
+		PoolClients: fence.PoolClientsOf(a.ScaleSets), Emit: a.Events.Emit,
 	})
-	a.poller = poller.New(poller.Options{Store: st, Forges: forges, Sink: a.Controller, Metrics: a.Metrics,
-		Logger: log, BudgetPerHour: cfg.Controller.PollBudgetPerHour})
+	a.newPoller = func() *poller.Poller {
+		return poller.New(poller.Options{Store: rst, Forges: forges, Sink: a.Controller, Metrics: a.Metrics,
+			Logger: log, BudgetPerHour: cfg.Controller.PollBudgetPerHour})
+	}
 	a.edge = a.newEdge(cfg.Server.Limits)
 	machineMux := http.NewServeMux()
-	(&intake.Handler{Store: st, Events: a.Controller, Metrics: a.Metrics, Logger: log, Polls: a.poller}).Routes(machineMux)
+	(&intake.Handler{Store: rst, Events: a.Controller, Metrics: a.Metrics, Logger: log, Polls: pollRouter{a}}).Routes(machineMux)
 	(&metadata.Handler{Machines: a.Controller, Logger: log}).Routes(machineMux)
+	dash, err := ui.New(ui.Options{Store: rst, AdminToken: string(cfg.Server.AdminToken),
+		ViewerToken: string(cfg.Server.ViewerToken), AuthFailures: a.edge.auth, Events: a.Stream,
+		PoolHealth: a.Controller.PoolHealth, DeleteInstance: a.Controller.DeleteInstance,
+		Notify: a.Controller.Notify, Metrics: a.Metrics, Logger: log})
+	if err != nil {
+		return fail(err)
+	}
 	a.Handler = api.New(api.Options{
-		Store: st, Metrics: a.Metrics, AdminToken: string(cfg.Server.AdminToken),
+		Store: rst, Metrics: a.Metrics, AdminToken: string(cfg.Server.AdminToken),
+		ViewerToken: string(cfg.Server.ViewerToken), Events: a.Stream,
 		MetricsToken: string(cfg.Server.MetricsToken), MetricsPublic: cfg.Server.MetricsPublic,
 		AuthFailures: a.edge.auth,
 		Mount: map[string]http.Handler{
 			"/webhooks/":         a.edge.webhook.Wrap(machineMux),
 			"/api/v1/metadata/":  a.edge.machine.Wrap(machineMux),
 			"/api/v1/callbacks/": a.edge.machine.Wrap(machineMux),
+			"/ui/":               dash,
 		},
 		Notify: a.Controller.Notify, DeleteInstance: a.Controller.DeleteInstance,
 		PoolHealth: a.Controller.PoolHealth,
 		Providers:  names, Logger: log,
+		Role: a.role(), Replicas: a.replicaList(), Ready: a.ready(),
 	})
 	return a, nil
+}
+
+// close releases what New opened.
+func (a *App) close() {
+	if a.ha != nil {
+		a.ha.node.Close()
+	}
+	a.Store.Close()
+	if a.sqliteLock != nil {
+		a.sqliteLock.Close()
+	}
 }
 
 func controllerID(ctx context.Context, st store.Store) (string, error) {
@@ -183,7 +240,7 @@ func (a *App) URL() string {
 // Run serves HTTP and runs the controller until ctx ends, then shuts down
 // gracefully: in-flight requests and provider calls finish, state is kept.
 func (a *App) Run(ctx context.Context) error {
-	defer a.Store.Close()
+	defer a.close()
 	if a.listener == nil {
 		l, err := net.Listen("tcp", a.cfg.Server.Listen)
 		if err != nil {
@@ -192,16 +249,22 @@ func (a *App) Run(ctx context.Context) error {
 		a.listener = l
 	}
 	srv := a.server(a.cfg.Server.Limits)
+	// Event streams never end by themselves; Shutdown must not wait for them.
+	srv.RegisterOnShutdown(a.Stream.Close)
+	evctx, evcancel := context.WithCancel(context.Background())
+	evDone := make(chan struct{})
+	go func() { a.Events.Run(evctx); close(evDone) }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(a.edge.conns.Listener(a.listener)) }()
 	a.Logger.Info("paddock serving", "url", a.URL(), "controller_id", a.ControllerID)
 	cctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	go func() { a.Controller.Run(cctx); close(done) }()
-	pollDone := make(chan struct{})
-	go func() { a.poller.Run(cctx); close(pollDone) }()
-	ssDone := make(chan struct{})
-	go func() { a.ScaleSets.Run(cctx, a.Controller); close(ssDone) }()
+	if a.ha != nil {
+		// Every replica serves HTTP; the elected one also leads.
+		go func() { a.ha.node.Run(cctx); close(done) }()
+	} else {
+		go func() { a.lead(cctx, nil); close(done) }()
+	}
 	var err error
 	select {
 	case <-ctx.Done():
@@ -212,8 +275,9 @@ func (a *App) Run(ctx context.Context) error {
 	defer scancel()
 	_ = srv.Shutdown(sctx)
 	<-done
-	<-pollDone
-	<-ssDone
+	// Last: the controller and listeners have stopped emitting.
+	evcancel()
+	<-evDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

@@ -60,5 +60,6 @@ Exits 0 only if every job completed and nothing leaked.`,
 	cmd.Flags().BoolVar(&o.Settle, "settle", false, "queue jobs only once the manager's start-up forge calls are over, and count those apart")
 	cmd.Flags().StringVar(&o.Dir, "state-dir", "", "keep state here instead of a temp dir")
 	cmd.Flags().StringVar(&logPath, "log", "", "write the manager's log to this file")
+	cmd.Flags().BoolVar(&o.Keep, "keep", false, "keep the manager and its dashboard up after the summary until Ctrl-C")
 	return cmd
 }

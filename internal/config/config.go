@@ -28,6 +28,7 @@ type Config struct {
 	Store      StoreConfig      `yaml:"store"`
 	StateDir   string           `yaml:"state_dir"`
 	Controller ControllerConfig `yaml:"controller"`
+	HA         HAConfig         `yaml:"ha"`
 	Providers  []ProviderConfig `yaml:"providers"`
 	Forges     []ForgeConfig    `yaml:"forges"`
 	Entities   []EntityConfig   `yaml:"entities"`
@@ -46,6 +47,9 @@ type ServerConfig struct {
 	// MetricsToken, if set, also opens /metrics (besides the admin token), so
 	// a scraper need not hold the admin token.
 	MetricsToken Secret `yaml:"metrics_token"`
+	// ViewerToken, if set, opens the dashboard (/ui/) and the event stream
+	// read-only: it can see everything the dashboard shows but change nothing.
+	ViewerToken Secret `yaml:"viewer_token"`
 	// MetricsPublic serves /metrics without any token.
 	MetricsPublic bool         `yaml:"metrics_public"`
 	Limits        ServerLimits `yaml:"limits"`
@@ -84,9 +88,12 @@ type ServerLimits struct {
 
 // StoreConfig says where state lives.
 type StoreConfig struct {
-	Driver        string `yaml:"driver"`
-	Path          string `yaml:"path"`
+	Driver        string `yaml:"driver"`         // sqlite (default) or postgres
+	Path          string `yaml:"path"`           // sqlite: the database file
 	EncryptionKey Secret `yaml:"encryption_key"` // 32 bytes as hex or base64; see Key
+	// DSN: postgres only, the connection string (a secret reference, as it
+	// usually holds a password): postgres://user:pw@host:5432/db?sslmode=…
+	DSN Secret `yaml:"dsn"`
 }
 
 // ControllerConfig tunes the control loop.

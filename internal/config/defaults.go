@@ -48,6 +48,8 @@ func applyDefaults(c *Config, set map[string]bool, dir string) {
 	c.Store.Driver = cmp.Or(c.Store.Driver, "sqlite")
 	c.Store.Path = resolvePath(cmp.Or(c.Store.Path, filepath.Join(c.StateDir, "paddock.db")), dir)
 
+	c.HA.Lease = cmp.Or(c.HA.Lease, DefaultHALease)
+
 	ct := &c.Controller
 	ct.ReconcileInterval = cmp.Or(ct.ReconcileInterval, DefaultReconcileInterval)
 	if !set["controller.idle_grace"] {

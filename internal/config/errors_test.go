@@ -16,6 +16,8 @@ import (
 func TestProblems(t *testing.T) {
 	setBaseEnv(t)
 	t.Setenv("T_EMPTY", "")
+	t.Setenv("T_BAD_DSN", "postgres://paddock:hunter2@db:notaport/x")
+	t.Setenv("T_DSN", "postgres://paddock@127.0.0.1/paddock")
 	pool := "pools:\n  - {name: p, entity: acme/app, provider: local, max_runners: 2}\n" // pool line is 9
 	for _, tc := range []struct {
 		name, src, want string
@@ -56,8 +58,14 @@ func TestProblems(t *testing.T) {
 			`paddock.yaml:1: server.admin_token: required (e.g. env:PADDOCK_ADMIN_TOKEN)`},
 		{"short encryption key", strings.Replace(minimal, "env:T_KEY", "c2hvcnQ=", 1),
 			`paddock.yaml:4: store.encryption_key: must be 32 bytes, got 5`},
-		{"postgres not yet", strings.Replace(minimal, "store:\n", "store:\n  driver: postgres\n", 1),
-			`paddock.yaml:4: store.driver: postgres is not supported yet (use sqlite)`},
+		{"postgres without dsn", strings.Replace(minimal, "store:\n", "store:\n  driver: postgres\n", 1),
+			`paddock.yaml:3: store.dsn: required with driver: postgres`},
+		{"postgres bad dsn", strings.Replace(minimal, "store:\n", "store:\n  driver: postgres\n  dsn: env:T_BAD_DSN\n", 1),
+			`paddock.yaml:5: store.dsn: not a valid PostgreSQL connection string`},
+		{"dsn with sqlite", strings.Replace(minimal, "store:\n", "store:\n  dsn: env:T_DSN\n", 1),
+			`paddock.yaml:4: store.dsn: only used with driver: postgres`},
+		{"unknown driver", strings.Replace(minimal, "store:\n", "store:\n  driver: mysql\n", 1),
+			`paddock.yaml:4: store.driver: unknown driver "mysql" (want sqlite or postgres)`},
 		{"bad listen", strings.Replace(minimal, "server:\n", "server:\n  listen: localhost\n", 1),
 			`paddock.yaml:2: server.listen: must be host:port such as 127.0.0.1:8080, got "localhost"`},
 		{"bad url", strings.Replace(minimal, "server:\n", "server:\n  public_url: ftp://x\n", 1),

@@ -19,6 +19,7 @@ func validate(c *Config, p *problems) {
 	v.server()
 	v.store()
 	v.controller()
+	v.ha()
 	v.providers()
 	v.forges()
 	v.webhookSecrets()
@@ -78,10 +79,13 @@ func (v *validator) store() {
 	s := v.c.Store
 	switch s.Driver {
 	case "", "sqlite":
+		if s.DSN != "" {
+			v.p.at("store.dsn", "only used with driver: postgres (sqlite keeps its data in store.path)")
+		}
 	case "postgres":
-		v.p.at("store.driver", "postgres is not supported yet (use sqlite)")
+		v.postgresDSN(string(s.DSN))
 	default:
-		v.p.at("store.driver", "unknown driver %q (want sqlite)", s.Driver)
+		v.p.at("store.driver", "unknown driver %q (want sqlite or postgres)", s.Driver)
 	}
 	if s.EncryptionKey == "" {
 		v.p.at("store.encryption_key", "required (e.g. env:PADDOCK_ENCRYPTION_KEY; generate with: openssl rand -hex 32)")

@@ -38,6 +38,12 @@ func (v *validator) serverAuth() {
 	if s.MetricsToken != "" && len(s.MetricsToken) < MinTokenLength {
 		v.p.at("server.metrics_token", "is %d characters; at least %d are required (%s)", len(s.MetricsToken), MinTokenLength, tokenHint)
 	}
+	if s.ViewerToken != "" && len(s.ViewerToken) < MinTokenLength {
+		v.p.at("server.viewer_token", "is %d characters; at least %d are required (%s)", len(s.ViewerToken), MinTokenLength, tokenHint)
+	}
+	if s.ViewerToken != "" && s.ViewerToken == s.AdminToken {
+		v.p.at("server.viewer_token", "equals admin_token, so a viewer could change things; give it its own value (%s)", tokenHint)
+	}
 	if s.MetricsToken != "" && s.MetricsPublic {
 		v.p.at("server.metrics_token", "has no effect with metrics_public: true; remove one of them")
 	}

@@ -73,6 +73,16 @@ type Options struct {
 	// OnDispatch, if set, receives every job-event → provider-Create latency
 	// (benchmarks and the demo report exact percentiles from it).
 	OnDispatch func(time.Duration)
+	// OnNotify, if set, is called by every Notify: a replica that does not
+	// lead passes the wake-up on to the one that does (internal/leader).
+	OnNotify func()
+	// Leading, if set, says whether this replica runs the loop now; a
+	// follower does not keep job arrival times (the leader reads them from
+	// the stored jobs instead). Nil means always.
+	Leading func() bool
+	// Emit, if set, receives events the store writes cannot show (a pool's
+	// creates starting to fail, or recovering) for the event log.
+	Emit func(core.Event)
 }
 
 // Controller runs the loop. Create it with New, start it with Run.
@@ -161,6 +171,9 @@ func (c *Controller) Notify() {
 	case c.kick <- struct{}{}:
 	default:
 	}
+	if c.o.OnNotify != nil {
+		c.o.OnNotify()
+	}
 }
 
 // Run reconciles once, then decides on every event until ctx ends. It waits
@@ -213,7 +226,7 @@ func (c *Controller) step(ctx context.Context) time.Time {
 	for _, p := range snap.Pools {
 		pools[p.ID] = p
 	}
-	arrivals := c.takeArrivals(d.Jobs)
+	arrivals := c.takeArrivals(d.Jobs, snap.Jobs)
 	at := make([]time.Time, len(d.Creates))
 	for n, cr := range d.Creates {
 		if cr.Reason == core.CreateForJob && len(arrivals[cr.PoolID]) > 0 {
@@ -336,13 +349,29 @@ type jobKey struct {
 // takeArrivals hands out, per pool, the arrival times of queued jobs that the
 // scheduler placed in a pool, oldest first, so each machine made for a job
 // records the latency from that job's event to its provider call.
-func (c *Controller) takeArrivals(notes []scheduler.JobNote) map[string][]time.Time {
+//
+// A job whose event another replica took has no arrival here: its stored
+// ReceivedAt serves, the first time the job is placed (its pool is not yet
+// recorded on it).
+func (c *Controller) takeArrivals(notes []scheduler.JobNote, jobs []core.Job) map[string][]time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	var stored map[jobKey]time.Time
 	out := map[string][]time.Time{}
 	for _, n := range notes {
 		k := jobKey{n.EntityID, n.JobID}
 		at, ok := c.arrivals[k]
+		if !ok && c.o.Leading != nil {
+			if stored == nil {
+				stored = make(map[jobKey]time.Time, len(jobs))
+				for _, j := range jobs {
+					if j.PoolID == "" && !j.ReceivedAt.IsZero() {
+						stored[jobKey{j.EntityID, j.ID}] = j.ReceivedAt
+					}
+				}
+			}
+			at, ok = stored[k]
+		}
 		if !ok {
 			continue
 		}

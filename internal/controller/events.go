@@ -34,7 +34,7 @@ func (c *Controller) HandleJobEvent(ctx context.Context, forgeID string, ev forg
 	}
 	key := jobKey{ent.ID, job.ID}
 	added := false
-	if ev.Action == core.JobActionQueued {
+	if ev.Action == core.JobActionQueued && (c.o.Leading == nil || c.o.Leading()) {
 		// Noted before the job is stored: a step running in between must
 		// already see when the job arrived.
 		c.mu.Lock()

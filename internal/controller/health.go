@@ -41,6 +41,15 @@ func (c *Controller) noteCreate(pool core.Pool, err error) (wasFailing bool) {
 			"failed_creates", before.Failures, "failing_for", now.Sub(before.Since))
 	}
 	c.setHealthMetrics(pool.Name, after)
+	if c.o.Emit != nil {
+		switch {
+		case after.Failing() && !before.Failing():
+			c.o.Emit(core.Event{Kind: core.EventPoolDegraded, PoolID: pool.ID, Pool: pool.Name,
+				Reason: truncate(err.Error(), 1000)})
+		case err == nil && before.Failing():
+			c.o.Emit(core.Event{Kind: core.EventPoolRecovered, PoolID: pool.ID, Pool: pool.Name})
+		}
+	}
 	return before.Failing()
 }
 

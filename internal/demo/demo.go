@@ -64,6 +64,9 @@ type Options struct {
 	Out        io.Writer
 	// Log receives the manager's log; nil discards it.
 	Log io.Writer
+	// Keep leaves the manager (and its dashboard) up after the summary
+	// until ctx ends (Ctrl-C), so a person can look around.
+	Keep bool
 }
 
 const repo = "paddock-demo/app"
@@ -140,6 +143,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		defer os.RemoveAll(d)
 		dir = d
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 
@@ -213,6 +217,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	defer func() { stop(); <-done }()
 
 	fmt.Fprintf(o.Out, "Paddock demo: simulator %s, manager %s, provider %s, state in %s\n", sim.URL(), a.URL(), o.Provider, dir)
+	fmt.Fprintf(o.Out, "dashboard: %s/ui/ (sign in with this demo's admin token: %s)\n", a.URL(), string(cfg.Server.AdminToken))
 	fmt.Fprintf(o.Out, "queueing %d jobs on %s with labels:", o.Jobs, repo)
 	mix := demoJobMix(o)
 	for _, m := range mix {
@@ -253,6 +258,11 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		if overlap := printContainerTimes(o.Out, sim); overlap < 2 && o.Jobs >= 2 && err == nil {
 			err = errors.New("demo failed: no two jobs held the same port at the same time, so isolation was not shown")
 		}
+	}
+	if o.Keep {
+		// The summary drained the pools; the dashboard still shows the run.
+		fmt.Fprintf(o.Out, "--keep: the manager stays up at %s/ui/ until you press Ctrl-C\n", a.URL())
+		<-parent.Done()
 	}
 	if err != nil {
 		return sum, err

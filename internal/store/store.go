@@ -137,6 +137,20 @@ type Store interface {
 	// PurgeDeliveries forgets delivery ids recorded before t, in bounded batches.
 	PurgeDeliveries(ctx context.Context, before time.Time) (int, error)
 
+	// AppendEvents adds events to the event log in one transaction, filling
+	// each one's ID (and At, if zero). IDs increase in commit order: once a
+	// reader has seen an event, no later append gets a smaller ID, so
+	// ListEventsAfter(lastSeen) never misses one. An ID is never reused, even
+	// after the events before it were pruned.
+	AppendEvents(ctx context.Context, evs []*core.Event) error
+	// ListEventsAfter returns up to limit events with ID > after, oldest first.
+	ListEventsAfter(ctx context.Context, after int64, limit int) ([]core.Event, error)
+	// LastEventID is the ID of the newest event (0 if the log is empty), where
+	// a stream that wants only new events starts.
+	LastEventID(ctx context.Context) (int64, error)
+	// PruneEvents removes events that happened before t, in bounded batches.
+	PruneEvents(ctx context.Context, before time.Time) (int, error)
+
 	// Meta is a small key/value table for the controller id and similar.
 	GetMeta(ctx context.Context, key string) (string, error) // ErrNotFound if unset
 	SetMeta(ctx context.Context, key, value string) error

@@ -3,25 +3,13 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/store"
+	"github.com/paddock-ci/paddock/internal/store/codec"
 )
-
-func validateEntity(e *core.Entity) error {
-	switch {
-	case e.Name == "":
-		return errors.New("entity: name is required")
-	case e.ForgeID == "":
-		return errors.New("entity: forge_id is required")
-	case e.Kind == "":
-		return errors.New("entity: kind is required")
-	}
-	return nil
-}
 
 // scanJSON scans one data column into v.
 func scanJSON(row interface{ Scan(...any) error }, v any) error {
@@ -29,19 +17,7 @@ func scanJSON(row interface{ Scan(...any) error }, v any) error {
 	if err := row.Scan(&data); err != nil {
 		return err
 	}
-	return fromJSON(data, v)
-}
-
-func fromJSON(data string, v any) error {
-	if err := json.Unmarshal([]byte(data), v); err != nil {
-		return fmt.Errorf("sqlite store: decode %T: %w", v, err)
-	}
-	return nil
-}
-
-func toJSON(v any) (string, error) {
-	b, err := json.Marshal(v)
-	return string(b), err
+	return codec.FromJSON(data, v)
 }
 
 // requireRow checks that the row a new record points at exists (a forge, an
@@ -60,7 +36,7 @@ func requireForge(ctx context.Context, tx *sql.Tx, id string) error {
 
 // CreateEntity stores e, filling its ID (if empty) and timestamps. Its forge must exist.
 func (s *Store) CreateEntity(ctx context.Context, e *core.Entity) error {
-	if err := validateEntity(e); err != nil {
+	if err := codec.ValidateEntity(e); err != nil {
 		return err
 	}
 	rec := *e
@@ -69,7 +45,7 @@ func (s *Store) CreateEntity(ctx context.Context, e *core.Entity) error {
 	}
 	rec.CreatedAt = now()
 	rec.UpdatedAt = rec.CreatedAt
-	data, err := toJSON(rec)
+	data, err := codec.ToJSON(rec)
 	if err != nil {
 		return err
 	}
@@ -79,7 +55,7 @@ func (s *Store) CreateEntity(ctx context.Context, e *core.Entity) error {
 		}
 		_, err := tx.ExecContext(ctx,
 			"INSERT INTO entities (id, forge_id, kind, name, created_at, updated_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-			rec.ID, rec.ForgeID, string(rec.Kind), rec.Name, nanos(rec.CreatedAt), nanos(rec.UpdatedAt), data)
+			rec.ID, rec.ForgeID, string(rec.Kind), rec.Name, codec.Nanos(rec.CreatedAt), codec.Nanos(rec.UpdatedAt), data)
 		return mapWriteErr(fmt.Sprintf("%s entity %q", rec.Kind, rec.Name), err)
 	})
 	if err != nil {
@@ -152,7 +128,7 @@ func listJSON[T any](ctx context.Context, q queryer, query string, args ...any) 
 
 // UpdateEntity replaces the entity with e.ID. CreatedAt is kept; UpdatedAt is stamped.
 func (s *Store) UpdateEntity(ctx context.Context, e *core.Entity) error {
-	if err := validateEntity(e); err != nil {
+	if err := codec.ValidateEntity(e); err != nil {
 		return err
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
@@ -170,13 +146,13 @@ func (s *Store) UpdateEntity(ctx context.Context, e *core.Entity) error {
 		rec := *e
 		rec.CreatedAt = old.CreatedAt
 		rec.UpdatedAt = now()
-		data, err := toJSON(rec)
+		data, err := codec.ToJSON(rec)
 		if err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx,
 			"UPDATE entities SET forge_id = ?, kind = ?, name = ?, updated_at = ?, data = ? WHERE id = ?",
-			rec.ForgeID, string(rec.Kind), rec.Name, nanos(rec.UpdatedAt), data, rec.ID)
+			rec.ForgeID, string(rec.Kind), rec.Name, codec.Nanos(rec.UpdatedAt), data, rec.ID)
 		if err != nil {
 			return mapWriteErr(fmt.Sprintf("%s entity %q", rec.Kind, rec.Name), err)
 		}

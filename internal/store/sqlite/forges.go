@@ -4,80 +4,27 @@ import (
 	"context"
 	"crypto/subtle"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/store"
+	"github.com/paddock-ci/paddock/internal/store/codec"
 )
 
-// forgeSecrets is the part of a Forge that is only ever stored sealed.
-type forgeSecrets struct {
-	WebhookSecret string          `json:"webhook_secret"`
-	Credential    core.Credential `json:"credential"`
-}
-
 const forgeCols = "data, secrets"
-
-func validateForge(f *core.Forge) error {
-	if f.Name == "" {
-		return errors.New("forge: name is required")
-	}
-	if f.Kind == "" {
-		return errors.New("forge: kind is required")
-	}
-	return nil
-}
-
-// encodeForge splits f into its plain JSON (secrets blanked) and the sealed secrets.
-func (s *Store) encodeForge(f *core.Forge) (data, sealed string, err error) {
-	plain := *f
-	plain.WebhookSecret = ""
-	plain.Credential = core.Credential{}
-	d, err := json.Marshal(plain)
-	if err != nil {
-		return "", "", err
-	}
-	sec, err := json.Marshal(forgeSecrets{WebhookSecret: f.WebhookSecret, Credential: f.Credential})
-	if err != nil {
-		return "", "", err
-	}
-	sealed, err = s.box.Seal(sec)
-	if err != nil {
-		return "", "", err
-	}
-	return string(d), sealed, nil
-}
-
-func (s *Store) decodeForge(data, sealed string) (core.Forge, error) {
-	var f core.Forge
-	if err := json.Unmarshal([]byte(data), &f); err != nil {
-		return f, fmt.Errorf("sqlite store: decode forge: %w", err)
-	}
-	pt, err := s.box.Open(sealed)
-	if err != nil {
-		return f, fmt.Errorf("sqlite store: forge %q secrets: %w", f.Name, err)
-	}
-	var sec forgeSecrets
-	if err := json.Unmarshal(pt, &sec); err != nil {
-		return f, fmt.Errorf("sqlite store: decode forge %q secrets: %w", f.Name, err)
-	}
-	f.WebhookSecret, f.Credential = sec.WebhookSecret, sec.Credential
-	return f, nil
-}
 
 func (s *Store) scanForge(row interface{ Scan(...any) error }) (core.Forge, error) {
 	var data, sealed string
 	if err := row.Scan(&data, &sealed); err != nil {
 		return core.Forge{}, err
 	}
-	return s.decodeForge(data, sealed)
+	return codec.DecodeForge(s.box, data, sealed)
 }
 
 // CreateForge stores f, filling its ID (if empty) and timestamps.
 func (s *Store) CreateForge(ctx context.Context, f *core.Forge) error {
-	if err := validateForge(f); err != nil {
+	if err := codec.ValidateForge(f); err != nil {
 		return err
 	}
 	rec := *f
@@ -86,7 +33,7 @@ func (s *Store) CreateForge(ctx context.Context, f *core.Forge) error {
 	}
 	rec.CreatedAt = now()
 	rec.UpdatedAt = rec.CreatedAt
-	data, sealed, err := s.encodeForge(&rec)
+	data, sealed, err := codec.EncodeForge(s.box, &rec)
 	if err != nil {
 		return err
 	}
@@ -96,7 +43,7 @@ func (s *Store) CreateForge(ctx context.Context, f *core.Forge) error {
 		}
 		_, err = tx.ExecContext(ctx,
 			"INSERT INTO forges (id, name, kind, secrets, created_at, updated_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-			rec.ID, rec.Name, string(rec.Kind), sealed, nanos(rec.CreatedAt), nanos(rec.UpdatedAt), data)
+			rec.ID, rec.Name, string(rec.Kind), sealed, codec.Nanos(rec.CreatedAt), codec.Nanos(rec.UpdatedAt), data)
 		if err != nil {
 			return mapWriteErr(fmt.Sprintf("forge %q", rec.Name), err)
 		}
@@ -165,7 +112,7 @@ func (s *Store) ListForges(ctx context.Context) ([]core.Forge, error) {
 
 // UpdateForge replaces the forge with f.ID. CreatedAt is kept; UpdatedAt is stamped.
 func (s *Store) UpdateForge(ctx context.Context, f *core.Forge) error {
-	if err := validateForge(f); err != nil {
+	if err := codec.ValidateForge(f); err != nil {
 		return err
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
@@ -184,13 +131,13 @@ func (s *Store) UpdateForge(ctx context.Context, f *core.Forge) error {
 				return err
 			}
 		}
-		data, sealed, err := s.encodeForge(&rec)
+		data, sealed, err := codec.EncodeForge(s.box, &rec)
 		if err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx,
 			"UPDATE forges SET name = ?, kind = ?, secrets = ?, updated_at = ?, data = ? WHERE id = ?",
-			rec.Name, string(rec.Kind), sealed, nanos(rec.UpdatedAt), data, rec.ID)
+			rec.Name, string(rec.Kind), sealed, codec.Nanos(rec.UpdatedAt), data, rec.ID)
 		if err != nil {
 			return mapWriteErr(fmt.Sprintf("forge %q", rec.Name), err)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/store"
+	"github.com/paddock-ci/paddock/internal/store/codec"
 )
 
 // TokenHash and TokenUsed are hidden from JSON (json:"-") so they never leak
@@ -26,7 +27,7 @@ func scanInstance(row interface{ Scan(...any) error }) (core.Instance, error) {
 		return i, err
 	}
 	hash := i.TokenHash
-	if err := fromJSON(data, &i); err != nil {
+	if err := codec.FromJSON(data, &i); err != nil {
 		return i, err
 	}
 	i.TokenHash, i.TokenUsed = hash, used != 0
@@ -38,20 +39,6 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-func validateInstance(i *core.Instance) error {
-	switch {
-	case i.Name == "":
-		return errors.New("instance: name is required")
-	case i.PoolID == "":
-		return errors.New("instance: pool_id is required")
-	case !i.State.Valid():
-		return fmt.Errorf("instance %q: unknown state %q", i.Name, i.State)
-	case !i.Runner.Valid():
-		return fmt.Errorf("instance %q: unknown runner state %q", i.Name, i.Runner)
-	}
-	return nil
 }
 
 // CreateInstance records a new instance. ID is filled if empty, State defaults
@@ -69,21 +56,11 @@ func (s *Store) CreateInstances(ctx context.Context, is []*core.Instance) error 
 	datas := make([]string, len(is))
 	t := now()
 	for n, i := range is {
-		rec := *i
-		if rec.State == "" {
-			rec.State = core.InstancePendingCreate
-		}
-		if rec.Runner == "" {
-			rec.Runner = core.RunnerPending
-		}
-		if err := validateInstance(&rec); err != nil {
+		rec, err := codec.NewInstance(*i, newID, t)
+		if err != nil {
 			return err
 		}
-		if rec.ID == "" {
-			rec.ID = newID()
-		}
-		rec.CreatedAt, rec.UpdatedAt, rec.StateSince, rec.RunnerSince = t, t, t, t
-		data, err := toJSON(rec)
+		data, err := codec.ToJSON(rec)
 		if err != nil {
 			return err
 		}
@@ -102,7 +79,7 @@ func (s *Store) CreateInstances(ctx context.Context, is []*core.Instance) error 
 				`INSERT INTO instances (id, name, pool_id, state, token_hash, token_used, created_at, updated_at, data)
 				 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				rec.ID, rec.Name, rec.PoolID, string(rec.State), rec.TokenHash, boolInt(rec.TokenUsed),
-				nanos(rec.CreatedAt), nanos(rec.UpdatedAt), datas[n])
+				codec.Nanos(rec.CreatedAt), codec.Nanos(rec.UpdatedAt), datas[n])
 			if err := mapWriteErr(fmt.Sprintf("instance %q", rec.Name), err); err != nil {
 				return err
 			}
@@ -222,39 +199,18 @@ func (s *Store) UpdateInstance(ctx context.Context, ref string, fn func(*core.In
 		if err != nil {
 			return err
 		}
-		cur := old
-		cur.Labels = append([]string(nil), old.Labels...)
-		if err := fn(&cur); err != nil {
+		cur, err := codec.ApplyInstance(old, fn, now())
+		if err != nil {
 			return err
 		}
-		if cur.ID != old.ID || cur.Name != old.Name {
-			return fmt.Errorf("instance %q: id and name cannot change", old.Name)
-		}
-		if err := core.CheckInstanceTransition(old.State, cur.State); err != nil {
-			return err
-		}
-		if err := core.CheckRunnerTransition(old.Runner, cur.Runner); err != nil {
-			return err
-		}
-		if cur.PoolID == "" {
-			return fmt.Errorf("instance %q: pool_id is required", old.Name)
-		}
-		t := now()
-		cur.CreatedAt, cur.UpdatedAt = old.CreatedAt, t
-		if cur.State != old.State || cur.Runner != old.Runner {
-			cur.StateSince = t
-		}
-		if cur.Runner != old.Runner {
-			cur.RunnerSince = t
-		}
-		data, err := toJSON(cur)
+		data, err := codec.ToJSON(cur)
 		if err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx,
 			`UPDATE instances SET pool_id = ?, state = ?, token_hash = ?, token_used = ?, updated_at = ?, data = ?
 			 WHERE id = ?`,
-			cur.PoolID, string(cur.State), cur.TokenHash, boolInt(cur.TokenUsed), nanos(cur.UpdatedAt), data, cur.ID)
+			cur.PoolID, string(cur.State), cur.TokenHash, boolInt(cur.TokenUsed), codec.Nanos(cur.UpdatedAt), data, cur.ID)
 		if err != nil {
 			return mapWriteErr(fmt.Sprintf("instance %q", cur.Name), err)
 		}
@@ -271,5 +227,5 @@ func (s *Store) UpdateInstance(ctx context.Context, ref string, fn func(*core.In
 func (s *Store) PurgeInstances(ctx context.Context, before time.Time) (int, error) {
 	return s.purge(ctx,
 		"DELETE FROM instances WHERE rowid IN (SELECT rowid FROM instances WHERE state = ? AND updated_at < ? LIMIT ?)",
-		string(core.InstanceDeleted), nanos(before))
+		string(core.InstanceDeleted), codec.Nanos(before))
 }

@@ -6,75 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/store"
+	"github.com/paddock-ci/paddock/internal/store/codec"
 )
-
-func validateJob(j *core.Job) error {
-	switch {
-	case j.EntityID == "":
-		return errors.New("job: entity_id is required")
-	case j.ID == 0:
-		return errors.New("job: id is required")
-	case !j.State.Valid():
-		return fmt.Errorf("job %d: unknown state %q", j.ID, j.State)
-	}
-	return nil
-}
-
-// utcTimes normalises a job's times so that equal instants encode equally,
-// which is how mergeJob's result is compared with the stored job.
-func utcTimes(j *core.Job) {
-	for _, t := range []*time.Time{&j.QueuedAt, &j.ReceivedAt, &j.StartedAt, &j.CompletedAt, &j.UpdatedAt} {
-		*t = t.UTC()
-	}
-}
-
-// mergeJob folds what a later report says into the stored job. Fields the
-// forge fills in as the job progresses are taken when the report has them;
-// descriptive fields only fill gaps; the scheduler's own fields (PoolID,
-// Note) are kept unless the report sets them.
-func mergeJob(old, upd core.Job) core.Job {
-	m := old
-	setStr := func(dst *string, v string) {
-		if v != "" {
-			*dst = v
-		}
-	}
-	setStr(&m.RunnerName, upd.RunnerName)
-	setStr(&m.Conclusion, upd.Conclusion)
-	setStr(&m.PoolID, upd.PoolID)
-	setStr(&m.Note, upd.Note)
-	if !upd.StartedAt.IsZero() {
-		m.StartedAt = upd.StartedAt
-	}
-	if !upd.CompletedAt.IsZero() {
-		m.CompletedAt = upd.CompletedAt
-	}
-	if len(m.Labels) == 0 && len(upd.Labels) > 0 {
-		m.Labels = upd.Labels
-	}
-	fill := func(dst *string, v string) {
-		if *dst == "" {
-			*dst = v
-		}
-	}
-	fill(&m.Repository, upd.Repository)
-	fill(&m.Name, upd.Name)
-	fill(&m.Workflow, upd.Workflow)
-	if m.RunID == 0 {
-		m.RunID = upd.RunID
-	}
-	if m.RunAttempt == 0 {
-		m.RunAttempt = upd.RunAttempt
-	}
-	if m.QueuedAt.IsZero() {
-		m.QueuedAt = upd.QueuedAt
-	}
-	return m
-}
 
 func getJob(ctx context.Context, q queryer, entityID string, id int64) (core.Job, error) {
 	var j core.Job
@@ -86,18 +22,18 @@ func getJob(ctx context.Context, q queryer, entityID string, id int64) (core.Job
 }
 
 func writeJob(ctx context.Context, tx *sql.Tx, j core.Job, insert bool) error {
-	data, err := toJSON(j)
+	data, err := codec.ToJSON(j)
 	if err != nil {
 		return err
 	}
 	if insert {
 		_, err = tx.ExecContext(ctx,
 			"INSERT INTO jobs (entity_id, id, state, received_at, updated_at, data) VALUES (?, ?, ?, ?, ?, ?)",
-			j.EntityID, j.ID, string(j.State), nanos(j.ReceivedAt), nanos(j.UpdatedAt), data)
+			j.EntityID, j.ID, string(j.State), codec.Nanos(j.ReceivedAt), codec.Nanos(j.UpdatedAt), data)
 	} else {
 		_, err = tx.ExecContext(ctx,
 			"UPDATE jobs SET state = ?, received_at = ?, updated_at = ?, data = ? WHERE entity_id = ? AND id = ?",
-			string(j.State), nanos(j.ReceivedAt), nanos(j.UpdatedAt), data, j.EntityID, j.ID)
+			string(j.State), codec.Nanos(j.ReceivedAt), codec.Nanos(j.UpdatedAt), data, j.EntityID, j.ID)
 	}
 	return mapWriteErr(fmt.Sprintf("job %d", j.ID), err)
 }
@@ -105,11 +41,11 @@ func writeJob(ctx context.Context, tx *sql.Tx, j core.Job, insert bool) error {
 // UpsertJob inserts j or merges it into the stored job (see store.Store).
 // On return *j holds the job as stored, whether or not anything changed.
 func (s *Store) UpsertJob(ctx context.Context, j *core.Job) (bool, error) {
-	if err := validateJob(j); err != nil {
+	if err := codec.ValidateJob(j); err != nil {
 		return false, err
 	}
 	upd := *j
-	utcTimes(&upd)
+	codec.UTCTimes(&upd)
 	var (
 		stored  core.Job
 		changed bool
@@ -128,19 +64,11 @@ func (s *Store) UpsertJob(ctx context.Context, j *core.Job) (bool, error) {
 		if err != nil {
 			return err
 		}
-		stored = old
-		if !old.State.CanTransition(upd.State) {
-			return nil // a late report of an earlier state: keep what we know
-		}
-		m := mergeJob(old, upd)
-		m.State = upd.State
-		before, _ := toJSON(old)
-		after, _ := toJSON(m)
-		if before == after {
+		m, write := codec.UpsertOnto(old, upd, now())
+		stored, changed = m, write
+		if !write {
 			return nil
 		}
-		m.UpdatedAt = now()
-		stored, changed = m, true
 		return writeJob(ctx, tx, m, false)
 	})
 	if err != nil {
@@ -207,20 +135,10 @@ func updateJob(ctx context.Context, tx *sql.Tx, entityID string, id int64, fn fu
 	if err != nil {
 		return core.Job{}, err
 	}
-	cur := old
-	cur.Labels = append([]string(nil), old.Labels...)
-	if err := fn(&cur); err != nil {
+	cur, err := codec.ApplyJob(old, fn, now())
+	if err != nil {
 		return core.Job{}, err
 	}
-	if cur.EntityID != old.EntityID || cur.ID != old.ID {
-		return core.Job{}, fmt.Errorf("job %d: entity_id and id cannot change", old.ID)
-	}
-	if !cur.State.Valid() || !old.State.CanTransition(cur.State) {
-		return core.Job{}, &core.ErrTransition{Kind: "job", From: string(old.State), To: string(cur.State)}
-	}
-	utcTimes(&cur)
-	cur.ReceivedAt = old.ReceivedAt
-	cur.UpdatedAt = now()
 	if err := writeJob(ctx, tx, cur, false); err != nil {
 		return core.Job{}, err
 	}

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/paddock-ci/paddock/internal/store/codec"
 )
 
 // Migrations are numbered files NNNN_name.sql, applied in order, each in its
@@ -78,7 +80,7 @@ func (s *Store) migrate(ctx context.Context) (int, error) {
 			}
 			if _, err := tx.ExecContext(ctx,
 				"INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-				m.version, m.name, nanos(now())); err != nil {
+				m.version, m.name, codec.Nanos(now())); err != nil {
 				return fmt.Errorf("sqlite store: record migration %s: %w", m.name, err)
 			}
 			applied++

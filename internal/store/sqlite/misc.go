@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/store"
+	"github.com/paddock-ci/paddock/internal/store/codec"
 )
 
 // RecordDelivery remembers (source, deliveryID). ON CONFLICT DO NOTHING is
@@ -19,7 +20,7 @@ func (s *Store) RecordDelivery(ctx context.Context, source, deliveryID string, a
 	}
 	n, err := affected(s.w.ExecContext(ctx,
 		"INSERT INTO deliveries (source, delivery_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-		source, deliveryID, nanos(at)))
+		source, deliveryID, codec.Nanos(at)))
 	return n == 1, err
 }
 
@@ -27,7 +28,7 @@ func (s *Store) RecordDelivery(ctx context.Context, source, deliveryID string, a
 func (s *Store) PurgeDeliveries(ctx context.Context, before time.Time) (int, error) {
 	return s.purge(ctx,
 		"DELETE FROM deliveries WHERE rowid IN (SELECT rowid FROM deliveries WHERE at < ? LIMIT ?)",
-		nanos(before))
+		codec.Nanos(before))
 }
 
 // GetMeta returns the value stored under key.

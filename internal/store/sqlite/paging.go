@@ -2,63 +2,18 @@ package sqlite
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"strings"
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/store"
+	"github.com/paddock-ci/paddock/internal/store/codec"
 )
 
 // Paged lists use keyset paging: the cursor holds the sort key of the last
 // object handed out and the next page starts after it, walking an index
 // (migration 0003). Unlike OFFSET, a page costs its own size however deep it
 // is, and rows inserted or removed meanwhile never shift later pages.
-
-// jobCursor is the sort key of a job in ListJobsPage order.
-type jobCursor struct {
-	List     string `json:"l"`
-	Received int64  `json:"r"`
-	EntityID string `json:"e"`
-	ID       int64  `json:"i"`
-}
-
-// instanceCursor is the sort key of an instance in ListInstancesPage order.
-type instanceCursor struct {
-	List    string `json:"l"`
-	Created int64  `json:"c"`
-	Name    string `json:"n"`
-}
-
-func encodeCursor(v any) string {
-	b, _ := json.Marshal(v) // plain structs: cannot fail
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// decodeCursor fills v from c and checks it was made for list.
-func decodeCursor(c, list string, v any, kind func() string) error {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err == nil {
-		err = json.Unmarshal(b, v)
-	}
-	if err == nil && kind() != list {
-		err = errors.New("cursor of another list")
-	}
-	if err != nil {
-		return fmt.Errorf("cursor %q: %w", c, store.ErrBadCursor)
-	}
-	return nil
-}
-
-func checkPage(p store.Page) error {
-	if p.Limit < 1 {
-		return fmt.Errorf("page limit %d: must be at least 1", p.Limit)
-	}
-	return nil
-}
 
 func jobWhere(f store.JobFilter) ([]string, []any) {
 	var (
@@ -81,13 +36,13 @@ func jobWhere(f store.JobFilter) ([]string, []any) {
 
 // ListJobsPage returns one page of jobs, newest received first.
 func (s *Store) ListJobsPage(ctx context.Context, f store.JobFilter, p store.Page) ([]core.Job, string, error) {
-	if err := checkPage(p); err != nil {
+	if err := codec.CheckPage(p); err != nil {
 		return nil, "", err
 	}
 	where, args := jobWhere(f)
 	if p.Cursor != "" {
-		var c jobCursor
-		if err := decodeCursor(p.Cursor, "jobs", &c, func() string { return c.List }); err != nil {
+		var c codec.JobCursor
+		if err := codec.DecodeCursor(p.Cursor, "jobs", &c, func() string { return c.List }); err != nil {
 			return nil, "", err
 		}
 		where = append(where, "(received_at, entity_id, id) < (?, ?, ?)")
@@ -106,18 +61,18 @@ func (s *Store) ListJobsPage(ctx context.Context, f store.JobFilter, p store.Pag
 	}
 	js = js[:p.Limit]
 	last := js[len(js)-1]
-	return js, encodeCursor(jobCursor{List: "jobs", Received: nanos(last.ReceivedAt), EntityID: last.EntityID, ID: last.ID}), nil
+	return js, codec.EncodeCursor(codec.JobCursor{List: "jobs", Received: codec.Nanos(last.ReceivedAt), EntityID: last.EntityID, ID: last.ID}), nil
 }
 
 // ListInstancesPage returns one page of instances, oldest first.
 func (s *Store) ListInstancesPage(ctx context.Context, f store.InstanceFilter, p store.Page) ([]core.Instance, string, error) {
-	if err := checkPage(p); err != nil {
+	if err := codec.CheckPage(p); err != nil {
 		return nil, "", err
 	}
 	where, args := instanceWhere(f)
 	if p.Cursor != "" {
-		var c instanceCursor
-		if err := decodeCursor(p.Cursor, "instances", &c, func() string { return c.List }); err != nil {
+		var c codec.InstanceCursor
+		if err := codec.DecodeCursor(p.Cursor, "instances", &c, func() string { return c.List }); err != nil {
 			return nil, "", err
 		}
 		where = append(where, "(created_at, name) > (?, ?)")
@@ -129,7 +84,7 @@ func (s *Store) ListInstancesPage(ctx context.Context, f store.InstanceFilter, p
 	}
 	is = is[:p.Limit]
 	last := is[len(is)-1]
-	return is, encodeCursor(instanceCursor{List: "instances", Created: nanos(last.CreatedAt), Name: last.Name}), nil
+	return is, codec.EncodeCursor(codec.InstanceCursor{List: "instances", Created: codec.Nanos(last.CreatedAt), Name: last.Name}), nil
 }
 
 // purgeBatch bounds one retention DELETE: SQLite has a single writer, and a
@@ -155,7 +110,7 @@ func (s *Store) purge(ctx context.Context, del string, args ...any) (int, error)
 func (s *Store) PurgeJobs(ctx context.Context, before time.Time) (int, error) {
 	return s.purge(ctx,
 		"DELETE FROM jobs WHERE rowid IN (SELECT rowid FROM jobs WHERE state = ? AND updated_at < ? LIMIT ?)",
-		string(core.JobCompleted), nanos(before))
+		string(core.JobCompleted), codec.Nanos(before))
 }
 
 // inList is "col IN (?, ?, …)" for n values.

@@ -8,17 +8,8 @@ import (
 
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/store"
+	"github.com/paddock-ci/paddock/internal/store/codec"
 )
-
-func validatePool(p *core.Pool) error {
-	switch {
-	case p.Name == "":
-		return errors.New("pool: name is required")
-	case p.EntityID == "":
-		return errors.New("pool: entity_id is required")
-	}
-	return nil
-}
 
 func requireEntity(ctx context.Context, tx *sql.Tx, id string) error {
 	return requireRow(ctx, tx, "entities", "entity", id)
@@ -26,7 +17,7 @@ func requireEntity(ctx context.Context, tx *sql.Tx, id string) error {
 
 // CreatePool stores p, filling its ID (if empty) and timestamps. Its entity must exist.
 func (s *Store) CreatePool(ctx context.Context, p *core.Pool) error {
-	if err := validatePool(p); err != nil {
+	if err := codec.ValidatePool(p); err != nil {
 		return err
 	}
 	rec := *p
@@ -35,7 +26,7 @@ func (s *Store) CreatePool(ctx context.Context, p *core.Pool) error {
 	}
 	rec.CreatedAt = now()
 	rec.UpdatedAt = rec.CreatedAt
-	data, err := toJSON(rec)
+	data, err := codec.ToJSON(rec)
 	if err != nil {
 		return err
 	}
@@ -45,7 +36,7 @@ func (s *Store) CreatePool(ctx context.Context, p *core.Pool) error {
 		}
 		_, err := tx.ExecContext(ctx,
 			"INSERT INTO pools (id, name, entity_id, created_at, updated_at, data) VALUES (?, ?, ?, ?, ?, ?)",
-			rec.ID, rec.Name, rec.EntityID, nanos(rec.CreatedAt), nanos(rec.UpdatedAt), data)
+			rec.ID, rec.Name, rec.EntityID, codec.Nanos(rec.CreatedAt), codec.Nanos(rec.UpdatedAt), data)
 		return mapWriteErr(fmt.Sprintf("pool %q", rec.Name), err)
 	})
 	if err != nil {
@@ -80,7 +71,7 @@ func (s *Store) ListPools(ctx context.Context) ([]core.Pool, error) {
 
 // UpdatePool replaces the pool with p.ID. CreatedAt is kept; UpdatedAt is stamped.
 func (s *Store) UpdatePool(ctx context.Context, p *core.Pool) error {
-	if err := validatePool(p); err != nil {
+	if err := codec.ValidatePool(p); err != nil {
 		return err
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
@@ -98,13 +89,13 @@ func (s *Store) UpdatePool(ctx context.Context, p *core.Pool) error {
 		rec := *p
 		rec.CreatedAt = old.CreatedAt
 		rec.UpdatedAt = now()
-		data, err := toJSON(rec)
+		data, err := codec.ToJSON(rec)
 		if err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx,
 			"UPDATE pools SET name = ?, entity_id = ?, updated_at = ?, data = ? WHERE id = ?",
-			rec.Name, rec.EntityID, nanos(rec.UpdatedAt), data, rec.ID)
+			rec.Name, rec.EntityID, codec.Nanos(rec.UpdatedAt), data, rec.ID)
 		if err != nil {
 			return mapWriteErr(fmt.Sprintf("pool %q", rec.Name), err)
 		}
@@ -121,32 +112,20 @@ func (s *Store) ModifyPool(ctx context.Context, ref string, fn func(*core.Pool) 
 		if err != nil {
 			return err
 		}
-		cur := old
-		cur.Labels = append([]string(nil), old.Labels...)
-		if old.Sizes != nil {
-			z := *old.Sizes
-			cur.Sizes = &z
-		}
-		if err := fn(&cur); err != nil {
-			return err
-		}
-		if cur.ID != old.ID {
-			return fmt.Errorf("pool %q: id cannot change", old.Name)
-		}
-		if err := validatePool(&cur); err != nil {
+		cur, err := codec.ApplyPool(old, fn, now())
+		if err != nil {
 			return err
 		}
 		if err := requireEntity(ctx, tx, cur.EntityID); err != nil {
 			return err
 		}
-		cur.CreatedAt, cur.UpdatedAt = old.CreatedAt, now()
-		data, err := toJSON(cur)
+		data, err := codec.ToJSON(cur)
 		if err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx,
 			"UPDATE pools SET name = ?, entity_id = ?, updated_at = ?, data = ? WHERE id = ?",
-			cur.Name, cur.EntityID, nanos(cur.UpdatedAt), data, cur.ID)
+			cur.Name, cur.EntityID, codec.Nanos(cur.UpdatedAt), data, cur.ID)
 		if err != nil {
 			return mapWriteErr(fmt.Sprintf("pool %q", cur.Name), err)
 		}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/paddock-ci/paddock/internal/secretbox"
 	"github.com/paddock-ci/paddock/internal/store"
+	"github.com/paddock-ci/paddock/internal/store/codec"
 )
 
 // Store is a store.Store on one SQLite file.
@@ -84,6 +85,10 @@ func Open(ctx context.Context, path string, box *secretbox.Box) (*Store, error) 
 	if _, err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
+	}
+	if err := s.checkKey(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite store: %s: %w", path, err)
 	}
 	if !memory {
 		r, err := openPool(path, max(4, runtime.GOMAXPROCS(0)), true)
@@ -161,14 +166,11 @@ func now() time.Time { return time.Now().UTC() }
 
 func newID() string { return uuid.NewString() }
 
-// nanos stores a time as unix nanoseconds; the zero time maps to 0 rather
-// than UnixNano's undefined value for dates outside 1678–2262.
-func nanos(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
+// nanos, toJSON and fromJSON keep the package's own names for the shared
+// encodings in store/codec.
+func nanos(t time.Time) int64           { return codec.Nanos(t) }
+func toJSON(v any) (string, error)      { return codec.ToJSON(v) }
+func fromJSON(data string, v any) error { return codec.FromJSON(data, v) }
 
 // constraintCode returns the extended SQLite result code of a constraint
 // failure, or 0 if err is not one.

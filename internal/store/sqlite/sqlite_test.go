@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/secretbox"
 	"github.com/paddock-ci/paddock/internal/store"
+	"github.com/paddock-ci/paddock/internal/store/codec"
 	"github.com/paddock-ci/paddock/internal/store/storetest"
 )
 
@@ -148,13 +150,36 @@ func TestSecretsNotInFile(t *testing.T) {
 		t.Fatalf("secrets round trip: %+v %v", got, err)
 	}
 	other, _ := secretbox.New(bytes.Repeat([]byte{8}, secretbox.KeySize))
-	s2, err := Open(ctx, path, other)
-	if err != nil {
+	if s2, err := Open(ctx, path, other); !errors.Is(err, codec.ErrWrongKey) {
+		if err == nil {
+			s2.Close()
+		}
+		t.Fatalf("open with another key: %v, want codec.ErrWrongKey", err)
+	}
+}
+
+// A file set up before key checks existed has forges but no check value:
+// their secrets decide, and a wrong key is refused without recording one.
+func TestKeyCheckOnOlderFile(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "paddock.db")
+	s := openAt(t, path)
+	f := core.Forge{Name: "gh", Kind: core.ForgeGitHub, Credential: core.Credential{Kind: core.CredentialPAT, Token: "t"}}
+	if err := s.CreateForge(ctx, &f); err != nil {
 		t.Fatal(err)
 	}
-	defer s2.Close()
-	if _, err := s2.GetForge(ctx, "gh"); err == nil {
-		t.Fatal("forge secrets opened with the wrong key")
+	if _, err := s.w.ExecContext(ctx, "DELETE FROM meta WHERE key = ?", codec.KeyCheckMeta); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	other, _ := secretbox.New(bytes.Repeat([]byte{8}, secretbox.KeySize))
+	if _, err := Open(ctx, path, other); !errors.Is(err, codec.ErrWrongKey) {
+		t.Fatalf("open an older file with another key: %v, want codec.ErrWrongKey", err)
+	}
+	s = openAt(t, path) // the right key still opens it, and records the check
+	defer s.Close()
+	if _, err := s.GetMeta(ctx, codec.KeyCheckMeta); err != nil {
+		t.Fatalf("check value not recorded by the right key: %v", err)
 	}
 }
 

@@ -48,6 +48,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PurgeJobs", testPurgeJobs},
 		{"PurgeMany", testPurgeMany},
 		{"Meta", testMeta},
+		{"Events", testEvents},
+		{"EventsPrune", testEventsPrune},
+		{"EventsConcurrent", testEventsConcurrent},
 		{"ConcurrentUpdateInstance", testConcurrentUpdate},
 		{"ConcurrentCreateSameName", testConcurrentCreate},
 	}
