@@ -87,15 +87,46 @@ func TestAutoAccelFallsBackToTCGWithoutKVM(t *testing.T) {
 	}
 }
 
-func TestBootTimeFromConsole(t *testing.T) {
+func TestBootFromConsole(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "console.log"), []byte("noise\npaddock-init: up 1.87\nmore\n"), 0o600)
-	if d, ok := bootTime(dir); !ok || d != 1870*time.Millisecond {
-		t.Fatalf("boot time = %s, %v", d, ok)
+	os.WriteFile(filepath.Join(dir, "console.log"), []byte("noise\npaddock-init: up 1.87\nmore\n"+
+		"bootstrap: runner r1\npaddock-guest: timing init=1.87 net=2.01 agent=2.10 config=2.35 runner=2.60 online=2.95 bad=x\n"), 0o600)
+	b, ok := readBoot(dir)
+	if !ok || b.Init != 1870*time.Millisecond {
+		t.Fatalf("boot = %+v, %v", b, ok)
+	}
+	if b.Stamps["online"] != 2950*time.Millisecond || b.Stamps["config"] != 2350*time.Millisecond || len(b.Stamps) != 6 {
+		t.Fatalf("stamps = %v", b.Stamps)
 	}
 	os.WriteFile(filepath.Join(dir, "console.log"), []byte("kernel panic\n"), 0o600)
-	if _, ok := bootTime(dir); ok {
+	if _, ok := readBoot(dir); ok {
 		t.Fatal("a VM that never reached init has a boot time")
+	}
+}
+
+// arm64 guests boot on QEMU's virt machine with their own console; x64
+// guests keep the pc machine. Pools name the architectures as forges do.
+func TestArm64Args(t *testing.T) {
+	args := strings.Join(vmArgs(vmConfig{name: "m1", dir: "/s/m1", accel: "tcg", arch: "arm64", kernel: "/k", initrd: "/i", cpus: 1, memoryMB: 512}), " ")
+	for _, want := range []string{"-machine virt,accel=tcg", "-cpu max,pauth-impdef=on", "console=ttyAMA0", "virtio-net-pci"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("arm64 args lack %q: %s", want, args)
+		}
+	}
+	if strings.Contains(args, "ttyS0") || strings.Contains(args, "i8042") {
+		t.Errorf("arm64 args carry x86 settings: %s", args)
+	}
+	x := strings.Join(vmArgs(vmConfig{name: "m1", dir: "/s/m1", accel: "tcg", kernel: "/k", initrd: "/i", cpus: 1, memoryMB: 512}), " ")
+	if !strings.Contains(x, "-machine pc,accel=tcg -cpu qemu64") || !strings.Contains(x, "console=ttyS0") {
+		t.Errorf("x64 args: %s", x)
+	}
+	for pool, want := range map[string]string{"": "amd64", "x64": "amd64", "arm64": "arm64"} {
+		if got, err := guestArch(pool); err != nil || got != want {
+			t.Errorf("guestArch(%q) = %s, %v", pool, got, err)
+		}
+	}
+	if _, err := guestArch("riscv64"); err == nil {
+		t.Error("riscv64 accepted")
 	}
 }
 

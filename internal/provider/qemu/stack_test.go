@@ -86,7 +86,7 @@ func newStack(t *testing.T, o stackOpts) *stack {
 func startSim(t *testing.T, hookURL string) *forgesim.Sim {
 	t.Helper()
 	sim := forgesim.New(forgesim.Options{WebhookURL: hookURL, WebhookSecret: "hook-secret",
-		RunnerCommand: []string{"/bin/paddock", "agent"}, Seed: 3})
+		RunnerBinaries: simRunners, Seed: 3})
 	if err := sim.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
