@@ -57,7 +57,7 @@ type Options struct {
 	simHost        string            // the simulator's host:port, forwarded into VMs (set for qemu)
 	guest          string            // paddock-guest for the fast image (qemu)
 	runnerBinaries map[string]string // the simulator's runner programs by arch (qemu)
-	Out      io.Writer
+	Out            io.Writer
 	// Log receives the manager's log; nil discards it.
 	Log io.Writer
 }
