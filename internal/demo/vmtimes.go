@@ -3,6 +3,7 @@ package demo
 import (
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"time"
 
@@ -67,6 +68,15 @@ func printVMTimes(out io.Writer, a *app.App, sim *forgesim.Sim) {
 		if qp, ok := p.(*qemu.Provider); ok {
 			boots = append(boots, qp.Boots()...)
 		}
+	}
+	tools := map[string]int{}
+	for _, b := range boots {
+		if b.Tools != "" {
+			tools[b.Tools]++
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(tools)) {
+		fmt.Fprintf(out, "runner package downloaded by the VMs: %s (%d VMs)\n", name, tools[name])
 	}
 	cold, warm := coldStarts(boots, sim.Jobs())
 	if len(cold) == 0 {

@@ -90,10 +90,13 @@ func TestAutoAccelFallsBackToTCGWithoutKVM(t *testing.T) {
 func TestBootFromConsole(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "console.log"), []byte("noise\npaddock-init: up 1.87\nmore\n"+
-		"bootstrap: runner r1\npaddock-guest: timing init=1.87 net=2.01 agent=2.10 config=2.35 runner=2.60 online=2.95 bad=x\n"), 0o600)
+		"bootstrap: runner r1, tools actions-runner-linux-arm64-2.330.0.tar.gz\npaddock-guest: timing init=1.87 net=2.01 agent=2.10 config=2.35 runner=2.60 online=2.95 bad=x\n"), 0o600)
 	b, ok := readBoot(dir)
 	if !ok || b.Init != 1870*time.Millisecond {
 		t.Fatalf("boot = %+v, %v", b, ok)
+	}
+	if b.Tools != "actions-runner-linux-arm64-2.330.0.tar.gz" {
+		t.Fatalf("tools = %q", b.Tools)
 	}
 	if b.Stamps["online"] != 2950*time.Millisecond || b.Stamps["config"] != 2350*time.Millisecond || len(b.Stamps) != 6 {
 		t.Fatalf("stamps = %v", b.Stamps)

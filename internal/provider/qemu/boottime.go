@@ -18,6 +18,9 @@ var initMarker = []byte("paddock-init: up ")
 // each phase of the boot, as name=seconds fields.
 var timingMarker = []byte("paddock-guest: timing ")
 
+// toolsMarker is the bootstrap's log line naming the runner package.
+var toolsMarker = []byte(", tools ")
+
 // Boot is what one VM's console says about its boot.
 type Boot struct {
 	Name string
@@ -29,6 +32,8 @@ type Boot struct {
 	// Stamps is the guest's uptime at each phase paddock-guest reported:
 	// init, modules, net, agent, config, runner, online (those reached).
 	Stamps map[string]time.Duration
+	// Tools is the runner package the guest downloaded (its file name).
+	Tools string
 }
 
 // readBoot parses the instance's console log; ok is false if init never
@@ -50,6 +55,11 @@ func readBoot(dir string) (Boot, bool) {
 				return b, false
 			}
 			b.Init, ok = d, true
+		}
+		if bytes.HasPrefix(line, []byte("bootstrap: runner ")) {
+			if i := bytes.Index(line, toolsMarker); i >= 0 {
+				b.Tools = string(bytes.TrimSpace(line[i+len(toolsMarker):]))
+			}
 		}
 		if i := bytes.Index(line, timingMarker); i >= 0 {
 			b.Stamps = map[string]time.Duration{}
