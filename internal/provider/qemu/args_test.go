@@ -192,3 +192,28 @@ func TestRelayCopiesBothWays(t *testing.T) {
 func specFor(name string) provider.Spec {
 	return provider.Spec{Name: name, MetadataURL: "http://127.0.0.1:1/m", CallbackURL: "http://127.0.0.1:1/c", Token: "t"}
 }
+
+// A pool with arch: arm64 and no arm64 image built: Create fails with an
+// error that names the command that builds one, and starts nothing.
+func TestArm64WithoutImageSaysHowToBuildIt(t *testing.T) {
+	state, images := t.TempDir(), t.TempDir()
+	p, err := New(Options{StateDir: state, ControllerID: "c", ImageDir: images, RelayCommand: []string{"x"},
+		Binary: "/bin/true", BinaryArm64: "/bin/true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Create(context.Background(), provider.Spec{Name: "paddock-arm1", Arch: "arm64",
+		MetadataURL: "http://127.0.0.1:1/m", CallbackURL: "http://127.0.0.1:1/c", Token: "t"})
+	if err == nil || !strings.Contains(err.Error(), "no arm64 fast image") || !strings.Contains(err.Error(), "paddock image build --arch arm64") {
+		t.Fatalf("err = %v", err)
+	}
+	if entries, _ := os.ReadDir(state); len(entries) > 1 {
+		t.Fatalf("state dir after a refused create: %v", entries)
+	}
+	// Without qemu-system-aarch64 the error names the package to install.
+	p.opts.BinaryArm64 = "/nonexistent/qemu-system-aarch64"
+	_, err = p.Create(context.Background(), provider.Spec{Name: "paddock-arm2", Arch: "arm64"})
+	if err == nil || !strings.Contains(err.Error(), "qemu-system-arm") {
+		t.Fatalf("no emulator: err = %v", err)
+	}
+}
