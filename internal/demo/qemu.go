@@ -56,7 +56,7 @@ func guestPrograms(o *Options) error {
 	if err != nil {
 		return err
 	}
-	runner := filepath.Join(filepath.Dir(o.Self), "paddock-simrunner-"+a)
+	runner := image.Beside(o.Self, "paddock-simrunner", a)
 	if _, err := os.Stat(runner); err != nil {
 		return fmt.Errorf("no %s simulated runner at %s: build it in Paddock's source tree with "+
 			"`CGO_ENABLED=0 GOARCH=%s go build -trimpath -ldflags \"-s -w\" -o %s ./cmd/paddock-simrunner`", a, runner, a, runner)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 )
 
 // An arch is what the image builder needs to know about one guest
@@ -40,9 +41,21 @@ func lookupArch(name string) (arch, error) {
 }
 
 // DefaultGuest is where `paddock image build` looks for the guest agent:
-// paddock-guest-ARCH beside the paddock binary self.
-func DefaultGuest(self, arch string) string {
-	return filepath.Join(filepath.Dir(self), "paddock-guest-"+archName(arch))
+// paddock-guest-ARCH beside the paddock binary self (see Beside).
+func DefaultGuest(self, arch string) string { return Beside(self, "paddock-guest", arch) }
+
+// Beside returns PROG-ARCH in the directory of the paddock binary self, or
+// PROG there when arch is this host's and only PROG exists (what
+// `go build -o bin/ ./cmd/...` makes).
+func Beside(self, prog, arch string) string {
+	dir := filepath.Dir(self)
+	path := filepath.Join(dir, prog+"-"+archName(arch))
+	if _, err := os.Stat(path); err != nil && archName(arch) == runtime.GOARCH {
+		if _, err := os.Stat(filepath.Join(dir, prog)); err == nil {
+			return filepath.Join(dir, prog)
+		}
+	}
+	return path
 }
 
 // GuestBuildHint is the command that builds the guest agent for arch at path.

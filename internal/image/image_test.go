@@ -5,6 +5,7 @@ import (
 	"debug/elf"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -207,5 +208,25 @@ func TestPruneKeepsOnlyTheCurrentImage(t *testing.T) {
 	}
 	if strings.Join(names, ",") != "aaaaaaaaaaaaaaaa,current-arm64.json,current.json,debs,fedcba9876543210,notakey" {
 		t.Fatalf("after prune: %v", names)
+	}
+}
+
+func TestBesideFindsArchOrPlainName(t *testing.T) {
+	dir := t.TempDir()
+	self := filepath.Join(dir, "paddock")
+	if got := Beside(self, "paddock-guest", "arm64"); got != filepath.Join(dir, "paddock-guest-arm64") {
+		t.Fatalf("nothing built: %s", got)
+	}
+	os.WriteFile(filepath.Join(dir, "paddock-guest"), nil, 0o755)
+	host := runtime.GOARCH
+	if got := Beside(self, "paddock-guest", host); got != filepath.Join(dir, "paddock-guest") {
+		t.Fatalf("plain name for the host's arch: %s", got)
+	}
+	os.WriteFile(filepath.Join(dir, "paddock-guest-"+host), nil, 0o755)
+	if got := Beside(self, "paddock-guest", host); got != filepath.Join(dir, "paddock-guest-"+host) {
+		t.Fatalf("the -ARCH name comes first: %s", got)
+	}
+	if _, err := FindGuest(filepath.Join(dir, "none"), "arm64"); err == nil || !strings.Contains(err.Error(), "GOARCH=arm64") {
+		t.Fatalf("FindGuest: %v", err)
 	}
 }
