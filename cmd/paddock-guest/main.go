@@ -22,6 +22,11 @@ import (
 	"github.com/paddock-ci/paddock/internal/scratch"
 )
 
+// runnerCache is where the fast image keeps baked runner packages
+// (image.RunnerCacheDir, which this program must not import; a test
+// checks they agree).
+const runnerCache = "/opt/paddock/runners"
+
 const usage = "usage: paddock-guest boot | paddock-guest scratch DEVICE NAME"
 
 func main() {
@@ -65,6 +70,7 @@ func boot(ctx context.Context, log io.Writer) error {
 		Token:       os.Getenv("PADDOCK_INSTANCE_TOKEN"),
 		Dir:         dir,
 		Log:         log,
+		ToolCache:   runnerCache,
 		Phase: func(name string) {
 			t.stamp(name)
 			if name == bootstrap.PhaseOnline {

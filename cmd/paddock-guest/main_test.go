@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/paddock-ci/paddock/internal/image"
 )
 
 // The guest agent goes into every microVM's initramfs and starts on every
@@ -52,5 +54,11 @@ func TestUsageAndTimingLine(t *testing.T) {
 	line := errw.String()
 	if !strings.HasPrefix(line, "paddock-guest: timing init=0.50 net=0.61 agent=") || strings.Count(line, "paddock-guest: timing") != 1 {
 		t.Fatalf("timing line = %q", line)
+	}
+}
+
+func TestRunnerCacheIsWhereTheImagePutsIt(t *testing.T) {
+	if runnerCache != "/"+image.RunnerCacheDir {
+		t.Fatalf("guest looks in %s, image bakes into /%s", runnerCache, image.RunnerCacheDir)
 	}
 }

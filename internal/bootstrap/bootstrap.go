@@ -36,6 +36,10 @@ type Options struct {
 	// about to start) and PhaseOnline (the runner said it listens for jobs). The
 	// microVM guest stamps them with its uptime for the boot timing line.
 	Phase func(name string)
+	// ToolCache holds runner packages unpacked into the machine's image, by
+	// the sha256 of the package file; one matching the forge's published
+	// sha256 is used instead of a download (see cachedTools).
+	ToolCache string
 }
 
 // The phases Options.Phase is called with.
@@ -79,7 +83,13 @@ func Run(ctx context.Context, o Options) error {
 	o.Phase(PhaseConfig)
 	logf("runner %s, tools %s", cfg.Name, cfg.Tool.Filename)
 	runDir := filepath.Join(o.Dir, "runner")
-	if err := fetchTools(ctx, o.HTTPClient, cfg.Tool.DownloadURL, cfg.Tool.SHA256, runDir, programName(cfg.Kind)); err != nil {
+	cached, err := cachedTools(o.ToolCache, cfg.Tool.SHA256, runDir)
+	if err != nil {
+		return failed(ctx, o, fmt.Errorf("runner from the image: %w", err))
+	}
+	if cached {
+		logf("runner package %s is in the image (sha256 %s)", cfg.Tool.Filename, cfg.Tool.SHA256)
+	} else if err := fetchTools(ctx, o.HTTPClient, cfg.Tool.DownloadURL, cfg.Tool.SHA256, runDir, programName(cfg.Kind)); err != nil {
 		return failed(ctx, o, err)
 	}
 	cmd, err := runnerCommand(ctx, cfg, runDir)

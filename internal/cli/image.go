@@ -16,6 +16,7 @@ import (
 func newImageCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "image", Short: "Build the VM images the qemu provider boots"}
 	var dir, guest, kernelPkg, arch, compression string
+	var runners []string
 	build := &cobra.Command{
 		Use:   "build",
 		Short: "Build the fast image (Debian kernel + initramfs with busybox and paddock-guest)",
@@ -46,7 +47,7 @@ By default it is looked for beside this paddock binary as paddock-guest-ARCH.`,
 			defer stop()
 			out := cmd.OutOrStdout()
 			img, err := image.Build(ctx, image.Options{Dir: dir, Guest: guest, Arch: arch, KernelPackage: kernelPkg,
-				Compression: compression, Logf: func(f string, a ...any) { fmt.Fprintf(out, f+"\n", a...) }})
+				Compression: compression, RunnerPackages: runners, Logf: func(f string, a ...any) { fmt.Fprintf(out, f+"\n", a...) }})
 			if err != nil {
 				return err
 			}
@@ -59,6 +60,7 @@ By default it is looked for beside this paddock binary as paddock-guest-ARCH.`,
 	build.Flags().StringVar(&guest, "guest", "", "static paddock-guest binary for --arch (default: paddock-guest-ARCH beside this binary)")
 	build.Flags().StringVar(&kernelPkg, "kernel-package", "", "Debian kernel package (default: what linux-image-ARCH depends on)")
 	build.Flags().StringVar(&compression, "compression", "none", "initramfs compression: none or gzip")
+	build.Flags().StringArrayVar(&runners, "runner-package", nil, "runner package (.tar.gz, e.g. GitHub's actions-runner-linux-ARCH) to bake into the image; VMs whose forge publishes its sha256 skip the download (repeatable)")
 	cmd.AddCommand(build)
 	return cmd
 }

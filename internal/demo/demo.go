@@ -53,7 +53,11 @@ type Options struct {
 	ImageDir string
 	// Arch is the machines' architecture: x64 (default) or arm64 (qemu only:
 	// arm64 microVMs, emulated on an x64 host).
-	Arch           string
+	Arch string
+	// DownloadRunner makes qemu VMs download the runner package rather than
+	// find it baked into the image.
+	DownloadRunner bool
+	dir            string            // the run's state dir
 	simHost        string            // the simulator's host:port, forwarded into VMs (set for qemu)
 	guest          string            // paddock-guest for the fast image (qemu)
 	runnerBinaries map[string]string // the simulator's runner programs by arch (qemu)
@@ -144,6 +148,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		defer os.RemoveAll(d)
 		dir = d
 	}
+	o.dir = dir
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 

@@ -76,7 +76,22 @@ func prepareQEMU(ctx context.Context, o *Options, sim *forgesim.Sim) error {
 		o.ImageDir = filepath.Join(cache, "paddock", "images", "fast")
 	}
 	fmt.Fprintf(o.Out, "building the %s fast VM image in %s (cached after the first run)\n", imageArch(*o), o.ImageDir)
-	if _, err := image.Build(ctx, image.Options{Dir: o.ImageDir, Guest: o.guest, Arch: imageArch(*o),
+	var runners []string
+	if !o.DownloadRunner && o.Forge == forgesim.FlavorGitHub {
+		// Baked in as a production image would have it: VMs whose forge
+		// publishes this package's sha256 skip the download.
+		name, b, ok := sim.RunnerPackage(o.Arch)
+		if !ok {
+			return fmt.Errorf("the simulator has no %s runner package", o.Arch)
+		}
+		f := filepath.Join(o.dir, name)
+		if err := os.WriteFile(f, b, 0o600); err != nil {
+			return err
+		}
+		runners = append(runners, f)
+		fmt.Fprintf(o.Out, "  baking the runner package %s into the image (--download-runner: every VM downloads it)\n", name)
+	}
+	if _, err := image.Build(ctx, image.Options{Dir: o.ImageDir, Guest: o.guest, Arch: imageArch(*o), RunnerPackages: runners,
 		Logf: func(f string, a ...any) { fmt.Fprintf(o.Out, "  "+f+"\n", a...) }}); err != nil {
 		return err
 	}

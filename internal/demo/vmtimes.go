@@ -21,10 +21,11 @@ type coldStart struct {
 	dispatch time.Duration // job queued → QEMU launched
 	vmStart  time.Duration // QEMU launched → kernel start (QEMU, firmware, kernel load)
 	kernel   time.Duration // kernel start → init
-	init     time.Duration // init → network up (mounts, modules, network)
+	modules  time.Duration // init → modules loaded (mounts, busybox links, kernel modules)
+	network  time.Duration // modules loaded → network up
 	agent    time.Duration // network up → paddock-guest running
 	config   time.Duration // paddock-guest running → runner config received
-	runner   time.Duration // config → runner downloaded, checked, unpacked and started
+	runner   time.Duration // config → runner found in the image or downloaded, checked and unpacked; started
 	connect  time.Duration // runner started → runner online
 }
 
@@ -47,11 +48,11 @@ func coldStarts(boots []qemu.Boot, jobs []forgesim.Job) (cold []coldStart, warm 
 		}
 		s := b.Stamps
 		online, ok := s["online"]
-		if !ok || s["net"] == 0 || s["agent"] == 0 || s["config"] == 0 || s["runner"] == 0 {
+		if !ok || s["modules"] == 0 || s["net"] == 0 || s["agent"] == 0 || s["config"] == 0 || s["runner"] == 0 {
 			continue
 		}
 		c := coldStart{total: j.StartedAt.Sub(j.CreatedAt), dispatch: b.Launched.Sub(j.CreatedAt),
-			kernel: b.Init, init: s["net"] - b.Init, agent: s["agent"] - s["net"], config: s["config"] - s["agent"],
+			kernel: b.Init, modules: s["modules"] - b.Init, network: s["net"] - s["modules"], agent: s["agent"] - s["net"], config: s["config"] - s["agent"],
 			runner: s["runner"] - s["config"], connect: online - s["runner"]}
 		c.vmStart = j.StartedAt.Sub(b.Launched) - online
 		cold = append(cold, c)
@@ -76,7 +77,7 @@ func printVMTimes(out io.Writer, a *app.App, sim *forgesim.Sim) {
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(tools)) {
-		fmt.Fprintf(out, "runner package downloaded by the VMs: %s (%d VMs)\n", name, tools[name])
+		fmt.Fprintf(out, "runner package the VMs ran: %s (%d VMs)\n", name, tools[name])
 	}
 	cold, warm := coldStarts(boots, sim.Jobs())
 	if len(cold) == 0 {
@@ -103,10 +104,11 @@ func printVMTimes(out io.Writer, a *app.App, sim *forgesim.Sim) {
 		{"queued → QEMU launched", func(c coldStart) time.Duration { return c.dispatch }},
 		{"VM start (QEMU → kernel)", func(c coldStart) time.Duration { return c.vmStart }},
 		{"kernel (start → init)", func(c coldStart) time.Duration { return c.kernel }},
-		{"init (mounts, modules, net)", func(c coldStart) time.Duration { return c.init }},
+		{"init: mounts + modules", func(c coldStart) time.Duration { return c.modules }},
+		{"init: network", func(c coldStart) time.Duration { return c.network }},
 		{"guest agent start", func(c coldStart) time.Duration { return c.agent }},
 		{"config fetch", func(c coldStart) time.Duration { return c.config }},
-		{"runner download + start", func(c coldStart) time.Duration { return c.runner }},
+		{"runner fetch + start", func(c coldStart) time.Duration { return c.runner }},
 		{"runner connect", func(c coldStart) time.Duration { return c.connect }},
 		{"queued → runner online", func(c coldStart) time.Duration { return c.total }},
 		{"bare VM boot (QEMU → init)", coldStart.bare},

@@ -14,15 +14,25 @@ const binaryRunScript = "#!/bin/sh\n# Simulated GitHub Actions runner (forgesim)
 
 // addRunnerBinaries builds the Linux packages of the architectures in
 // Options.RunnerBinaries up front, in place of the RunnerCommand ones that
-// tarball would build. A program that cannot be read leaves that package to
+// tarball and giteaTarball would build: GitHub's with run.sh and the
+// program, Gitea's and Forgejo's with the program as act_runner or
+// forgejo-runner. A program that cannot be read leaves that package to
 // RunnerCommand, and says so in the log.
 func (s *Sim) addRunnerBinaries() {
 	for arch, path := range s.opts.RunnerBinaries {
 		bin, err := os.ReadFile(path)
 		if err == nil {
-			var b []byte
-			if b, err = binaryTarball(bin); err == nil {
-				s.tarballs[tarballName(arch)] = b
+			var gh, gt []byte
+			gh, err = binaryTarball(map[string]tarFile{
+				"run.sh":                {0o755, []byte(binaryRunScript)},
+				"bin/paddock-simrunner": {0o755, bin},
+				"README.txt":            {0o644, []byte("Simulated GitHub Actions runner package served by forgesim.\n")},
+			})
+			if err == nil {
+				gt, err = binaryTarball(map[string]tarFile{s.giteaRunnerProgram(): {0o755, bin}})
+			}
+			if err == nil {
+				s.tarballs[tarballName(arch)], s.tarballs[s.giteaTarballName(arch)] = gh, gt
 				continue
 			}
 		}
@@ -30,17 +40,21 @@ func (s *Sim) addRunnerBinaries() {
 	}
 }
 
-// binaryTarball is a reproducible runner package (fixed mtimes, no gzip
-// timestamp) that carries the runner program bin.
-func binaryTarball(bin []byte) ([]byte, error) {
-	files := map[string]struct {
-		mode int64
-		body []byte
-	}{
-		"run.sh":                {0o755, []byte(binaryRunScript)},
-		"bin/paddock-simrunner": {0o755, bin},
-		"README.txt":            {0o644, []byte("Simulated GitHub Actions runner package served by forgesim.\n")},
-	}
+// RunnerPackage returns the GitHub-flavoured Linux runner package for arch
+// (x64, arm64) as its download URL serves it, and its file name.
+func (s *Sim) RunnerPackage(arch string) (string, []byte, bool) {
+	b, ok := s.tarball(tarballName(arch))
+	return tarballName(arch), b, ok
+}
+
+type tarFile struct {
+	mode int64
+	body []byte
+}
+
+// binaryTarball is a reproducible package (fixed mtimes, no gzip
+// timestamp) of files.
+func binaryTarball(files map[string]tarFile) ([]byte, error) {
 	names := make([]string, 0, len(files))
 	for n := range files {
 		names = append(names, n)

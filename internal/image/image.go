@@ -42,7 +42,11 @@ type Options struct {
 	// the guest kernel inflates gzip far slower than QEMU copies the few
 	// more megabytes (docs/performance.md has the numbers).
 	Compression string
-	Logf        func(string, ...any)
+	// RunnerPackages are runner packages (.tar.gz) to bake into the image,
+	// unpacked under RunnerCacheDir: a VM whose forge publishes one of them
+	// (same sha256) starts it without downloading and unpacking it.
+	RunnerPackages []string
+	Logf           func(string, ...any)
 }
 
 // Image is a built fast image.
@@ -143,10 +147,20 @@ func Build(ctx context.Context, o Options) (Image, error) {
 	if err != nil {
 		return Image{}, err
 	}
+	var runners []runnerFile
+	var runnerSums []string
+	for _, f := range o.RunnerPackages {
+		sum, files, err := runnerPackage(f)
+		if err != nil {
+			return Image{}, fmt.Errorf("image build: %w", err)
+		}
+		runners, runnerSums = append(runners, files...), append(runnerSums, sum)
+	}
 	h := sha256.New()
 	guestSum := sha256.Sum256(guest)
 	for _, part := range []string{formatVersion, a.name, o.Compression, filepath.Base(kdeb), filepath.Base(bdeb),
-		hex.EncodeToString(guestSum[:]), InitScript, strings.Join(Modules, ","), strings.Join(ScratchModules, ",")} {
+		hex.EncodeToString(guestSum[:]), InitScript, strings.Join(Modules, ","), strings.Join(ScratchModules, ","),
+		strings.Join(runnerSums, ",")} {
 		h.Write([]byte(part + "\x00"))
 	}
 	key := hex.EncodeToString(h.Sum(nil))[:16]
@@ -201,7 +215,7 @@ func Build(ctx context.Context, o Options) (Image, error) {
 	if err != nil {
 		return Image{}, err
 	}
-	initrd, err := initramfs(guest, bfiles["bin/busybox"], kfiles, order, scratchOrder)
+	initrd, err := initramfs(guest, bfiles["bin/busybox"], kfiles, order, scratchOrder, runners...)
 	if err != nil {
 		return Image{}, err
 	}
@@ -229,7 +243,8 @@ func Build(ctx context.Context, o Options) (Image, error) {
 	if err := os.Rename(tmp, out); err != nil {
 		return Image{}, err
 	}
-	o.Logf("image %s (%s): kernel %s, initramfs %.1f MB (%s)", key, a.name, img.Version, float64(len(initrd))/(1<<20), o.Compression)
+	o.Logf("image %s (%s): kernel %s, initramfs %.1f MB (%s), %d runner package(s) baked in", key, a.name, img.Version,
+		float64(len(initrd))/(1<<20), o.Compression, len(runnerSums))
 	if err := setCurrent(o.Dir, img); err != nil {
 		return img, err
 	}
@@ -290,7 +305,7 @@ func checkGuest(b []byte, a arch) error {
 // initramfs lays out the root file system: busybox, paddock-guest, /init,
 // the modules and the order to load them in: order at every boot,
 // scratchOrder only when the VM has a scratch disk.
-func initramfs(guest, busybox []byte, kfiles map[string][]byte, order, scratchOrder []string) ([]byte, error) {
+func initramfs(guest, busybox []byte, kfiles map[string][]byte, order, scratchOrder []string, runners ...runnerFile) ([]byte, error) {
 	var buf bytes.Buffer
 	c := &cpioWriter{w: &buf}
 	dirs := map[string]bool{}
@@ -347,6 +362,15 @@ func initramfs(guest, busybox []byte, kfiles map[string][]byte, order, scratchOr
 	}
 	for _, f := range files {
 		if err := add(f.name, f.mode, f.body); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range runners {
+		if f.mode&0o170000 == modeDir {
+			if err := mkdirs(f.name); err != nil {
+				return nil, err
+			}
+		} else if err := add(f.name, f.mode, f.body); err != nil {
 			return nil, err
 		}
 	}

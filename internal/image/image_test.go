@@ -1,7 +1,11 @@
 package image
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"debug/elf"
 	"os"
 	"path/filepath"
@@ -228,5 +232,55 @@ func TestBesideFindsArchOrPlainName(t *testing.T) {
 	}
 	if _, err := FindGuest(filepath.Join(dir, "none"), "arm64"); err == nil || !strings.Contains(err.Error(), "GOARCH=arm64") {
 		t.Fatalf("FindGuest: %v", err)
+	}
+}
+
+// A runner package baked into the image lands under RunnerCacheDir/SHA256
+// with its files and modes; names cannot escape that directory and links
+// are left out.
+func TestRunnerPackageIsBakedUnderItsSHA256(t *testing.T) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	for _, f := range []struct {
+		name string
+		typ  byte
+		body string
+	}{{"./", tar.TypeDir, ""}, {"./run.sh", tar.TypeReg, "#!/bin/sh\n"}, {"bin/", tar.TypeDir, ""},
+		{"bin/Runner.Listener", tar.TypeReg, "ELF"}, {"../../etc/evil", tar.TypeReg, "x"}, {"link", tar.TypeSymlink, ""}} {
+		tw.WriteHeader(&tar.Header{Name: f.name, Typeflag: f.typ, Mode: 0o755, Size: int64(len(f.body)), Linkname: "/etc/passwd"})
+		tw.Write([]byte(f.body))
+	}
+	tw.Close()
+	zw.Close()
+	file := filepath.Join(t.TempDir(), "runner.tar.gz")
+	os.WriteFile(file, buf.Bytes(), 0o644)
+	sum, files, err := runnerPackage(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sha256.Sum256(buf.Bytes())
+	if sum != hex.EncodeToString(want[:]) {
+		t.Fatalf("sum = %s", sum)
+	}
+	b, err := initramfs([]byte("G"), []byte("B"), nil, nil, nil, files...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := readCPIO(t, b)
+	root := RunnerCacheDir + "/" + sum + "/"
+	if got[root+"run.sh"].body != "#!/bin/sh\n" || got[root+"bin/Runner.Listener"].body != "ELF" || got[root+"etc/evil"].body != "x" {
+		t.Fatalf("baked files: %v", got)
+	}
+	if got[root+"run.sh"].mode != modeFile|0o755 {
+		t.Fatalf("run.sh mode %o", got[root+"run.sh"].mode)
+	}
+	for name := range got {
+		if strings.HasSuffix(name, "link") || strings.Contains(name, "..") || (strings.Contains(name, "evil") && !strings.HasPrefix(name, root)) {
+			t.Fatalf("unexpected entry %s", name)
+		}
+	}
+	if _, _, err := runnerPackage("/bin/sh"); err == nil || !strings.Contains(err.Error(), ".tar.gz") {
+		t.Fatalf("not a tarball: %v", err)
 	}
 }
