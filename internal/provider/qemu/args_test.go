@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -215,5 +216,40 @@ func TestArm64WithoutImageSaysHowToBuildIt(t *testing.T) {
 	_, err = p.Create(context.Background(), provider.Spec{Name: "paddock-arm2", Arch: "arm64"})
 	if err == nil || !strings.Contains(err.Error(), "qemu-system-arm") {
 		t.Fatalf("no emulator: err = %v", err)
+	}
+}
+
+// Different names do not wait for each other; the same name does.
+func TestNameLocks(t *testing.T) {
+	var n nameLocks
+	unlockA := n.lock("a")
+	done := make(chan struct{})
+	go func() { n.lock("b")(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("b waited for a")
+	}
+	// The same name waits: a counter the holders of "a" bump inside the
+	// lock never sees two of them at once (the race detector watches too).
+	inside := 0
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			unlock := n.lock("a")
+			inside++
+			if inside != 1 {
+				t.Error("two holders of a")
+			}
+			inside--
+			unlock()
+		}()
+	}
+	unlockA()
+	wg.Wait()
+	if len(n.locks) != 0 {
+		t.Fatalf("locks left: %v", n.locks)
 	}
 }

@@ -76,7 +76,7 @@ type Provider struct {
 	opts                          Options
 	reg                           *localmachine.Registry
 	fwd                           map[int]string
-	mu                            sync.Mutex // serializes Create/Delete
+	names                         nameLocks // serializes Create/Delete per name
 	accel                         accelProbe
 	// afterStart, set by tests, runs once QEMU has started; an error ends
 	// Create there, as a manager killed at that point would.
@@ -218,8 +218,7 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 		p.opts.Logger.Warn("qemu: no fast image to probe KVM with; using TCG (set accel: kvm to use KVM)", "reason", imgErr)
 	}
 
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	defer p.names.lock(spec.Name)()
 	if rec, err := p.Read(spec.Name); err == nil {
 		return p.machine(rec), nil
 	}
@@ -338,8 +337,7 @@ func (p *Provider) Delete(ctx context.Context, name string) error {
 	if err := localmachine.ValidName(name); err != nil {
 		return err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	defer p.names.lock(name)()
 	rec, err := p.Read(name)
 	if errors.Is(err, provider.ErrNotFound) {
 		// A directory without any record was left by a Create cut short
