@@ -43,6 +43,24 @@ func TestRunnerPackageCarriesItsArchsProgram(t *testing.T) {
 	if arm["bin/paddock-simrunner"] != "ARM64 PROGRAM" || arm["run.sh"] != binaryRunScript {
 		t.Fatalf("arm64 package: %v", arm)
 	}
+	// The Gitea flavour's package is the program itself as act_runner.
+	g := New(Options{Flavor: FlavorGitea, RunnerBinaries: map[string]string{"arm64": bin}})
+	gb, ok := g.giteaTarball(g.giteaTarballName("arm64"))
+	if !ok {
+		t.Fatal("no gitea arm64 package")
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(gb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(zr)
+	h, err := tr.Next()
+	if err != nil || h.Name != g.giteaRunnerProgram() {
+		t.Fatalf("gitea package entry %v, %v", h, err)
+	}
+	if body, _ := io.ReadAll(tr); string(body) != "ARM64 PROGRAM" {
+		t.Fatalf("gitea package holds %q", body)
+	}
 	x := files("x64")
 	if _, ok := x["bin/paddock-simrunner"]; ok || x["run.sh"] != RunScript([]string{"/host/paddock", "agent"}) {
 		t.Fatalf("x64 package: %v", x)
