@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -45,7 +46,7 @@ func runnerCommand(ctx context.Context, cfg machineapi.RunnerConfig, runDir stri
 		// process's arguments (ps, /proc/PID/cmdline), only its own user its
 		// environment. The runner takes ACTIONS_RUNNER_INPUT_JITCONFIG as
 		// --jitconfig and removes it from its environment.
-		cmd := exec.CommandContext(ctx, filepath.Join(runDir, "run.sh"))
+		cmd := exec.CommandContext(ctx, filepath.Join(runDir, runScript()))
 		cmd.Env = append(runnerEnv(), JITConfigEnv+"="+cfg.JITConfig)
 		return cmd, nil
 	case kindActRunner:
@@ -72,6 +73,15 @@ func runnerCommand(ctx context.Context, cfg machineapi.RunnerConfig, runDir stri
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = runnerEnv()
 	return cmd, nil
+}
+
+// runScript is the GitHub runner's start script: its Windows package
+// (.zip) has run.cmd where the Linux and macOS ones have run.sh.
+func runScript() string {
+	if runtime.GOOS == "windows" {
+		return "run.cmd"
+	}
+	return "run.sh"
 }
 
 // runnerEnv is the machine's environment without the instance token: jobs

@@ -34,7 +34,7 @@ func fetchTools(ctx context.Context, client *http.Client, url, sum, dir, binName
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("download runner: %s", resp.Status)
 	}
-	tmp, err := os.CreateTemp("", "runner-*.tar.gz")
+	tmp, err := os.CreateTemp("", "runner-*.pkg")
 	if err != nil {
 		return err
 	}
@@ -50,8 +50,13 @@ func fetchTools(ctx context.Context, client *http.Client, url, sum, dir, binName
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	magic := make([]byte, 2)
-	if _, err := io.ReadFull(tmp, magic); err == nil && binName != "" && (magic[0] != 0x1f || magic[1] != 0x8b) {
+	magic := make([]byte, 4)
+	n, _ := io.ReadFull(tmp, magic)
+	switch {
+	case n == 4 && string(magic) == zipMagic:
+		// GitHub ships its Windows runner as a .zip.
+		return unzip(tmp, dir)
+	case binName != "" && (n < 2 || magic[0] != 0x1f || magic[1] != 0x8b):
 		return installBinary(tmp, filepath.Join(dir, binName))
 	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {

@@ -91,6 +91,8 @@ type Controller struct {
 	backoff  map[string]time.Time            // forge id → rate limited until
 	health   map[string]scheduler.PoolHealth // pool id → failing creates (health.go)
 	failedAs map[string]string               // pool id → providerSettings of its failing pool (health.go)
+	// bootFailing: pools whose machines cannot get a runner config (health.go)
+	bootFailing map[string]bool
 
 	// listed (under mu): entity id → job ids its latest poll listing showed (ingest.go).
 	listed map[string]map[int64]bool
@@ -140,7 +142,7 @@ func New(o Options) *Controller {
 		tools:    newToolCache(),
 		inflight: map[string]bool{}, arrivals: map[jobKey]time.Time{},
 		dispatch: map[string]time.Time{}, lastPoll: map[string]time.Time{}, backoff: map[string]time.Time{},
-		health: map[string]scheduler.PoolHealth{}, failedAs: map[string]string{},
+		health: map[string]scheduler.PoolHealth{}, failedAs: map[string]string{}, bootFailing: map[string]bool{},
 	}
 	for name := range o.Providers {
 		n := o.MaxParallel

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"encoding/json"
 	"maps"
 
@@ -26,7 +27,7 @@ func (c *Controller) noteCreate(pool core.Pool, err error) (wasFailing bool) {
 		if !before.Failing() {
 			c.failedAs[pool.ID] = providerSettings(pool)
 		}
-	} else {
+	} else if !c.bootFailing[pool.ID] {
 		delete(c.health, pool.ID)
 		delete(c.failedAs, pool.ID)
 	}
@@ -41,6 +42,33 @@ func (c *Controller) noteCreate(pool core.Pool, err error) (wasFailing bool) {
 	}
 	c.setHealthMetrics(pool.Name, after)
 	return before.Failing()
+}
+
+// noteBootFailed records that a machine of the pool can never get a runner
+// config as the pool stands (no runner download for its os_type/arch). It
+// counts like a failed create, and a later create that succeeds does not
+// clear it: only a machine that gets its config does (noteBootOK), or a
+// change of the pool's settings.
+func (c *Controller) noteBootFailed(pool core.Pool, err error) {
+	c.mu.Lock()
+	c.bootFailing[pool.ID] = true
+	c.mu.Unlock()
+	c.noteCreate(pool, err)
+}
+
+// noteBootOK clears a pool's boot failure once one of its machines got its
+// runner config.
+func (c *Controller) noteBootOK(ctx context.Context, poolID string) {
+	c.mu.Lock()
+	failing := c.bootFailing[poolID]
+	delete(c.bootFailing, poolID)
+	c.mu.Unlock()
+	if !failing {
+		return
+	}
+	if pool, err := c.o.Store.GetPool(ctx, poolID); err == nil {
+		c.noteCreate(pool, nil)
+	}
 }
 
 func (c *Controller) setHealthMetrics(pool string, h scheduler.PoolHealth) {
@@ -79,6 +107,7 @@ func (c *Controller) observeHealth(pools []core.Pool) map[string]scheduler.PoolH
 		}
 	}
 	maps.DeleteFunc(c.failedAs, func(id string, _ string) bool { _, ok := c.health[id]; return !ok })
+	maps.DeleteFunc(c.bootFailing, func(id string, _ bool) bool { _, ok := c.health[id]; return !ok })
 	h := maps.Clone(c.health)
 	c.mu.Unlock()
 	for _, p := range reset {

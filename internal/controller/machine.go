@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/core"
@@ -77,6 +75,9 @@ func (c *Controller) RunnerConfigFor(ctx context.Context, token string) (machine
 		}
 		err = fmt.Errorf("machine stopped waiting for its runner config: %w", ctx.Err())
 	}
+	if errors.Is(err, forge.ErrNoRunnerTool) {
+		return machineapi.RunnerConfig{}, c.noRunnerTool(gctx, inst, err)
+	}
 	if err != nil {
 		if _, uerr := c.o.Store.UpdateInstance(gctx, inst.Name, func(i *core.Instance) error {
 			i.TokenUsed = false
@@ -103,8 +104,30 @@ func (c *Controller) RunnerConfigFor(ctx context.Context, token string) (machine
 		}
 		return machineapi.RunnerConfig{}, err
 	}
+	c.noteBootOK(ctx, inst.PoolID)
 	c.Notify()
 	return cfg, nil
+}
+
+// noRunnerTool ends a machine whose pool's os_type/arch has no runner
+// download: no retry of its config fetch can succeed, so the machine is told
+// to stop at once and its pool backs off like a pool whose creates fail,
+// instead of replacing a machine every bootstrap timeout.
+func (c *Controller) noRunnerTool(ctx context.Context, inst core.Instance, cause error) error {
+	if _, err := c.o.Store.UpdateInstance(ctx, inst.Name, func(i *core.Instance) error {
+		i.Fault = truncate("mint runner config: "+cause.Error(), 2000)
+		if i.State.CanTransition(core.InstancePendingDelete) {
+			i.State, i.DeleteReason = core.InstancePendingDelete, core.DeleteBootstrapFailed
+		}
+		return nil
+	}); err != nil {
+		c.log.Error("record missing runner download", "instance", inst.Name, "err", err)
+	}
+	if pool, err := c.o.Store.GetPool(ctx, inst.PoolID); err == nil {
+		c.noteBootFailed(pool, cause)
+	}
+	c.Notify()
+	return fmt.Errorf("%w: %v", machineapi.ErrInstanceGone, cause)
 }
 
 func (c *Controller) mint(ctx context.Context, inst core.Instance) (machineapi.RunnerConfig, int64, error) {
@@ -167,6 +190,9 @@ func (c *Controller) Report(ctx context.Context, token string, status core.Runne
 		}
 		return nil
 	})
+	if err == nil && status == core.RunnerFailed {
+		c.forgetToolsOf(ctx, inst.PoolID)
+	}
 	if err == nil {
 		c.Notify()
 	}
@@ -205,48 +231,6 @@ func (c *Controller) machineDone(ctx context.Context, name, message string) erro
 		c.Notify()
 	}
 	return err
-}
-
-// toolCache keeps each entity's runner download list for an hour: it changes
-// rarely and every machine boot needs it.
-type toolCache struct {
-	mu    sync.Mutex
-	items map[string]toolEntry
-}
-
-type toolEntry struct {
-	tools []forge.RunnerTool
-	at    time.Time
-}
-
-func newToolCache() *toolCache { return &toolCache{items: map[string]toolEntry{}} }
-
-func (t *toolCache) pick(ctx context.Context, client forge.Client, ent core.Entity, osType, arch string) (forge.RunnerTool, error) {
-	t.mu.Lock()
-	e, ok := t.items[ent.ID]
-	t.mu.Unlock()
-	if !ok || time.Since(e.at) > time.Hour {
-		tools, err := client.RunnerDownloads(ctx, ent)
-		if err != nil {
-			return forge.RunnerTool{}, fmt.Errorf("runner downloads: %w", err)
-		}
-		e = toolEntry{tools: tools, at: time.Now()}
-		t.mu.Lock()
-		t.items[ent.ID] = e
-		t.mu.Unlock()
-	}
-	if osType == "" {
-		osType = "linux"
-	}
-	if arch == "" || arch == "amd64" {
-		arch = "x64"
-	}
-	for _, tool := range e.tools {
-		if strings.EqualFold(tool.OS, osType) && strings.EqualFold(tool.Architecture, arch) {
-			return tool, nil
-		}
-	}
-	return forge.RunnerTool{}, fmt.Errorf("forge offers no runner for %s/%s", osType, arch)
 }
 
 // InstanceForToken returns the instance a token belongs to while its runner

@@ -2,6 +2,7 @@ package forgesim_test
 
 import (
 	"archive/tar"
+	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -240,16 +241,25 @@ func TestWebhookDropAndDuplicate(t *testing.T) {
 	}
 }
 
+// TestRunnerDownloadsTarball: the list has GitHub's shape (os linux/win/osx,
+// architecture x64/arm64/arm, .zip for Windows, .tar.gz otherwise) and every
+// package matches its sha256_checksum.
 func TestRunnerDownloadsTarball(t *testing.T) {
 	s, c := startSim(t, forgesim.Options{RunnerCommand: []string{"/opt/my paddock", "agent", "it's"}})
 	tools, _, err := c.Actions.ListRunnerApplicationDownloads(context.Background(), "o", "r")
 	if err != nil {
 		t.Fatal(err)
 	}
-	archs := map[string]bool{}
+	platforms := map[string]bool{}
 	for _, tool := range tools {
-		archs[tool.GetArchitecture()] = true
-		if tool.GetOS() != "linux" || !strings.HasPrefix(tool.GetDownloadURL(), s.URL()+"_sim/downloads/") ||
+		platform := tool.GetOS() + "-" + tool.GetArchitecture()
+		platforms[platform] = true
+		ext := ".tar.gz"
+		if tool.GetOS() == "win" {
+			ext = ".zip"
+		}
+		if tool.GetFilename() != "actions-runner-"+platform+"-2.328.0"+ext ||
+			!strings.HasPrefix(tool.GetDownloadURL(), s.URL()+"_sim/downloads/") ||
 			!strings.HasSuffix(tool.GetDownloadURL(), tool.GetFilename()) {
 			t.Fatalf("tool = %+v", tool)
 		}
@@ -263,24 +273,54 @@ func TestRunnerDownloadsTarball(t *testing.T) {
 		if hex.EncodeToString(sum[:]) != tool.GetSHA256Checksum() {
 			t.Fatalf("sha256 of %s does not match sha256_checksum", tool.GetFilename())
 		}
+		if ext == ".zip" {
+			run := readZipEntry(t, data, "run.cmd")
+			if want := "\"/opt/my paddock\" agent it's %*\r\n"; !strings.Contains(run, want) {
+				t.Fatalf("run.cmd = %q, want it to contain %q", run, want)
+			}
+			continue
+		}
 		run := readTarEntry(t, data, "run.sh")
 		want := "exec '/opt/my paddock' agent 'it'\\''s' \"$@\"\n"
 		if run.mode != 0o755 || !strings.HasPrefix(run.body, "#!/bin/sh\n") || !strings.HasSuffix(run.body, want) {
 			t.Fatalf("run.sh mode %o body %q", run.mode, run.body)
 		}
 	}
-	if !archs["x64"] || !archs["arm64"] {
-		t.Fatalf("architectures = %v", archs)
+	for _, p := range []string{"linux-x64", "linux-arm64", "linux-arm", "win-x64", "win-arm64", "osx-x64", "osx-arm64"} {
+		if !platforms[p] {
+			t.Errorf("no %s download in %v", p, platforms)
+		}
+	}
+	if tools[0].GetOS() != "linux" || tools[0].GetArchitecture() != "x64" {
+		t.Errorf("first download is %s-%s; callers that take the first expect linux-x64", tools[0].GetOS(), tools[0].GetArchitecture())
 	}
 	for _, p := range []string{"orgs/o", "enterprises/e"} {
 		var out []map[string]any
-		if r := rawCall(t, "GET", s.URL()+p+"/actions/runners/downloads", "t", nil, &out); r.StatusCode != 200 || len(out) != 2 {
+		if r := rawCall(t, "GET", s.URL()+p+"/actions/runners/downloads", "t", nil, &out); r.StatusCode != 200 || len(out) != len(tools) {
 			t.Fatalf("%s downloads: %d %v", p, r.StatusCode, out)
 		}
 	}
 	if r, _ := http.Get(s.URL() + "_sim/downloads/evil.tar.gz"); r.StatusCode != 404 {
 		t.Fatalf("unknown tarball: %d", r.StatusCode)
 	}
+}
+
+func readZipEntry(t *testing.T, data []byte, name string) string {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := zr.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 type tarEntry struct {

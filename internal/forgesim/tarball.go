@@ -8,16 +8,33 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
 
-// downloadArchs are the runner packages the sim offers, like GitHub's
-// actions-runner-linux-{x64,arm64}-VERSION.tar.gz.
+// downloadArchs are the Linux architectures the Gitea flavour's configured
+// runner_downloads cover.
 var downloadArchs = []string{"x64", "arm64"}
 
-func tarballName(arch string) string {
-	return fmt.Sprintf("actions-runner-linux-%s-%s.tar.gz", arch, runnerVersion)
+// simDownload is one entry of the GitHub download list.
+type simDownload struct{ os, arch string }
+
+// githubDownloads are the packages GitHub's list names, in the order the sim
+// answers (linux-x64 first): actions-runner-{linux,osx}-ARCH-VERSION.tar.gz
+// and actions-runner-win-ARCH-VERSION.zip.
+var githubDownloads = []simDownload{
+	{"linux", "x64"}, {"linux", "arm64"}, {"linux", "arm"},
+	{"win", "x64"}, {"win", "arm64"},
+	{"osx", "x64"}, {"osx", "arm64"},
+}
+
+func (d simDownload) filename() string {
+	ext := "tar.gz"
+	if d.os == "win" {
+		ext = "zip"
+	}
+	return fmt.Sprintf("actions-runner-%s-%s-%s.%s", d.os, d.arch, runnerVersion, ext)
 }
 
 // shellQuote quotes one word for /bin/sh.
@@ -79,11 +96,8 @@ func buildTarball(command []string) ([]byte, error) {
 
 // tarball returns the package bytes for filename, building them once.
 func (s *Sim) tarball(filename string) ([]byte, bool) {
-	known := false
-	for _, a := range downloadArchs {
-		known = known || filename == tarballName(a)
-	}
-	if !known {
+	i := slices.IndexFunc(githubDownloads, func(d simDownload) bool { return d.filename() == filename })
+	if i < 0 {
 		return nil, false
 	}
 	s.tarMu.Lock()
@@ -91,7 +105,11 @@ func (s *Sim) tarball(filename string) ([]byte, bool) {
 	if b, ok := s.tarballs[filename]; ok {
 		return b, true
 	}
-	b, err := buildTarball(s.opts.RunnerCommand)
+	build := buildTarball
+	if githubDownloads[i].os == "win" {
+		build = buildZip
+	}
+	b, err := build(s.opts.RunnerCommand)
 	if err != nil {
 		s.opts.Logf("forgesim: building %s: %v", filename, err)
 		return nil, false
@@ -102,28 +120,32 @@ func (s *Sim) tarball(filename string) ([]byte, bool) {
 
 func (s *Sim) handleDownloads(w http.ResponseWriter, r *http.Request) {
 	base := s.MachineURL()
-	out := make([]map[string]any, 0, len(downloadArchs))
-	for _, a := range downloadArchs {
-		name := tarballName(a)
+	out := make([]map[string]any, 0, len(githubDownloads))
+	for _, d := range githubDownloads {
+		name := d.filename()
 		b, ok := s.tarball(name)
 		if !ok {
 			writeError(w, http.StatusInternalServerError, "cannot build runner package")
 			return
 		}
 		sum := sha256.Sum256(b)
-		out = append(out, map[string]any{"os": "linux", "architecture": a, "filename": name,
+		out = append(out, map[string]any{"os": d.os, "architecture": d.arch, "filename": name,
 			"download_url": base + "_sim/downloads/" + name, "sha256_checksum": hex.EncodeToString(sum[:])})
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Sim) handleTarball(w http.ResponseWriter, r *http.Request) {
-	b, ok := s.tarball(r.PathValue("filename"))
+	name := r.PathValue("filename")
+	b, ok := s.tarball(name)
 	if !ok {
 		http.NotFound(w, r)
 		return
 	}
 	w.Header().Set("Content-Type", "application/gzip")
+	if strings.HasSuffix(name, ".zip") {
+		w.Header().Set("Content-Type", "application/zip")
+	}
 	w.Header().Set("Content-Length", fmt.Sprint(len(b)))
 	_, _ = w.Write(b)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/machineapi"
+	"github.com/paddock-ci/paddock/internal/winboot"
 )
 
 // GARM-compatible machine endpoints. Boot scripts rendered by GARM's provider
@@ -32,6 +33,7 @@ func (h *Handler) garmRoutes(mux *http.ServeMux) {
 		mux.HandleFunc(method+" "+path+"/{$}", f)
 	}
 	both("GET", "/api/v1/metadata/install-script", h.installScript)
+	both("GET", "/api/v1/metadata/install-script.ps1", h.installScriptPS)
 	both("GET", "/api/v1/metadata/runner-metadata", h.runnerMetadata)
 	both("GET", "/api/v1/metadata/system/service-name", h.serviceName)
 	both("GET", "/api/v1/metadata/systemd/unit-file", h.unitFile)
@@ -88,10 +90,50 @@ func (h *Handler) installScript(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if h.osType(r, tok) == "windows" {
+		writePowerShell(w, r, tok)
+		return
+	}
 	base := baseURL(r)
 	w.Header().Set("Content-Type", "text/x-shellscript; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write([]byte(renderInstallScript(base+"/metadata", base+"/callbacks", tok)))
+}
+
+// installScriptPS is the Windows install script whatever the pool says:
+// the Windows bootstrap asks for it by name.
+func (h *Handler) installScriptPS(w http.ResponseWriter, r *http.Request) {
+	tok, ok := h.check(w, r, "install script fetched")
+	if !ok {
+		return
+	}
+	writePowerShell(w, r, tok)
+}
+
+func writePowerShell(w http.ResponseWriter, r *http.Request, tok string) {
+	base := baseURL(r)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte(winboot.InstallScript(base+"/metadata", base+"/callbacks", tok)))
+}
+
+// MachineOS is optionally implemented by Machines: the os_type of the pool
+// a token's instance belongs to, which decides the install script's
+// language. Without it every machine gets the bash script.
+type MachineOS interface {
+	OSTypeForToken(ctx context.Context, token string) (string, error)
+}
+
+func (h *Handler) osType(r *http.Request, tok string) string {
+	m, ok := h.Machines.(MachineOS)
+	if !ok {
+		return ""
+	}
+	os, err := m.OSTypeForToken(r.Context(), tok)
+	if err != nil {
+		return ""
+	}
+	return os
 }
 
 // RunnerMetadata is GARM's InstanceMetadata shape (garm params.InstanceMetadata),

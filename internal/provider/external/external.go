@@ -170,7 +170,7 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 	if spec.Name == "" {
 		return provider.Machine{}, errors.New("external provider: machine name is required")
 	}
-	extra, err := extraSpecs(spec.ExtraSpecs, spec.MetadataURL, spec.CallbackURL, spec.Token)
+	extra, err := extraSpecs(spec.ExtraSpecs, spec.OSType, spec.MetadataURL, spec.CallbackURL, spec.Token)
 	if err != nil {
 		return provider.Machine{}, err
 	}

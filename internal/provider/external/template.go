@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/paddock-ci/paddock/internal/winboot"
 )
 
 // installWrapper is the script handed to providers as
@@ -57,8 +59,10 @@ func InstallTemplate(metadataURL, callbackURL, token string) string {
 }
 
 // extraSpecs merges the pool's extra specs (a JSON object, or empty) with
-// runner_install_template, which Paddock always sets.
-func extraSpecs(pool json.RawMessage, metadataURL, callbackURL, token string) (json.RawMessage, error) {
+// runner_install_template, which Paddock always sets: PowerShell for
+// Windows pools (GARM's providers hand it to Windows machines as their user
+// data), bash otherwise.
+func extraSpecs(pool json.RawMessage, osType, metadataURL, callbackURL, token string) (json.RawMessage, error) {
 	m := map[string]any{}
 	if len(pool) > 0 && string(pool) != "null" {
 		if err := json.Unmarshal(pool, &m); err != nil {
@@ -66,6 +70,9 @@ func extraSpecs(pool json.RawMessage, metadataURL, callbackURL, token string) (j
 		}
 	}
 	tmpl := InstallTemplate(metadataURL, callbackURL, token)
+	if osType == "windows" {
+		tmpl = winboot.InstallTemplate(metadataURL, callbackURL, token)
+	}
 	m["runner_install_template"] = base64.StdEncoding.EncodeToString([]byte(tmpl))
 	return json.Marshal(m)
 }
