@@ -32,7 +32,7 @@ func (s *Sim) addRunnerBinaries() {
 				gt, err = binaryTarball(map[string]tarFile{s.giteaRunnerProgram(): {0o755, bin}})
 			}
 			if err == nil {
-				s.tarballs[tarballName(arch)], s.tarballs[s.giteaTarballName(arch)] = gh, gt
+				s.tarballs[linuxPackage(arch)], s.tarballs[s.giteaTarballName(arch)] = gh, gt
 				continue
 			}
 		}
@@ -43,8 +43,9 @@ func (s *Sim) addRunnerBinaries() {
 // RunnerPackage returns the GitHub-flavoured Linux runner package for arch
 // (x64, arm64) as its download URL serves it, and its file name.
 func (s *Sim) RunnerPackage(arch string) (string, []byte, bool) {
-	b, ok := s.tarball(tarballName(arch))
-	return tarballName(arch), b, ok
+	name := linuxPackage(arch)
+	b, ok := s.tarball(name)
+	return name, b, ok
 }
 
 type tarFile struct {
@@ -82,3 +83,6 @@ func binaryTarball(files map[string]tarFile) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// linuxPackage is the file name of GitHub's Linux runner package for arch.
+func linuxPackage(arch string) string { return simDownload{"linux", arch}.filename() }

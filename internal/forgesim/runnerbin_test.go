@@ -17,7 +17,7 @@ func TestRunnerPackageCarriesItsArchsProgram(t *testing.T) {
 	os.WriteFile(bin, []byte("ARM64 PROGRAM"), 0o755)
 	s := New(Options{RunnerCommand: []string{"/host/paddock", "agent"}, RunnerBinaries: map[string]string{"arm64": bin}})
 	files := func(arch string) map[string]string {
-		b, ok := s.tarball(tarballName(arch))
+		b, ok := s.tarball(linuxPackage(arch))
 		if !ok {
 			t.Fatalf("no %s package", arch)
 		}
