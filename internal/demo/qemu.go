@@ -23,8 +23,13 @@ func runnerCommand(o Options) []string {
 }
 
 // checkArch normalises --arch: x64 (also written amd64) or arm64, the
-// latter only for the qemu provider.
+// latter only for the qemu provider, which plays GitHub only: a Gitea or
+// Forgejo runner dials the forge address the manager registered it with,
+// the simulator's loopback address, which a VM cannot reach.
 func checkArch(o *Options) error {
+	if o.Provider == "qemu" && o.Forge != forgesim.FlavorGitHub {
+		return fmt.Errorf("--provider qemu runs with --forge github only: a %s runner dials the forge at the address the manager knows (loopback here), which a VM cannot reach", o.Forge)
+	}
 	switch o.Arch {
 	case "", "x64", "amd64":
 		o.Arch = "x64"
