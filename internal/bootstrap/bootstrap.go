@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/machineapi"
@@ -73,38 +74,43 @@ func Run(ctx context.Context, o Options) error {
 	// The installing report and the config fetch are independent, so they
 	// share the round trip instead of paying for two: a booting VM's
 	// connections are slow (each one starts a relay on the host).
+	// Every later report waits for it, so the manager sees them in order.
 	installing := make(chan error, 1)
 	go func() { installing <- report(ctx, o, "installing", "") }()
+	installed := sync.OnceValue(func() error { return <-installing })
+	fail := func(cause error) error {
+		_ = installed()
+		return failed(ctx, o, cause)
+	}
 	var cfg machineapi.RunnerConfig
 	if err := o.call(ctx, http.MethodGet, strings.TrimRight(o.MetadataURL, "/")+"/runner", nil, &cfg); err != nil {
-		<-installing
-		return failed(ctx, o, fmt.Errorf("fetch runner config: %w", err))
+		return fail(fmt.Errorf("fetch runner config: %w", err))
 	}
 	o.Phase(PhaseConfig)
 	logf("runner %s, tools %s", cfg.Name, cfg.Tool.Filename)
 	runDir := filepath.Join(o.Dir, "runner")
 	cached, err := cachedTools(o.ToolCache, cfg.Tool.SHA256, runDir)
 	if err != nil {
-		return failed(ctx, o, fmt.Errorf("runner from the image: %w", err))
+		return fail(fmt.Errorf("runner from the image: %w", err))
 	}
 	if cached {
 		logf("runner package %s is in the image (sha256 %s)", cfg.Tool.Filename, cfg.Tool.SHA256)
 	} else if err := fetchTools(ctx, o.HTTPClient, cfg.Tool.DownloadURL, cfg.Tool.SHA256, runDir, programName(cfg.Kind)); err != nil {
-		return failed(ctx, o, err)
+		return fail(err)
 	}
 	cmd, err := runnerCommand(ctx, cfg, runDir)
 	if err != nil {
-		return failed(ctx, o, err)
+		return fail(err)
 	}
 	cmd.Dir = runDir
 	out := &onlineWatch{w: o.Log, online: func() { o.Phase(PhaseOnline) }}
 	cmd.Stdout, cmd.Stderr = out, o.Log
-	if err := <-installing; err != nil {
+	if err := installed(); err != nil {
 		return fmt.Errorf("report installing: %w", err)
 	}
 	o.Phase(PhaseRunner)
 	if err := cmd.Start(); err != nil {
-		return failed(ctx, o, fmt.Errorf("start runner: %w", err))
+		return fail(fmt.Errorf("start runner: %w", err))
 	}
 	// From here on the token only serves the one "done" report below.
 	if err := report(ctx, o, "idle", ""); err != nil {
