@@ -13,8 +13,6 @@ import (
 	"os/exec"
 	"strings"
 	"time"
-
-	"github.com/paddock-ci/paddock/internal/forgesim"
 )
 
 // ErrRefused means the sim rejected the JIT config (already used, unknown
@@ -67,7 +65,7 @@ func ParseArgs(args []string) (string, error) {
 // its conclusion. A job that fails is not an error of Run: the failure is
 // reported to the forge and Run returns nil.
 func Run(ctx context.Context, jitconfig string, out io.Writer) error {
-	cfg, err := forgesim.DecodeJIT(jitconfig)
+	cfg, err := decodeJIT(jitconfig)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrRefused, err)
 	}
@@ -75,7 +73,9 @@ func Run(ctx context.Context, jitconfig string, out io.Writer) error {
 	if err := c.connect(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "agent: runner %d %q connected to %s\n", cfg.RunnerID, cfg.RunnerName, cfg.SimURL)
+	// GitHub's runner says so in these words; the machine bootstrap takes
+	// them as "runner online".
+	fmt.Fprintf(out, "agent: runner %d %q connected to %s\nagent: Listening for Jobs\n", cfg.RunnerID, cfg.RunnerName, cfg.SimURL)
 
 	job, err := c.waitJob(ctx)
 	if err != nil {
@@ -97,13 +97,13 @@ func Run(ctx context.Context, jitconfig string, out io.Writer) error {
 
 // runJob sleeps for the job's duration or runs its command in the current
 // directory, and returns the conclusion.
-func runJob(ctx context.Context, job forgesim.AssignedJob, out io.Writer) string {
+func runJob(ctx context.Context, job assignedJob, out io.Writer) string {
 	if job.Command == "" {
 		select {
 		case <-time.After(time.Duration(job.DurationMS) * time.Millisecond):
-			return forgesim.ConclusionSuccess
+			return conclusionSuccess
 		case <-ctx.Done():
-			return forgesim.ConclusionFailure
+			return conclusionFailure
 		}
 	}
 	cctx, cancel := context.WithTimeout(ctx, JobTimeout)
@@ -114,7 +114,7 @@ func runJob(ctx context.Context, job forgesim.AssignedJob, out io.Writer) string
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Run(); err != nil {
 		fmt.Fprintf(out, "agent: job %d command failed: %v\n", job.ID, err)
-		return forgesim.ConclusionFailure
+		return conclusionFailure
 	}
-	return forgesim.ConclusionSuccess
+	return conclusionSuccess
 }

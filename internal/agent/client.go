@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/paddock-ci/paddock/internal/forgesim"
 )
 
 const (
@@ -40,13 +38,13 @@ func transient(err error) bool {
 }
 
 type client struct {
-	cfg  forgesim.JITPayload
+	cfg  jitPayload
 	jit  string // the encoded config, presented once on connect
 	base string
 	hc   *http.Client
 }
 
-func newClient(cfg forgesim.JITPayload, jit string) *client {
+func newClient(cfg jitPayload, jit string) *client {
 	return &client{cfg: cfg, jit: strings.TrimSpace(jit), base: strings.TrimSuffix(cfg.SimURL, "/"), hc: &http.Client{Timeout: pollTimeout}}
 }
 
@@ -111,19 +109,19 @@ func (c *client) connect(ctx context.Context) error {
 }
 
 // waitJob long-polls until the sim hands out a job.
-func (c *client) waitJob(ctx context.Context) (forgesim.AssignedJob, error) {
+func (c *client) waitJob(ctx context.Context) (assignedJob, error) {
 	for {
 		code, data, err := c.retry(ctx, http.MethodGet, "/_sim/runner/job", nil)
 		var se *statusError
 		switch {
 		case errors.As(err, &se) && (se.code == http.StatusGone || se.code == http.StatusNotFound):
-			return forgesim.AssignedJob{}, ErrRemoved
+			return assignedJob{}, ErrRemoved
 		case err != nil:
-			return forgesim.AssignedJob{}, fmt.Errorf("waiting for a job: %w", err)
+			return assignedJob{}, fmt.Errorf("waiting for a job: %w", err)
 		case code == http.StatusNoContent:
 			continue
 		}
-		var job forgesim.AssignedJob
+		var job assignedJob
 		if err := json.Unmarshal(data, &job); err != nil || job.ID == 0 {
 			return job, fmt.Errorf("bad job from sim: %q", data)
 		}
@@ -133,6 +131,6 @@ func (c *client) waitJob(ctx context.Context) (forgesim.AssignedJob, error) {
 
 func (c *client) complete(ctx context.Context, jobID int64, conclusion string) error {
 	_, _, err := c.retry(ctx, http.MethodPost, "/_sim/runner/complete",
-		forgesim.CompleteRequest{JobID: jobID, Conclusion: conclusion})
+		completeRequest{JobID: jobID, Conclusion: conclusion})
 	return err
 }

@@ -13,9 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/paddock-ci/paddock/internal/forge/gitea"
-	"github.com/paddock-ci/paddock/internal/forgesim"
 )
 
 // The Gitea/Forgejo mode stands in for act_runner (`daemon --once`) and
@@ -64,7 +61,7 @@ func RunGitea(ctx context.Context, args []string, dir string, out io.Writer) err
 	if err != nil {
 		return fmt.Errorf("%w: registration file: %v", ErrRefused, err)
 	}
-	var rf gitea.RunnerFile
+	var rf runnerFile
 	if err := json.Unmarshal(raw, &rf); err != nil || rf.UUID == "" || rf.Token == "" || rf.Address == "" {
 		return fmt.Errorf("%w: .runner lacks uuid, token or address", ErrRefused)
 	}
@@ -79,10 +76,10 @@ func RunGitea(ctx context.Context, args []string, dir string, out io.Writer) err
 		return err
 	}
 	fmt.Fprintf(out, "agent: running task %d %q\n", task.JobID, task.Name)
-	conclusion := runJob(ctx, forgesim.AssignedJob{ID: task.JobID, Name: task.Name, DurationMS: task.DurationMS,
+	conclusion := runJob(ctx, assignedJob{ID: task.JobID, Name: task.Name, DurationMS: task.DurationMS,
 		Command: task.Command}, out)
 	result := "RESULT_SUCCESS"
-	if conclusion != forgesim.ConclusionSuccess {
+	if conclusion != conclusionSuccess {
 		result = "RESULT_FAILURE"
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -144,29 +141,29 @@ func (c *rpcClient) once(ctx context.Context, rpc string, body []byte) ([]byte, 
 
 // fetch polls FetchTask until a task arrives; a runner the forge no longer
 // knows (deleted while idle) ends with ErrRemoved.
-func (c *rpcClient) fetch(ctx context.Context) (forgesim.SimTask, error) {
+func (c *rpcClient) fetch(ctx context.Context) (simTask, error) {
 	for {
 		data, err := c.call(ctx, "FetchTask", map[string]any{"tasksVersion": "0"})
 		var se *statusError
 		switch {
 		case errors.As(err, &se) && se.code == http.StatusUnauthorized:
-			return forgesim.SimTask{}, ErrRemoved
+			return simTask{}, ErrRemoved
 		case err != nil:
-			return forgesim.SimTask{}, fmt.Errorf("fetching a task: %w", err)
+			return simTask{}, fmt.Errorf("fetching a task: %w", err)
 		}
 		var resp struct {
 			Task *struct {
-				Context forgesim.SimTask `json:"context"`
+				Context simTask `json:"context"`
 			} `json:"task"`
 		}
 		if err := json.Unmarshal(data, &resp); err != nil {
-			return forgesim.SimTask{}, fmt.Errorf("bad FetchTask answer %q", data)
+			return simTask{}, fmt.Errorf("bad FetchTask answer %q", data)
 		}
 		if resp.Task != nil && resp.Task.Context.JobID != 0 {
 			return resp.Task.Context, nil
 		}
 		if ctx.Err() != nil {
-			return forgesim.SimTask{}, ctx.Err()
+			return simTask{}, ctx.Err()
 		}
 	}
 }

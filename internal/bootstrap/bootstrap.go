@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/machineapi"
@@ -31,7 +32,23 @@ type Options struct {
 	Log         io.Writer
 	// Patience bounds retries of a manager that is unreachable or answers 5xx.
 	Patience time.Duration
+	// Phase, if set, is called as the boot passes each of its phases:
+	// PhaseConfig (runner config received), PhaseRunner (runner downloaded,
+	// about to start) and PhaseOnline (the runner said it listens for jobs). The
+	// microVM guest stamps them with its uptime for the boot timing line.
+	Phase func(name string)
+	// ToolCache holds runner packages unpacked into the machine's image, by
+	// the sha256 of the package file; one matching the forge's published
+	// sha256 is used instead of a download (see cachedTools).
+	ToolCache string
 }
+
+// The phases Options.Phase is called with.
+const (
+	PhaseConfig = "config"
+	PhaseRunner = "runner"
+	PhaseOnline = "online"
+)
 
 // errFatal marks answers that retrying cannot fix (bad token, instance gone).
 type errFatal struct{ error }
@@ -50,27 +67,50 @@ func Run(ctx context.Context, o Options) error {
 	if o.MetadataURL == "" || o.CallbackURL == "" || o.Token == "" {
 		return errors.New("bootstrap: metadata URL, callback URL and instance token are required")
 	}
+	if o.Phase == nil {
+		o.Phase = func(string) {}
+	}
 	logf := func(format string, a ...any) { fmt.Fprintf(o.Log, "bootstrap: "+format+"\n", a...) }
-	if err := report(ctx, o, "installing", ""); err != nil {
-		return fmt.Errorf("report installing: %w", err)
+	// The installing report and the config fetch are independent, so they
+	// share the round trip instead of paying for two: a booting VM's
+	// connections are slow (each one starts a relay on the host).
+	// Every later report waits for it, so the manager sees them in order.
+	installing := make(chan error, 1)
+	go func() { installing <- report(ctx, o, "installing", "") }()
+	installed := sync.OnceValue(func() error { return <-installing })
+	fail := func(cause error) error {
+		_ = installed()
+		return failed(ctx, o, cause)
 	}
 	var cfg machineapi.RunnerConfig
 	if err := o.call(ctx, http.MethodGet, strings.TrimRight(o.MetadataURL, "/")+"/runner", nil, &cfg); err != nil {
-		return failed(ctx, o, fmt.Errorf("fetch runner config: %w", err))
+		return fail(fmt.Errorf("fetch runner config: %w", err))
 	}
+	o.Phase(PhaseConfig)
 	logf("runner %s, tools %s", cfg.Name, cfg.Tool.Filename)
 	runDir := filepath.Join(o.Dir, "runner")
-	if err := fetchTools(ctx, o.HTTPClient, cfg.Tool.DownloadURL, cfg.Tool.SHA256, runDir, programName(cfg.Kind)); err != nil {
-		return failed(ctx, o, err)
+	cached, err := cachedTools(o.ToolCache, cfg.Tool.SHA256, runDir)
+	if err != nil {
+		return fail(fmt.Errorf("runner from the image: %w", err))
+	}
+	if cached {
+		logf("runner package %s is in the image (sha256 %s)", cfg.Tool.Filename, cfg.Tool.SHA256)
+	} else if err := fetchTools(ctx, o.HTTPClient, cfg.Tool.DownloadURL, cfg.Tool.SHA256, runDir, programName(cfg.Kind)); err != nil {
+		return fail(err)
 	}
 	cmd, err := runnerCommand(ctx, cfg, runDir)
 	if err != nil {
-		return failed(ctx, o, err)
+		return fail(err)
 	}
 	cmd.Dir = runDir
-	cmd.Stdout, cmd.Stderr = o.Log, o.Log
+	out := &onlineWatch{w: o.Log, online: func() { o.Phase(PhaseOnline) }}
+	cmd.Stdout, cmd.Stderr = out, o.Log
+	if err := installed(); err != nil {
+		return fmt.Errorf("report installing: %w", err)
+	}
+	o.Phase(PhaseRunner)
 	if err := cmd.Start(); err != nil {
-		return failed(ctx, o, fmt.Errorf("start runner: %w", err))
+		return fail(fmt.Errorf("start runner: %w", err))
 	}
 	// From here on the token only serves the one "done" report below.
 	if err := report(ctx, o, "idle", ""); err != nil {

@@ -140,6 +140,7 @@ type QEMUConfig struct {
 	ImageDir    string `yaml:"image_dir"`     // default STATE_DIR/images/fast; relative to state_dir
 	Accel       string `yaml:"accel"`         // auto (default), kvm or tcg
 	Binary      string `yaml:"binary"`        // default qemu-system-x86_64
+	BinaryArm64 string `yaml:"binary_arm64"`  // for pools with arch: arm64; default qemu-system-aarch64
 	CPU         int    `yaml:"cpu"`           // default 1
 	MemoryMB    int    `yaml:"memory_mb"`     // default 512
 	MaxCPU      int    `yaml:"max_cpu"`       // cap for size labels; default 4

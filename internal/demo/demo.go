@@ -58,7 +58,16 @@ type Options struct {
 	Dir string
 	// ImageDir caches the fast image for Provider "qemu" ("" = the user's cache dir).
 	ImageDir string
-	simHost  string // the simulator's host:port, forwarded into VMs (set for qemu)
+	// Arch is the machines' architecture: x64 (default) or arm64 (qemu only:
+	// arm64 microVMs, emulated on an x64 host).
+	Arch string
+	// DownloadRunner makes qemu VMs download the runner package rather than
+	// find it baked into the image.
+	DownloadRunner bool
+	dir            string            // the run's state dir
+	simHost        string            // the simulator's host:port, forwarded into VMs (set for qemu)
+	guest          string            // paddock-guest for the fast image (qemu)
+	runnerBinaries map[string]string // the simulator's runner programs by arch (qemu)
 	// lxdProfile is the profile the lxd demo makes (this binary, mounted).
 	lxdProfile string
 	Out        io.Writer
@@ -109,6 +118,9 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err := checkIntake(&o); err != nil {
 		return nil, err
 	}
+	if err := checkArch(&o); err != nil {
+		return nil, err
+	}
 	if o.Timeout == 0 {
 		o.Timeout = 5 * time.Minute
 	}
@@ -128,6 +140,11 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		}
 		o.Self = exe
 	}
+	if o.Provider == "qemu" {
+		if err := guestPrograms(&o); err != nil {
+			return nil, err
+		}
+	}
 	dir := o.Dir
 	if dir != "" {
 		// A first run names a directory that does not exist yet; everything
@@ -144,6 +161,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		dir = d
 	}
 	parent := ctx
+	o.dir = dir
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 
@@ -157,7 +175,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	hookSecret := secret()
 	sim := forgesim.New(forgesim.Options{
 		WebhookURL: webhookURL(o, "http://"+l.Addr().String()+"/webhooks/"+o.Forge), WebhookSecret: hookSecret, Flavor: o.Forge,
-		RunnerCommand: runnerCommand(o), Seed: 1,
+		RunnerCommand: runnerCommand(o), RunnerBinaries: o.runnerBinaries, Seed: 1,
 	})
 	if err := sim.Start(simListen(o, l)); err != nil {
 		l.Close()
@@ -203,6 +221,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	applyIntake(o, cfg)
 	applyWarm(o, cfg)
 	applyExternal(o, cfg)
+	applyArch(o, cfg)
 	logger := slog.New(slog.NewTextHandler(o.Log, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	disp := &latencies{}
 	a, err := app.New(ctx, cfg, app.Options{Logger: logger, Listener: l, BootCommand: []string{o.Self, "machine-boot"},
@@ -219,7 +238,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	fmt.Fprintf(o.Out, "Paddock demo: simulator %s, manager %s, provider %s, state in %s\n", sim.URL(), a.URL(), o.Provider, dir)
 	fmt.Fprintf(o.Out, "dashboard: %s/ui/ (sign in with this demo's admin token: %s)\n", a.URL(), string(cfg.Server.AdminToken))
 	fmt.Fprintf(o.Out, "queueing %d jobs on %s with labels:", o.Jobs, repo)
-	mix := demoJobMix(o)
+	mix := archMix(o, demoJobMix(o))
 	for _, m := range mix {
 		fmt.Fprintf(o.Out, " %v", m)
 	}

@@ -5,32 +5,72 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
-	"time"
 
-	"github.com/paddock-ci/paddock/internal/app"
+	"github.com/paddock-ci/paddock/internal/config"
 	"github.com/paddock-ci/paddock/internal/forgesim"
 	"github.com/paddock-ci/paddock/internal/image"
 	"github.com/paddock-ci/paddock/internal/provider/qemu"
 )
 
-// guestPaddock is where the fast image holds the paddock binary.
-const guestPaddock = "/bin/paddock"
-
-// runnerCommand is what the simulated runner package's run.sh execs: the
-// paddock binary as the machine sees it.
+// runnerCommand is what the simulated runner package's run.sh execs on a
+// process or external machine: the paddock binary. microVMs run the
+// package's own program instead (see guestPrograms).
 func runnerCommand(o Options) []string {
-	if o.Provider == "qemu" {
-		return []string{guestPaddock, "agent"}
-	}
 	if o.Provider == "lxd" {
 		return []string{lxdPaddock, "agent"}
 	}
 	return []string{cmp.Or(o.External.MachinePaddock, o.Self), "agent"}
+}
+
+// checkArch normalises --arch: x64 (also written amd64) or arm64, the
+// latter only for the qemu provider, which plays GitHub only: a Gitea or
+// Forgejo runner dials the forge address the manager registered it with,
+// the simulator's loopback address, which a VM cannot reach.
+func checkArch(o *Options) error {
+	if o.Provider == "qemu" && o.Forge != forgesim.FlavorGitHub {
+		return fmt.Errorf("--provider qemu runs with --forge github only: a %s runner dials the forge at the address the manager knows (loopback here), which a VM cannot reach", o.Forge)
+	}
+	switch o.Arch {
+	case "", "x64", "amd64":
+		o.Arch = "x64"
+	case "arm64":
+		if o.Provider != "qemu" {
+			return fmt.Errorf("--arch arm64 needs --provider qemu (the %s provider runs machines of this host's architecture)", o.Provider)
+		}
+	default:
+		return fmt.Errorf("--arch %q: want x64 or arm64", o.Arch)
+	}
+	return nil
+}
+
+// imageArch is the fast image's name for the demo's architecture.
+func imageArch(o Options) string {
+	if o.Arch == "arm64" {
+		return "arm64"
+	}
+	return "amd64"
+}
+
+// guestPrograms finds the static programs a microVM needs beside the
+// paddock binary: paddock-guest-ARCH for the image and
+// paddock-simrunner-ARCH, which the simulator's runner package carries
+// into the VM as a real runner package carries its runner.
+func guestPrograms(o *Options) error {
+	a := imageArch(*o)
+	guest, err := image.FindGuest(image.DefaultGuest(o.Self, a), a)
+	if err != nil {
+		return err
+	}
+	runner := image.Beside(o.Self, "paddock-simrunner", a)
+	if _, err := os.Stat(runner); err != nil {
+		return fmt.Errorf("no %s simulated runner at %s: build it in Paddock's source tree with "+
+			"`CGO_ENABLED=0 GOARCH=%s go build -trimpath -ldflags \"-s -w\" -o %s ./cmd/paddock-simrunner`", a, runner, a, runner)
+	}
+	o.guest, o.runnerBinaries = guest, map[string]string{o.Arch: runner}
+	return nil
 }
 
 // prepareQEMU builds (or reuses) the fast image and tells the simulator the
@@ -43,8 +83,23 @@ func prepareQEMU(ctx context.Context, o *Options, sim *forgesim.Sim) error {
 		}
 		o.ImageDir = filepath.Join(cache, "paddock", "images", "fast")
 	}
-	fmt.Fprintf(o.Out, "building the fast VM image in %s (cached after the first run)\n", o.ImageDir)
-	if _, err := image.Build(ctx, image.Options{Dir: o.ImageDir, Paddock: o.Self,
+	fmt.Fprintf(o.Out, "building the %s fast VM image in %s (cached after the first run)\n", imageArch(*o), o.ImageDir)
+	var runners []string
+	if !o.DownloadRunner && o.Forge == forgesim.FlavorGitHub {
+		// Baked in as a production image would have it: VMs whose forge
+		// publishes this package's sha256 skip the download.
+		name, b, ok := sim.RunnerPackage(o.Arch)
+		if !ok {
+			return fmt.Errorf("the simulator has no %s runner package", o.Arch)
+		}
+		f := filepath.Join(o.dir, name)
+		if err := os.WriteFile(f, b, 0o600); err != nil {
+			return err
+		}
+		runners = append(runners, f)
+		fmt.Fprintf(o.Out, "  baking the runner package %s into the image (--download-runner: every VM downloads it)\n", name)
+	}
+	if _, err := image.Build(ctx, image.Options{Dir: o.ImageDir, Guest: o.guest, Arch: imageArch(*o), RunnerPackages: runners,
 		Logf: func(f string, a ...any) { fmt.Fprintf(o.Out, "  "+f+"\n", a...) }}); err != nil {
 		return err
 	}
@@ -65,34 +120,39 @@ func qemuBlock(o Options, dir string) string {
 		q(o.ImageDir), cmp.Or(os.Getenv("PADDOCK_DEMO_ACCEL"), "auto"), q(o.simHost))
 }
 
-// printVMTimes reports the medians the qemu provider is judged by: how long
-// a bare VM takes from kernel start to init, and how long a job waits from
-// being queued until a runner in a fresh VM picks it up.
-func printVMTimes(out io.Writer, a *app.App, sim *forgesim.Sim) {
-	var boots []time.Duration
-	for _, p := range a.Providers {
-		if qp, ok := p.(*qemu.Provider); ok {
-			boots = append(boots, qp.BootTimes()...)
-		}
-	}
-	var waits []time.Duration
-	for _, j := range sim.Jobs() {
-		if !j.StartedAt.IsZero() {
-			waits = append(waits, j.StartedAt.Sub(j.CreatedAt))
-		}
-	}
-	if len(boots) == 0 || len(waits) == 0 {
-		fmt.Fprintln(out, "VM timings: no complete VM boot recorded")
+// applyArch makes the demo's pools and jobs arm64 ones for --arch arm64:
+// the pools' x64 label becomes arm64, and so does the jobs'.
+func applyArch(o Options, cfg *config.Config) {
+	if o.Arch != "arm64" {
 		return
 	}
-	bm, wm := median(boots), median(waits)
-	fmt.Fprintf(out, "VM boot (kernel start → init), median of %d VMs: %s\n", len(boots), bm.Round(10*time.Millisecond))
-	fmt.Fprintf(out, "job queued → runner online in a fresh VM, median of %d jobs: %s (%.1f× the bare boot)\n",
-		len(waits), wm.Round(10*time.Millisecond), float64(wm)/float64(bm))
+	for i := range cfg.Pools {
+		cfg.Pools[i].Arch = "arm64"
+		cfg.Pools[i].Labels = archLabels(cfg.Pools[i].Labels)
+	}
 }
 
-func median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[len(s)/2]
+func archMix(o Options, mix [][]string) [][]string {
+	if o.Arch != "arm64" {
+		return mix
+	}
+	out := make([][]string, len(mix))
+	for i, labels := range mix {
+		out[i] = archLabels(labels)
+	}
+	return out
+}
+
+func archLabels(labels []string) []string {
+	out := make([]string, len(labels))
+	for i, l := range labels {
+		switch l {
+		case "x64":
+			l = "arm64"
+		case "X64":
+			l = "ARM64"
+		}
+		out[i] = l
+	}
+	return out
 }

@@ -26,6 +26,11 @@ type Options struct {
 	// RunnerCommand is what run.sh in the runner tarball execs, with the
 	// runner's own arguments appended (e.g. ["/usr/bin/paddock", "agent"]).
 	RunnerCommand []string
+	// RunnerBinaries maps a download's architecture (x64, arm64) to a runner
+	// program file that package carries as bin/paddock-simrunner and its run.sh
+	// execs instead of RunnerCommand, the way GitHub's package carries its
+	// runner: for machines that do not share the host's files (microVMs).
+	RunnerBinaries map[string]string
 	// Seed makes fault injection reproducible.
 	Seed int64
 	Logf func(string, ...any)
@@ -97,6 +102,7 @@ func New(opts Options) *Sim {
 	}
 	s.hooks = newHookQueue(s)
 	s.scale = newScaleSetState()
+	s.addRunnerBinaries()
 	s.routes()
 	return s
 }

@@ -16,39 +16,50 @@ import (
 )
 
 // kernelPackage resolves the versioned kernel package that Debian's
-// linux-image-amd64 meta package currently points at.
-func kernelPackage(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, "apt-cache", "depends", "linux-image-amd64").Output()
+// linux-image-ARCH meta package currently points at.
+func kernelPackage(ctx context.Context, a arch) (string, error) {
+	meta := a.kernel + ":" + a.name
+	out, err := exec.CommandContext(ctx, "apt-cache", "depends", meta).Output()
 	if err != nil {
-		return "", fmt.Errorf("apt-cache depends linux-image-amd64: %w (run apt-get update first)", err)
+		return "", fmt.Errorf("apt-cache depends %s: %w (%s)", meta, err, aptHint(a))
 	}
 	for _, line := range strings.Split(string(out), "\n") {
 		f := strings.Fields(line)
 		if len(f) == 2 && f[0] == "Depends:" && strings.HasPrefix(f[1], "linux-image-") {
-			return f[1], nil
+			return strings.TrimSuffix(f[1], ":"+a.name), nil
 		}
 	}
-	return "", errors.New("linux-image-amd64 depends on no linux-image-* package (run apt-get update first)")
+	return "", fmt.Errorf("%s depends on no linux-image-* package (%s)", meta, aptHint(a))
 }
 
-// download fetches a package's .deb into dir with apt-get (without installing
-// it) and returns its path; an already downloaded one is reused.
-func download(ctx context.Context, dir, pkg string) (string, error) {
-	if m, _ := filepath.Glob(filepath.Join(dir, pkg+"_*.deb")); len(m) > 0 {
+// aptHint says how to make apt know a architecture's packages.
+func aptHint(a arch) string {
+	if a.name == "amd64" {
+		return "run apt-get update first"
+	}
+	return fmt.Sprintf("run `dpkg --add-architecture %s && apt-get update` first", a.name)
+}
+
+// download fetches a package's .deb for the architecture into dir with
+// apt-get (without installing it) and returns its path; an already
+// downloaded one is reused.
+func download(ctx context.Context, dir, pkg string, a arch) (string, error) {
+	pattern := filepath.Join(dir, pkg+"_*_"+a.name+".deb")
+	if m, _ := filepath.Glob(pattern); len(m) > 0 {
 		sort.Strings(m)
 		return m[len(m)-1], nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	cmd := exec.CommandContext(ctx, "apt-get", "download", pkg)
+	cmd := exec.CommandContext(ctx, "apt-get", "download", pkg+":"+a.name)
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("apt-get download %s: %w: %s", pkg, err, bytes.TrimSpace(out))
+		return "", fmt.Errorf("apt-get download %s:%s: %w: %s (%s)", pkg, a.name, err, bytes.TrimSpace(out), aptHint(a))
 	}
-	m, _ := filepath.Glob(filepath.Join(dir, pkg+"_*.deb"))
+	m, _ := filepath.Glob(pattern)
 	if len(m) == 0 {
-		return "", fmt.Errorf("apt-get download %s left no .deb in %s", pkg, dir)
+		return "", fmt.Errorf("apt-get download %s:%s left no .deb in %s", pkg, a.name, dir)
 	}
 	return m[0], nil
 }
@@ -135,10 +146,15 @@ func modDepends(ko []byte) ([]string, error) {
 
 // loadOrder returns the modules to insmod, dependencies first, for the
 // wanted module names. mods maps canonical module name to its path; deps
-// reads a module's dependencies from its path.
-func loadOrder(mods map[string]string, deps func(path string) ([]string, error), wanted []string) ([]string, error) {
+// reads a module's dependencies from its path; builtin names what the
+// kernel has built in (modules.builtin), which needs no loading. Modules
+// in skip (loaded already) are left out.
+func loadOrder(mods map[string]string, builtin map[string]bool, deps func(path string) ([]string, error), wanted []string, skip []string) ([]string, error) {
 	var order []string
 	state := map[string]int{} // 1 visiting, 2 done
+	for _, p := range skip {
+		state[modName(p)] = 2
+	}
 	var visit func(string) error
 	visit = func(name string) error {
 		switch state[name] {
@@ -148,6 +164,10 @@ func loadOrder(mods map[string]string, deps func(path string) ([]string, error),
 			return nil
 		}
 		path, ok := mods[name]
+		if !ok && builtin[name] {
+			state[name] = 2 // part of the kernel itself on this architecture
+			return nil
+		}
 		if !ok {
 			return fmt.Errorf("module %s is not in the kernel package", name)
 		}
@@ -171,4 +191,13 @@ func loadOrder(mods map[string]string, deps func(path string) ([]string, error),
 		}
 	}
 	return order, nil
+}
+
+// builtinModules parses modules.builtin (one kernel/…/name.ko per line).
+func builtinModules(b []byte) map[string]bool {
+	out := map[string]bool{}
+	for _, l := range strings.Fields(string(b)) {
+		out[modName(l)] = true
+	}
+	return out
 }

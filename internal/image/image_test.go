@@ -1,9 +1,15 @@
 package image
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"debug/elf"
+	"encoding/hex"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -54,14 +60,16 @@ func TestInitramfsLayout(t *testing.T) {
 		"lib/modules/6.1/kernel/a.ko": []byte("A"),
 		"lib/modules/6.1/kernel/b.ko": []byte("BB"),
 	}
-	b, err := initramfs([]byte("PADDOCK"), []byte("BUSYBOX!"), kfiles, []string{"lib/modules/6.1/kernel/b.ko", "lib/modules/6.1/kernel/a.ko"})
+	kfiles["lib/modules/6.1/kernel/s.ko"] = []byte("S")
+	b, err := initramfs([]byte("GUEST"), []byte("BUSYBOX!"), kfiles, []string{"lib/modules/6.1/kernel/b.ko", "lib/modules/6.1/kernel/a.ko"}, []string{"lib/modules/6.1/kernel/s.ko"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	files := readCPIO(t, b)
 	checks := map[string]string{
-		"bin/paddock": "PADDOCK", "bin/busybox": "BUSYBOX!", "init": InitScript, "bin/sh": "busybox",
+		"bin/paddock-guest": "GUEST", "bin/busybox": "BUSYBOX!", "init": InitScript, "bin/sh": "busybox",
 		"lib/modules/6.1/kernel/a.ko": "A", "etc/paddock/modules": "6.1/kernel/b.ko\n6.1/kernel/a.ko\n",
+		"lib/modules/6.1/kernel/s.ko": "S", "etc/paddock/modules-scratch": "6.1/kernel/s.ko\n",
 	}
 	for name, want := range checks {
 		if got, ok := files[name]; !ok || got.body != want {
@@ -91,18 +99,30 @@ func TestLoadOrderPutsDependenciesFirst(t *testing.T) {
 	mods := map[string]string{"net": "k/net.ko", "virtio": "k/virtio.ko", "ring": "k/ring.ko", "crypt": "k/dm-crypt.ko", "dm_mod": "k/dm-mod.ko"}
 	deps := map[string][]string{"k/net.ko": {"virtio", "ring"}, "k/virtio.ko": {"ring"}, "k/dm-crypt.ko": {"dm_mod"}}
 	dep := func(p string) ([]string, error) { return deps[p], nil }
-	order, err := loadOrder(mods, dep, []string{"net", "crypt", "virtio"})
+	order, err := loadOrder(mods, nil, dep, []string{"net", "crypt", "virtio"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(order, " "); got != "k/ring.ko k/virtio.ko k/net.ko k/dm-mod.ko k/dm-crypt.ko" {
 		t.Fatalf("order = %s", got)
 	}
-	if _, err := loadOrder(mods, dep, []string{"missing"}); err == nil || !strings.Contains(err.Error(), "missing") {
+	if _, err := loadOrder(mods, nil, dep, []string{"missing"}, nil); err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Fatalf("missing module: %v", err)
 	}
+	// Built into the kernel on this architecture: nothing to load.
+	if order, err := loadOrder(mods, map[string]bool{"missing": true}, dep, []string{"missing"}, nil); err != nil || len(order) != 0 {
+		t.Fatalf("built-in module: %v, %v", order, err)
+	}
+	// The scratch list leaves out what the boot list loaded already.
+	if order, err := loadOrder(mods, nil, dep, []string{"net", "crypt"}, []string{"k/ring.ko", "k/virtio.ko", "k/net.ko"}); err != nil ||
+		strings.Join(order, " ") != "k/dm-mod.ko k/dm-crypt.ko" {
+		t.Fatalf("scratch order: %v, %v", order, err)
+	}
+	if b := builtinModules([]byte("kernel/fs/ext4/ext4.ko\nkernel/crypto/crc32c_generic.ko\n")); !b["ext4"] || !b["crc32c_generic"] || len(b) != 2 {
+		t.Fatalf("modules.builtin: %v", b)
+	}
 	deps["k/ring.ko"] = []string{"net"}
-	if _, err := loadOrder(mods, dep, []string{"net"}); err == nil || !strings.Contains(err.Error(), "cycle") {
+	if _, err := loadOrder(mods, nil, dep, []string{"net"}, nil); err == nil || !strings.Contains(err.Error(), "cycle") {
 		t.Fatalf("cycle: %v", err)
 	}
 	if modName("lib/modules/x/kernel/drivers/md/dm-crypt.ko") != "dm_crypt" {
@@ -114,42 +134,153 @@ func TestBuildRefusesDynamicBinaryAndBadInput(t *testing.T) {
 	if _, err := Build(t.Context(), Options{}); err == nil {
 		t.Fatal("empty options accepted")
 	}
-	_, err := Build(t.Context(), Options{Dir: t.TempDir(), Paddock: "/bin/sh"})
+	_, err := Build(t.Context(), Options{Dir: t.TempDir(), Guest: "/bin/sh"})
 	if err == nil || !strings.Contains(err.Error(), "CGO_ENABLED=0") {
 		t.Fatalf("dynamic binary: %v", err)
 	}
 	notELF := filepath.Join(t.TempDir(), "x")
 	os.WriteFile(notELF, []byte("#!/bin/sh\n"), 0o755)
-	if _, err := Build(t.Context(), Options{Dir: t.TempDir(), Paddock: notELF}); err == nil || !strings.Contains(err.Error(), "ELF") {
+	if _, err := Build(t.Context(), Options{Dir: t.TempDir(), Guest: notELF}); err == nil || !strings.Contains(err.Error(), "ELF") {
 		t.Fatalf("script: %v", err)
+	}
+	if _, err := Build(t.Context(), Options{Dir: t.TempDir(), Guest: notELF, Arch: "riscv64"}); err == nil || !strings.Contains(err.Error(), "want amd64 or arm64") {
+		t.Fatalf("unknown arch: %v", err)
+	}
+	if _, err := Build(t.Context(), Options{Dir: t.TempDir(), Guest: notELF, Compression: "bzip9"}); err == nil || !strings.Contains(err.Error(), "want none or gzip") {
+		t.Fatalf("unknown compression: %v", err)
+	}
+}
+
+// A guest agent built for the wrong architecture is refused before anything
+// is downloaded, with the GOARCH to build it with.
+func TestBuildRefusesGuestOfAnotherArch(t *testing.T) {
+	self, err := os.Executable() // this test binary: only its ELF machine matters
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := elf.Open(self)
+	if err != nil {
+		t.Skipf("test binary is not ELF: %v", err)
+	}
+	other := "arm64"
+	if f.Machine == elf.EM_AARCH64 {
+		other = "amd64"
+	}
+	f.Close()
+	a, _ := lookupArch(other)
+	b, _ := os.ReadFile(self)
+	err = checkGuest(b, a)
+	if err == nil || !strings.Contains(err.Error(), "GOARCH="+other) {
+		t.Fatalf("guest of another arch: %v", err)
 	}
 }
 
 func TestCurrentTellsHowToBuild(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := Current(dir); err == nil || !strings.Contains(err.Error(), "paddock image build") {
+	if _, err := Current(dir, ""); err == nil || !strings.Contains(err.Error(), "run `paddock image build` first") {
 		t.Fatalf("err = %v", err)
+	}
+	// arm64 without an arm64 image: the error names the command that builds one.
+	if _, err := Current(dir, "arm64"); err == nil || !strings.Contains(err.Error(), "no arm64 fast image") ||
+		!strings.Contains(err.Error(), "`paddock image build --arch arm64`") {
+		t.Fatalf("arm64: err = %v", err)
 	}
 	if err := setCurrent(dir, Image{Kernel: filepath.Join(dir, "gone"), Initrd: filepath.Join(dir, "gone")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Current(dir); err == nil || !strings.Contains(err.Error(), "again") {
+	if _, err := Current(dir, "amd64"); err == nil || !strings.Contains(err.Error(), "again") {
 		t.Fatalf("missing files: %v", err)
+	}
+	// An amd64 image does not stand in for an arm64 one.
+	if _, err := Current(dir, "arm64"); err == nil || !strings.Contains(err.Error(), "--arch arm64") {
+		t.Fatalf("arm64 with only amd64 built: %v", err)
 	}
 }
 
 func TestPruneKeepsOnlyTheCurrentImage(t *testing.T) {
 	dir := t.TempDir()
-	for _, d := range []string{"0123456789abcdef", "fedcba9876543210", "debs", "notakey"} {
+	for _, d := range []string{"0123456789abcdef", "fedcba9876543210", "aaaaaaaaaaaaaaaa", "debs", "notakey"} {
 		os.MkdirAll(filepath.Join(dir, d), 0o755)
 	}
-	prune(dir, "fedcba9876543210")
+	setCurrent(dir, Image{Key: "fedcba9876543210", Arch: "amd64"})
+	setCurrent(dir, Image{Key: "aaaaaaaaaaaaaaaa", Arch: "arm64"})
+	prune(dir)
 	entries, _ := os.ReadDir(dir)
 	var names []string
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if strings.Join(names, ",") != "debs,fedcba9876543210,notakey" {
+	if strings.Join(names, ",") != "aaaaaaaaaaaaaaaa,current-arm64.json,current.json,debs,fedcba9876543210,notakey" {
 		t.Fatalf("after prune: %v", names)
+	}
+}
+
+func TestBesideFindsArchOrPlainName(t *testing.T) {
+	dir := t.TempDir()
+	self := filepath.Join(dir, "paddock")
+	if got := Beside(self, "paddock-guest", "arm64"); got != filepath.Join(dir, "paddock-guest-arm64") {
+		t.Fatalf("nothing built: %s", got)
+	}
+	os.WriteFile(filepath.Join(dir, "paddock-guest"), nil, 0o755)
+	host := runtime.GOARCH
+	if got := Beside(self, "paddock-guest", host); got != filepath.Join(dir, "paddock-guest") {
+		t.Fatalf("plain name for the host's arch: %s", got)
+	}
+	os.WriteFile(filepath.Join(dir, "paddock-guest-"+host), nil, 0o755)
+	if got := Beside(self, "paddock-guest", host); got != filepath.Join(dir, "paddock-guest-"+host) {
+		t.Fatalf("the -ARCH name comes first: %s", got)
+	}
+	if _, err := FindGuest(filepath.Join(dir, "none"), "arm64"); err == nil || !strings.Contains(err.Error(), "GOARCH=arm64") {
+		t.Fatalf("FindGuest: %v", err)
+	}
+}
+
+// A runner package baked into the image lands under RunnerCacheDir/SHA256
+// with its files and modes; names cannot escape that directory and links
+// are left out.
+func TestRunnerPackageIsBakedUnderItsSHA256(t *testing.T) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	for _, f := range []struct {
+		name string
+		typ  byte
+		body string
+	}{{"./", tar.TypeDir, ""}, {"./run.sh", tar.TypeReg, "#!/bin/sh\n"}, {"bin/", tar.TypeDir, ""},
+		{"bin/Runner.Listener", tar.TypeReg, "ELF"}, {"../../etc/evil", tar.TypeReg, "x"}, {"link", tar.TypeSymlink, ""}} {
+		tw.WriteHeader(&tar.Header{Name: f.name, Typeflag: f.typ, Mode: 0o755, Size: int64(len(f.body)), Linkname: "/etc/passwd"})
+		tw.Write([]byte(f.body))
+	}
+	tw.Close()
+	zw.Close()
+	file := filepath.Join(t.TempDir(), "runner.tar.gz")
+	os.WriteFile(file, buf.Bytes(), 0o644)
+	sum, files, err := runnerPackage(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sha256.Sum256(buf.Bytes())
+	if sum != hex.EncodeToString(want[:]) {
+		t.Fatalf("sum = %s", sum)
+	}
+	b, err := initramfs([]byte("G"), []byte("B"), nil, nil, nil, files...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := readCPIO(t, b)
+	root := RunnerCacheDir + "/" + sum + "/"
+	if got[root+"run.sh"].body != "#!/bin/sh\n" || got[root+"bin/Runner.Listener"].body != "ELF" || got[root+"etc/evil"].body != "x" {
+		t.Fatalf("baked files: %v", got)
+	}
+	if got[root+"run.sh"].mode != modeFile|0o755 {
+		t.Fatalf("run.sh mode %o", got[root+"run.sh"].mode)
+	}
+	for name := range got {
+		if strings.HasSuffix(name, "link") || strings.Contains(name, "..") || (strings.Contains(name, "evil") && !strings.HasPrefix(name, root)) {
+			t.Fatalf("unexpected entry %s", name)
+		}
+	}
+	if _, _, err := runnerPackage("/bin/sh"); err == nil || !strings.Contains(err.Error(), ".tar.gz") {
+		t.Fatalf("not a tarball: %v", err)
 	}
 }

@@ -120,24 +120,25 @@ func vmArgs(v vmConfig) []string {
 
 func baseArgs(v vmConfig) []string {
 	accel := "tcg"
-	cpu := "qemu64"
 	if v.accel == "kvm" {
-		accel, cpu = "kvm", "host"
+		accel = "kvm"
 	}
 	args := []string{
 		"-name", "paddock-" + v.name,
 		"-nodefaults", "-no-user-config", "-display", "none",
-		"-machine", "pc,accel=" + accel, "-cpu", cpu,
+	}
+	args = append(args, machineArgs(v.arch, accel)...)
+	args = append(args,
 		"-m", strconv.Itoa(v.memoryMB), "-smp", strconv.Itoa(v.cpus),
 		"-no-reboot",
-		"-chardev", "file,id=con,path=" + optEscape(v.dir+"/console.log"), "-serial", "chardev:con",
+		"-chardev", "file,id=con,path="+optEscape(v.dir+"/console.log"), "-serial", "chardev:con",
 		"-netdev", netdev(v.relay, v.fwd), "-device", "virtio-net-pci,netdev=n0",
-	}
+	)
 	if v.cloud {
 		args = append(args, cloudBootArgs(v)...)
 	} else {
 		args = append(args, "-kernel", v.kernel, "-initrd", v.initrd,
-			"-append", "console=ttyS0 quiet panic=-1",
+			"-append", kernelCmdline(v.arch),
 			"-fw_cfg", "name=opt/paddock/boot,file="+optEscape(v.dir+"/boot.cfg"))
 	}
 	return append(args,
@@ -149,6 +150,7 @@ func baseArgs(v vmConfig) []string {
 
 type vmConfig struct {
 	name, dir, accel string
+	arch             string // amd64 or arm64 ("" = amd64)
 	kernel, initrd   string
 	cpus, memoryMB   int
 	relay            []string

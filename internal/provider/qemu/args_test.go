@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -87,15 +88,49 @@ func TestAutoAccelFallsBackToTCGWithoutKVM(t *testing.T) {
 	}
 }
 
-func TestBootTimeFromConsole(t *testing.T) {
+func TestBootFromConsole(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "console.log"), []byte("noise\npaddock-init: up 1.87\nmore\n"), 0o600)
-	if d, ok := bootTime(dir); !ok || d != 1870*time.Millisecond {
-		t.Fatalf("boot time = %s, %v", d, ok)
+	os.WriteFile(filepath.Join(dir, "console.log"), []byte("noise\npaddock-init: up 1.87\nmore\n"+
+		"bootstrap: runner r1, tools actions-runner-linux-arm64-2.330.0.tar.gz\npaddock-guest: timing init=1.87 net=2.01 agent=2.10 config=2.35 runner=2.60 online=2.95 bad=x\n"), 0o600)
+	b, ok := readBoot(dir)
+	if !ok || b.Init != 1870*time.Millisecond {
+		t.Fatalf("boot = %+v, %v", b, ok)
+	}
+	if b.Tools != "actions-runner-linux-arm64-2.330.0.tar.gz" {
+		t.Fatalf("tools = %q", b.Tools)
+	}
+	if b.Stamps["online"] != 2950*time.Millisecond || b.Stamps["config"] != 2350*time.Millisecond || len(b.Stamps) != 6 {
+		t.Fatalf("stamps = %v", b.Stamps)
 	}
 	os.WriteFile(filepath.Join(dir, "console.log"), []byte("kernel panic\n"), 0o600)
-	if _, ok := bootTime(dir); ok {
+	if _, ok := readBoot(dir); ok {
 		t.Fatal("a VM that never reached init has a boot time")
+	}
+}
+
+// arm64 guests boot on QEMU's virt machine with their own console; x64
+// guests keep the pc machine. Pools name the architectures as forges do.
+func TestArm64Args(t *testing.T) {
+	args := strings.Join(vmArgs(vmConfig{name: "m1", dir: "/s/m1", accel: "tcg", arch: "arm64", kernel: "/k", initrd: "/i", cpus: 1, memoryMB: 512}), " ")
+	for _, want := range []string{"-machine virt,accel=tcg", "-cpu max,pauth-impdef=on", "console=ttyAMA0", "virtio-net-pci"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("arm64 args lack %q: %s", want, args)
+		}
+	}
+	if strings.Contains(args, "ttyS0") || strings.Contains(args, "i8042") {
+		t.Errorf("arm64 args carry x86 settings: %s", args)
+	}
+	x := strings.Join(vmArgs(vmConfig{name: "m1", dir: "/s/m1", accel: "tcg", kernel: "/k", initrd: "/i", cpus: 1, memoryMB: 512}), " ")
+	if !strings.Contains(x, "-machine pc,accel=tcg -cpu qemu64") || !strings.Contains(x, "console=ttyS0") {
+		t.Errorf("x64 args: %s", x)
+	}
+	for pool, want := range map[string]string{"": "amd64", "x64": "amd64", "arm64": "arm64"} {
+		if got, err := guestArch(pool); err != nil || got != want {
+			t.Errorf("guestArch(%q) = %s, %v", pool, got, err)
+		}
+	}
+	if _, err := guestArch("riscv64"); err == nil {
+		t.Error("riscv64 accepted")
 	}
 }
 
@@ -157,4 +192,64 @@ func TestRelayCopiesBothWays(t *testing.T) {
 
 func specFor(name string) provider.Spec {
 	return provider.Spec{Name: name, MetadataURL: "http://127.0.0.1:1/m", CallbackURL: "http://127.0.0.1:1/c", Token: "t"}
+}
+
+// A pool with arch: arm64 and no arm64 image built: Create fails with an
+// error that names the command that builds one, and starts nothing.
+func TestArm64WithoutImageSaysHowToBuildIt(t *testing.T) {
+	state, images := t.TempDir(), t.TempDir()
+	p, err := New(Options{StateDir: state, ControllerID: "c", ImageDir: images, RelayCommand: []string{"x"},
+		Binary: "/bin/true", BinaryArm64: "/bin/true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Create(context.Background(), provider.Spec{Name: "paddock-arm1", Arch: "arm64",
+		MetadataURL: "http://127.0.0.1:1/m", CallbackURL: "http://127.0.0.1:1/c", Token: "t"})
+	if err == nil || !strings.Contains(err.Error(), "no arm64 fast image") || !strings.Contains(err.Error(), "paddock image build --arch arm64") {
+		t.Fatalf("err = %v", err)
+	}
+	if entries, _ := os.ReadDir(state); len(entries) > 1 {
+		t.Fatalf("state dir after a refused create: %v", entries)
+	}
+	// Without qemu-system-aarch64 the error names the package to install.
+	p.opts.BinaryArm64 = "/nonexistent/qemu-system-aarch64"
+	_, err = p.Create(context.Background(), provider.Spec{Name: "paddock-arm2", Arch: "arm64"})
+	if err == nil || !strings.Contains(err.Error(), "qemu-system-arm") {
+		t.Fatalf("no emulator: err = %v", err)
+	}
+}
+
+// Different names do not wait for each other; the same name does.
+func TestNameLocks(t *testing.T) {
+	var n nameLocks
+	unlockA := n.lock("a")
+	done := make(chan struct{})
+	go func() { n.lock("b")(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("b waited for a")
+	}
+	// The same name waits: a counter the holders of "a" bump inside the
+	// lock never sees two of them at once (the race detector watches too).
+	inside := 0
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			unlock := n.lock("a")
+			inside++
+			if inside != 1 {
+				t.Error("two holders of a")
+			}
+			inside--
+			unlock()
+		}()
+	}
+	unlockA()
+	wg.Wait()
+	if len(n.locks) != 0 {
+		t.Fatalf("locks left: %v", n.locks)
+	}
 }

@@ -3,6 +3,7 @@ package qemu
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,40 +14,84 @@ import (
 // uptime: the time from kernel start to init.
 var initMarker = []byte("paddock-init: up ")
 
-// bootTime reads how long the guest took from kernel start to init from the
-// instance's console log; ok is false if init never started.
-func bootTime(dir string) (time.Duration, bool) {
+// timingMarker starts paddock-guest's timing line: the guest's uptime at
+// each phase of the boot, as name=seconds fields.
+var timingMarker = []byte("paddock-guest: timing ")
+
+// toolsMarker is the bootstrap's log line naming the runner package.
+var toolsMarker = []byte(", tools ")
+
+// Boot is what one VM's console says about its boot.
+type Boot struct {
+	Name string
+	Arch string
+	// Launched is when the provider started QEMU (host clock).
+	Launched time.Time
+	// Init is kernel start → init.
+	Init time.Duration
+	// Stamps is the guest's uptime at each phase paddock-guest reported:
+	// init, modules, net, agent, config, runner, online (those reached).
+	Stamps map[string]time.Duration
+	// Tools is the runner package the guest downloaded (its file name).
+	Tools string
+}
+
+// readBoot parses the instance's console log; ok is false if init never
+// started.
+func readBoot(dir string) (Boot, bool) {
+	var b Boot
 	f, err := os.Open(filepath.Join(dir, "console.log"))
 	if err != nil {
-		return 0, false
+		return b, false
 	}
 	defer f.Close()
+	ok := false
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := sc.Bytes()
-		if i := bytes.Index(line, initMarker); i >= 0 {
-			secs, err := strconv.ParseFloat(string(bytes.TrimSpace(line[i+len(initMarker):])), 64)
+		if i := bytes.Index(line, initMarker); i >= 0 && !ok {
+			d, err := seconds(bytes.TrimSpace(line[i+len(initMarker):]))
 			if err != nil {
-				return 0, false
+				return b, false
 			}
-			return time.Duration(secs * float64(time.Second)), true
+			b.Init, ok = d, true
+		}
+		if bytes.HasPrefix(line, []byte("bootstrap: runner ")) {
+			if i := bytes.Index(line, toolsMarker); i >= 0 {
+				b.Tools = string(bytes.TrimSpace(line[i+len(toolsMarker):]))
+			}
+		}
+		if i := bytes.Index(line, timingMarker); i >= 0 {
+			b.Stamps = map[string]time.Duration{}
+			for _, f := range bytes.Fields(line[i+len(timingMarker):]) {
+				k, v, found := bytes.Cut(f, []byte("="))
+				if d, err := seconds(v); found && err == nil {
+					b.Stamps[string(k)] = d
+				}
+			}
 		}
 	}
-	return 0, false
+	return b, ok
 }
 
-// BootTimes returns kernel start → init of every VM this provider deleted
-// (read from their console logs just before deletion), oldest first.
-func (p *Provider) BootTimes() []time.Duration {
+func seconds(b []byte) (time.Duration, error) {
+	s, err := strconv.ParseFloat(string(b), 64)
+	return time.Duration(s * float64(time.Second)), err
+}
+
+// Boots returns what the consoles of the VMs this provider deleted said
+// about their boots (read just before deletion), oldest first.
+func (p *Provider) Boots() []Boot {
 	p.bootMu.Lock()
 	defer p.bootMu.Unlock()
-	return append([]time.Duration(nil), p.boots...)
+	return append([]Boot(nil), p.boots...)
 }
 
-func (p *Provider) recordBoot(dir string) {
-	if d, ok := bootTime(dir); ok {
+func (p *Provider) recordBoot(dir string, rec record) {
+	if b, ok := readBoot(dir); ok {
+		b.Name, b.Arch, b.Launched = rec.Name, cmp.Or(rec.Arch, "amd64"), rec.CreatedAt
 		p.bootMu.Lock()
-		p.boots = append(p.boots, d)
+		p.boots = append(p.boots, b)
 		p.bootMu.Unlock()
 	}
 }

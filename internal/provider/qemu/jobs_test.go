@@ -54,7 +54,7 @@ func TestJobsRunIsolatedInVMs(t *testing.T) {
 			t.Fatal("the PAT is on a VM's command line")
 		}
 	}
-	img, err := image.Current(imageDir)
+	img, err := image.Current(imageDir, "amd64")
 	if err != nil {
 		t.Fatal(err)
 	}

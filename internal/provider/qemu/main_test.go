@@ -20,7 +20,10 @@ import (
 // with current apt lists. The fixtures are built by the first test that
 // calls needVM, so tests that boot nothing do not pay for them.
 var (
-	paddockBin string // static paddock build: in the image and as the relay
+	paddockBin string // static paddock build: the relay
+	// simRunners are the forge simulator's runner programs by download
+	// architecture (x64, arm64), which the VMs download and run.
+	simRunners = map[string]string{}
 	imageDir   string
 	noQEMU     string // why QEMU cannot start; tests skip loudly
 	setupErr   error  // anything else that failed: tests fail
@@ -48,19 +51,41 @@ func setup(bin string) {
 		return
 	}
 	paddockBin = filepath.Join(bin, "paddock")
-	build := exec.Command("go", "build", "-o", paddockBin, "../../../cmd/paddock")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		setupErr = fmt.Errorf("build paddock: %v\n%s", err, out)
+	if setupErr = goBuild(paddockBin, "amd64", "../../../cmd/paddock"); setupErr != nil {
 		return
 	}
 	// The image cache outlives the test run: the kernel package is 70 MB.
 	imageDir = filepath.Join(os.TempDir(), "paddock-test-images")
+	setupErr = buildArch("amd64", "x64")
+}
+
+// buildArch builds the guest agent and the simulated runner for arch and the
+// fast image with that guest agent.
+func buildArch(arch, forgeArch string) error {
+	guest := filepath.Join(binDir, "paddock-guest-"+arch)
+	if err := goBuild(guest, arch, "../../../cmd/paddock-guest"); err != nil {
+		return err
+	}
+	simRunners[forgeArch] = filepath.Join(binDir, "paddock-simrunner-"+arch)
+	if err := goBuild(simRunners[forgeArch], arch, "../../../cmd/paddock-simrunner"); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	if _, err := image.Build(ctx, image.Options{Dir: imageDir, Paddock: paddockBin}); err != nil {
-		setupErr = fmt.Errorf("build the fast image: %w", err)
+	if _, err := image.Build(ctx, image.Options{Dir: imageDir, Guest: guest, Arch: arch}); err != nil {
+		return fmt.Errorf("build the %s fast image: %w", arch, err)
 	}
+	return nil
+}
+
+// goBuild builds a static, stripped program for arch, as scripts/test does.
+func goBuild(out, arch, pkg string) error {
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, pkg)
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOARCH="+arch)
+	if b, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("build %s for %s: %v\n%s", pkg, arch, err, b)
+	}
+	return nil
 }
 
 // needVM skips (loudly) only when QEMU itself is missing.

@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -38,8 +39,10 @@ type Options struct {
 	ControllerID string
 	// ImageDir is where `paddock image build` put the fast image.
 	ImageDir string
-	// Binary is the QEMU system emulator; default qemu-system-x86_64.
-	Binary string
+	// Binary is the QEMU system emulator for x64 guests; default
+	// qemu-system-x86_64. BinaryArm64 is the one for arm64 guests (pools
+	// with arch: arm64); default qemu-system-aarch64.
+	Binary, BinaryArm64 string
 	// QemuImg makes cloud images' overlays; default qemu-img.
 	QemuImg string
 	// Workspace is where a cloud image's guest keeps the workspace:
@@ -73,14 +76,14 @@ type Provider struct {
 	opts                          Options
 	reg                           *localmachine.Registry
 	fwd                           map[int]string
-	mu                            sync.Mutex // serializes Create/Delete
+	names                         nameLocks // serializes Create/Delete per name
 	accel                         accelProbe
 	// afterStart, set by tests, runs once QEMU has started; an error ends
 	// Create there, as a manager killed at that point would.
 	afterStart func(pid int) error
 
 	bootMu sync.Mutex
-	boots  []time.Duration
+	boots  []Boot
 }
 
 // New checks the options and creates the state directory.
@@ -91,6 +94,7 @@ func New(opts Options) (*Provider, error) {
 	if opts.Binary == "" {
 		opts.Binary = "qemu-system-x86_64"
 	}
+	opts.BinaryArm64 = cmp.Or(opts.BinaryArm64, "qemu-system-aarch64")
 	opts.QemuImg = cmp.Or(opts.QemuImg, "qemu-img")
 	switch opts.Workspace {
 	case "":
@@ -141,6 +145,7 @@ func New(opts Options) (*Provider, error) {
 type record struct {
 	localmachine.Header
 	Accel      string `json:"accel"`
+	Arch       string `json:"arch,omitempty"` // guest architecture ("" = amd64)
 	CPU        int    `json:"cpu"`
 	MemoryMB   int    `json:"memory_mb"`
 	ScratchGB  int    `json:"scratch_gb,omitempty"`
@@ -158,7 +163,18 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 	if err != nil {
 		return provider.Machine{}, err
 	}
-	img, imgErr := image.Current(p.opts.ImageDir)
+	arch, err := guestArch(spec.Arch)
+	if err != nil {
+		return provider.Machine{}, err
+	}
+	if arch != "amd64" && base != "" {
+		return provider.Machine{}, fmt.Errorf("qemu provider: %s cloud images are not supported yet (they need UEFI firmware); use the fast image (`%s`)", arch, image.BuildCommand(arch))
+	}
+	binary, err := p.binary(arch)
+	if err != nil {
+		return provider.Machine{}, err
+	}
+	img, imgErr := image.Current(p.opts.ImageDir, arch)
 	if imgErr != nil && base == "" {
 		return provider.Machine{}, imgErr
 	}
@@ -188,7 +204,13 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 		}
 	}
 	accel := p.opts.Accel
-	if imgErr == nil {
+	if !nativeArch(arch) {
+		// KVM runs only guests of the host's own architecture.
+		if accel == "kvm" {
+			return provider.Machine{}, fmt.Errorf("qemu provider: accel kvm cannot run %s guests on this %s host; set accel: auto or tcg", arch, runtime.GOARCH)
+		}
+		accel = "tcg"
+	} else if imgErr == nil {
 		accel = p.accel.get(ctx, p.opts, img)
 	} else if accel == "auto" {
 		// A cloud image needs no fast image, but "auto" probes KVM by booting it.
@@ -196,8 +218,7 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 		p.opts.Logger.Warn("qemu: no fast image to probe KVM with; using TCG (set accel: kvm to use KVM)", "reason", imgErr)
 	}
 
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	defer p.names.lock(spec.Name)()
 	if rec, err := p.Read(spec.Name); err == nil {
 		return p.machine(rec), nil
 	}
@@ -211,7 +232,7 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return provider.Machine{}, err
 	}
-	rec := record{Header: p.reg.NewHeader(spec), Accel: accel,
+	rec := record{Header: p.reg.NewHeader(spec), Accel: accel, Arch: arch,
 		CPU: clamp(spec.CPU, p.opts.CPU, p.opts.MaxCPU), MemoryMB: clamp(spec.MemoryMB, p.opts.MemoryMB, p.opts.MaxMemoryMB)}
 	if base != "" {
 		rec.CloudImage, rec.ScratchGB = base, p.cloudScratchGB(spec.DiskGB)
@@ -251,9 +272,9 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 			return provider.Machine{}, err
 		}
 	}
-	args := vmArgs(vmConfig{name: spec.Name, dir: dir, accel: accel, kernel: img.Kernel, initrd: img.Initrd,
+	args := vmArgs(vmConfig{name: spec.Name, dir: dir, accel: accel, arch: arch, kernel: img.Kernel, initrd: img.Initrd,
 		cpus: rec.CPU, memoryMB: rec.MemoryMB, relay: p.opts.RelayCommand, fwd: fwd, scratch: rec.ScratchGB > 0, cloud: base != ""})
-	if err := p.start(ctx, dir, args); err != nil {
+	if err := p.start(ctx, binary, dir, args); err != nil {
 		_ = stop(context.WithoutCancel(ctx), dir)
 		_ = p.reg.Remove(spec.Name, func(moved string) error { return killMoved(moved, dir) })
 		return provider.Machine{}, fmt.Errorf("start VM %s: %w", spec.Name, err)
@@ -269,10 +290,10 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 
 // start runs QEMU with -daemonize: the command returns once the VM is set up
 // and QEMU has detached into its own session.
-func (p *Provider) start(ctx context.Context, dir string, args []string) error {
+func (p *Provider) start(ctx context.Context, binary, dir string, args []string) error {
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(cctx, p.opts.Binary, args...)
+	cmd := exec.CommandContext(cctx, binary, args...)
 	cmd.Dir = dir
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")} // the manager's secrets stay out of QEMU and the relays
 	var out bytes.Buffer
@@ -285,6 +306,17 @@ func (p *Provider) start(ctx context.Context, dir string, args []string) error {
 		return fmt.Errorf("qemu exited right after starting: %s", bytes.TrimSpace(out.Bytes()))
 	}
 	return nil
+}
+
+// binary is the QEMU system emulator for guests of arch.
+func (p *Provider) binary(arch string) (string, error) {
+	if arch != "arm64" {
+		return p.opts.Binary, nil
+	}
+	if _, err := exec.LookPath(p.opts.BinaryArm64); err != nil {
+		return "", fmt.Errorf("qemu provider: arm64 guests need %s: %w (install Debian's qemu-system-arm package)", p.opts.BinaryArm64, err)
+	}
+	return p.opts.BinaryArm64, nil
 }
 
 // fastBootCfg is the fast image's fw_cfg boot file, read by its init.
@@ -305,9 +337,9 @@ func (p *Provider) Delete(ctx context.Context, name string) error {
 	if err := localmachine.ValidName(name); err != nil {
 		return err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if _, err := p.Read(name); errors.Is(err, provider.ErrNotFound) {
+	defer p.names.lock(name)()
+	rec, err := p.Read(name)
+	if errors.Is(err, provider.ErrNotFound) {
 		// A directory without any record was left by a Create cut short
 		// before its record, i.e. before QEMU started: it goes. One holding
 		// another controller's record stays.
@@ -320,7 +352,7 @@ func (p *Provider) Delete(ctx context.Context, name string) error {
 	if err := stop(ctx, dir); err != nil {
 		return fmt.Errorf("stop VM %s: %w", name, err)
 	}
-	p.recordBoot(dir)
+	p.recordBoot(dir, rec)
 	return p.reg.Remove(name, func(moved string) error { return killMoved(moved, dir) })
 }
 

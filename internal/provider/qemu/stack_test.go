@@ -37,6 +37,7 @@ type stackOpts struct {
 	maxRunners       int
 	bootstrapTimeout time.Duration
 	relay            []string // default: the test paddock's qemu-relay
+	arch             string   // the pool's arch: x64 (default) or arm64
 }
 
 func newStack(t *testing.T, o stackOpts) *stack {
@@ -86,7 +87,7 @@ func newStack(t *testing.T, o stackOpts) *stack {
 func startSim(t *testing.T, hookURL string) *forgesim.Sim {
 	t.Helper()
 	sim := forgesim.New(forgesim.Options{WebhookURL: hookURL, WebhookSecret: "hook-secret",
-		RunnerCommand: []string{"/bin/paddock", "agent"}, Seed: 3})
+		RunnerBinaries: simRunners, Seed: 3})
 	if err := sim.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
@@ -110,6 +111,10 @@ func stackYAML(listen, dir string, sim *forgesim.Sim, o stackOpts) string {
 		quoted[i] = fmt.Sprintf("%q", w)
 	}
 	simHost := strings.TrimSuffix(strings.TrimPrefix(sim.URL(), "http://"), "/")
+	arch := o.arch
+	if arch == "" {
+		arch = "x64"
+	}
 	return fmt.Sprintf(`
 server: {listen: %s, admin_token: admin-token-for-tests-0123456789abcdef}
 store: {path: %s, encryption_key: %s}
@@ -130,9 +135,9 @@ forges:
 entities:
   - {forge: sim, kind: repository, name: %s, intake: webhook}
 pools:
-  - {name: vms, entity: %s, provider: vm, labels: [linux, x64], max_runners: %d, min_idle: 0, bootstrap_timeout: %s}
+  - {name: vms, entity: %s, provider: vm, labels: [linux, %s], arch: %s, max_runners: %d, min_idle: 0, bootstrap_timeout: %s}
 `, listen, filepath.Join(dir, "paddock.db"), "ab0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd",
-		dir, imageDir, strings.Join(quoted, ", "), simHost, sim.URL(), sim.URL(), fakePAT, stackRepo, stackRepo, o.maxRunners, o.bootstrapTimeout)
+		dir, imageDir, strings.Join(quoted, ", "), simHost, sim.URL(), sim.URL(), fakePAT, stackRepo, stackRepo, arch, arch, o.maxRunners, o.bootstrapTimeout)
 }
 
 func (s *stack) vmDir() string { return filepath.Join(s.stateDir, "vms", "vm") }
