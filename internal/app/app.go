@@ -26,6 +26,7 @@ import (
 	"github.com/paddock-ci/paddock/internal/poller"
 	"github.com/paddock-ci/paddock/internal/provider"
 	"github.com/paddock-ci/paddock/internal/scaleset"
+	"github.com/paddock-ci/paddock/internal/scheduler"
 	"github.com/paddock-ci/paddock/internal/secretbox"
 	"github.com/paddock-ci/paddock/internal/store"
 	"github.com/paddock-ci/paddock/internal/store/cached"
@@ -122,8 +123,12 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	tokenKey := sha256.Sum256(append([]byte("paddock instance tokens\x00"), key...))
 	maxPar := make(map[string]int, len(cfg.Providers))
+	capacity := map[string]scheduler.Capacity{}
 	for _, p := range cfg.Providers {
 		maxPar[p.Name] = p.MaxParallel
+		if c := p.Capacity; c != nil {
+			capacity[p.Name] = scheduler.Capacity{MaxMachines: c.MaxMachines, VCPU: c.VCPU, MemoryMB: c.MemoryMB}
+		}
 	}
 	forges := newForgeClients(st, a.Metrics, cfg)
 	if err := forges.checkForgeVersions(ctx, log); err != nil {
@@ -139,7 +144,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		ProviderMaxParallel: maxPar, OnDispatch: o.OnDispatch,
 		Retention: controller.Retention{Jobs: cfg.Controller.Retention.Jobs,
 			Instances: cfg.Controller.Retention.DeletedInstances, Deliveries: cfg.Controller.Retention.Deliveries},
-		PoolClients: a.ScaleSets,
+		PoolClients: a.ScaleSets, Capacity: capacity,
 	})
 	a.poller = poller.New(poller.Options{Store: st, Forges: forges, Sink: a.Controller, Metrics: a.Metrics,
 		Logger: log, BudgetPerHour: cfg.Controller.PollBudgetPerHour})
