@@ -43,6 +43,7 @@ authenticate with --token or PADDOCK_ADMIN_TOKEN.`,
 	pf.StringVar(&g.token, "token", "", "admin API token (env PADDOCK_ADMIN_TOKEN; prefer the env var, flags show up in ps)")
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 	root.AddCommand(newForgeCmd(g), newEntityCmd(g), newPoolCmd(g), newInstanceCmd(g), newJobCmd(g))
+	root.AddCommand(newTenantCmd(g))
 	root.AddCommand(extra...)
 	return root
 }
