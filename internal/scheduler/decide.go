@@ -108,7 +108,9 @@ func (d *decider) assignJob(m *matcher, j *core.Job) JobNote {
 		if ps.room > 0 {
 			sz := createSize(ps.pool, pm.size)
 			if why := d.admit(t, ps.pool.Provider, sz); why != "" {
-				if blocked == "" {
+				// The tenant's own quota is named first: raising it is
+				// what would let the job run somewhere.
+				if blocked == "" || (!isQuota(blocked) && isQuota(why)) {
 					blocked = why
 				}
 				continue

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"container/heap"
 	"fmt"
+	"strings"
 
 	"github.com/paddock-ci/paddock/internal/core"
 )
@@ -146,6 +147,8 @@ func (d *decider) admit(t *tenantState, prov string, sz Size) string {
 	}
 	return ""
 }
+
+func isQuota(note string) bool { return strings.HasPrefix(note, "tenant ") }
 
 // consume counts a planned create against its tenant and provider.
 func (d *decider) consume(t *tenantState, prov string, sz Size) {

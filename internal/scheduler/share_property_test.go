@@ -2,8 +2,10 @@ package scheduler
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/paddock-ci/paddock/internal/core"
 	"pgregory.net/rapid"
@@ -41,12 +43,22 @@ func genShareSnapshot(t *rapid.T) Snapshot {
 			maxRunners(rapid.IntRange(0, 8).Draw(t, "max")), priority(rapid.IntRange(0, 2).Draw(t, "prio")),
 			sizes(8, 16, 0), entity(rapid.SampledFrom(shareEntities).Draw(t, "home")))
 		p.Tenants = []string{core.AllTenants}
+		p.MinIdle = rapid.IntRange(0, 2).Draw(t, "min_idle")
+		p.Flavor = rapid.SampledFrom([]string{"", "2cpu-4gb"}).Draw(t, "flavor")
 		s.Pools = append(s.Pools, p)
 	}
 	for i := range rapid.IntRange(0, 12).Draw(t, "busy") {
 		s.Instances = append(s.Instances, busyInst(fmt.Sprintf("b%02d", i),
 			rapid.SampledFrom(s.Pools).Draw(t, "pool").Name,
 			boundTo(rapid.SampledFrom(shareEntities).Draw(t, "bound")), cpus(rapid.IntRange(0, 4).Draw(t, "cpu"))))
+	}
+	for i := range rapid.IntRange(0, 4).Draw(t, "idle") {
+		var opts []instOpt
+		if rapid.Bool().Draw(t, "idle_bound") {
+			opts = append(opts, boundTo(rapid.SampledFrom(shareEntities).Draw(t, "idle_entity")))
+		}
+		s.Instances = append(s.Instances, idleInst(fmt.Sprintf("i%02d", i), rapid.SampledFrom(s.Pools).Draw(t, "idle_pool").Name,
+			time.Hour, opts...))
 	}
 	for i := range rapid.IntRange(0, 25).Draw(t, "jobs") {
 		lbls := []string{"linux"}
@@ -92,8 +104,12 @@ func TestShareProperties(t *testing.T) {
 		for _, in := range s.Instances {
 			p := poolByID[in.PoolID]
 			live[p.ID]++
+			ent := in.EntityID
+			if ent == "" {
+				ent = p.EntityID
+			}
 			for _, m := range []map[string]usage{before, after} {
-				count(m, "tenant:"+tenantName(in.EntityID), in.CPU, in.MemoryMB)
+				count(m, "tenant:"+tenantName(ent), in.CPU, in.MemoryMB)
 				count(m, "provider:"+p.Provider, in.CPU, in.MemoryMB)
 			}
 		}
@@ -140,6 +156,10 @@ func TestShareProperties(t *testing.T) {
 				if live[p.ID]+creates[p.ID] >= p.MaxRunners {
 					continue
 				}
+				sz := sz
+				if sz.Label == "" {
+					sz, _ = core.ParseSize(p.Flavor) // the pool's default size
+				}
 				c, ok := s.Capacity[p.Provider]
 				k := "provider:" + p.Provider
 				u := after[k]
@@ -150,10 +170,16 @@ func TestShareProperties(t *testing.T) {
 				t.Fatalf("job %d (%s, %v) waits (%q) while pool %s has room", i, n.EntityID, j.Labels, n.Note, p.Name)
 			}
 		}
+		// Idempotent: deciding again once the creates are applied changes nothing.
+		if again := Decide(apply(s, d)); len(again.Creates) != 0 || len(again.Deletes) != 0 {
+			t.Fatalf("not idempotent:\nfirst  %+v\nsecond %+v", summarize(d), summarize(again))
+		}
 		// Fairness bound: a tenant that got a create held, before its last
 		// one, no more machines per weight than a tenant left waiting holds.
-		// Only smallest (unsized) waiting jobs count: a bigger job may wait
-		// while smaller ones use what is left (work-conserving wins).
+		// Only smallest waiting jobs count (unsized, with no pool flavor
+		// making unsized machines bigger): a bigger job may wait while
+		// smaller ones use what is left (work-conserving wins).
+		flavored := slices.ContainsFunc(s.Pools, func(p core.Pool) bool { return p.Flavor != "" })
 		weight := func(name string) int {
 			for _, tn := range s.Tenants {
 				if tn.Name == name {
@@ -173,7 +199,7 @@ func TestShareProperties(t *testing.T) {
 			}
 		}
 		for _, n := range d.Jobs {
-			if n.Note == "" || strings.HasPrefix(n.Note, "tenant ") || len(jobByKey(s.Jobs, n.EntityID, n.JobID).Labels) > 1 {
+			if flavored || n.Note == "" || strings.HasPrefix(n.Note, "tenant ") || len(jobByKey(s.Jobs, n.EntityID, n.JobID).Labels) > 1 {
 				continue
 			}
 			x := tenantName(n.EntityID)
