@@ -43,6 +43,10 @@ type poolInput struct {
 	// provider flavor; {} clears) are handed to the provider.
 	ExtraSpecs json.RawMessage    `json:"extra_specs"`
 	Flavors    *map[string]string `json:"flavors"`
+	// Entities (ids or names) and Tenants (names, "*" = all) share the pool
+	// (docs/sharing.md); [] unshares.
+	Entities *[]string `json:"entities"`
+	Tenants  *[]string `json:"tenants"`
 }
 
 // given reports whether the body wrote a field (by JSON key), for defaults.
@@ -237,7 +241,13 @@ func (s *server) createPool(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.EntityID = e.ID
-	errs = append(append(append(errs, eerrs...), check.Pool(p)...), s.providerProblem(p.Provider)...)
+	ents, tens, serrs, err := s.resolveSharing(r.Context(), in)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	setSharing(&p, ents, tens)
+	errs = append(append(append(append(errs, eerrs...), serrs...), check.Pool(p)...), s.providerProblem(p.Provider)...)
 	if len(errs) > 0 {
 		s.fail(w, r, invalid("pool", errs))
 		return
@@ -272,6 +282,11 @@ func (s *server) updatePool(w http.ResponseWriter, r *http.Request) {
 		}
 		entity = &e
 	}
+	ents, tens, serrs, err := s.resolveSharing(r.Context(), in)
+	if err != nil || len(serrs) > 0 {
+		s.fail(w, r, cmp.Or(err, invalid("pool", serrs).Err()))
+		return
+	}
 	p, err := s.opts.Store.ModifyPool(r.Context(), ref, func(p *core.Pool) error {
 		if !ifMatch(r.Header.Values("If-Match"), poolETag(*p)) {
 			return &statusError{code: http.StatusPreconditionFailed,
@@ -285,6 +300,7 @@ func (s *server) updatePool(w http.ResponseWriter, r *http.Request) {
 		if entity != nil {
 			p.EntityID = entity.ID
 		}
+		setSharing(p, ents, tens)
 		errs := check.PoolChange(before, *p)
 		if p.Provider != before.Provider {
 			errs = append(errs, s.providerProblem(p.Provider)...)
@@ -336,4 +352,13 @@ func (s *server) poolInUse(r *http.Request, ref string, err error) error {
 	}
 	return inUse("pool", p.Name, "live instances", names,
 		"set enabled=false and wait for them to drain, or paddock instance delete", err)
+}
+
+func setSharing(p *core.Pool, entities, tenants *[]string) {
+	if entities != nil {
+		p.Entities = *entities
+	}
+	if tenants != nil {
+		p.Tenants = *tenants
+	}
 }

@@ -120,6 +120,12 @@ func (s *server) routes() http.Handler {
 	m.HandleFunc("PATCH /api/v1/pools/{ref}", s.updatePool)
 	m.HandleFunc("DELETE /api/v1/pools/{ref}", s.deletePool)
 
+	m.HandleFunc("GET /api/v1/tenants", s.listTenants)
+	m.HandleFunc("POST /api/v1/tenants", s.createTenant)
+	m.HandleFunc("GET /api/v1/tenants/{ref}", s.getTenant)
+	m.HandleFunc("PATCH /api/v1/tenants/{ref}", s.updateTenant)
+	m.HandleFunc("DELETE /api/v1/tenants/{ref}", s.deleteTenant)
+
 	m.HandleFunc("GET /api/v1/instances", s.listInstances)
 	m.HandleFunc("GET /api/v1/instances/{ref}", s.getInstance)
 	m.HandleFunc("DELETE /api/v1/instances/{ref}", s.deleteInstance)

@@ -28,6 +28,7 @@ import (
 	"github.com/paddock-ci/paddock/internal/poller"
 	"github.com/paddock-ci/paddock/internal/provider"
 	"github.com/paddock-ci/paddock/internal/scaleset"
+	"github.com/paddock-ci/paddock/internal/scheduler"
 	"github.com/paddock-ci/paddock/internal/secretbox"
 	"github.com/paddock-ci/paddock/internal/store"
 	"github.com/paddock-ci/paddock/internal/store/cached"
@@ -142,8 +143,12 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	tokenKey := sha256.Sum256(append([]byte("paddock instance tokens\x00"), key...))
 	maxPar := make(map[string]int, len(cfg.Providers))
+	capacity := map[string]scheduler.Capacity{}
 	for _, p := range cfg.Providers {
 		maxPar[p.Name] = p.MaxParallel
+		if c := p.Capacity; c != nil {
+			capacity[p.Name] = scheduler.Capacity{MaxMachines: c.MaxMachines, VCPU: c.VCPU, MemoryMB: c.MemoryMB}
+		}
 	}
 	if err := a.openReplicas(ctx, cfg, public); err != nil {
 		return fail(err)
@@ -173,7 +178,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		ProviderMaxParallel: maxPar, OnDispatch: o.OnDispatch,
 		Retention: controller.Retention{Jobs: cfg.Controller.Retention.Jobs,
 			Instances: cfg.Controller.Retention.DeletedInstances, Deliveries: cfg.Controller.Retention.Deliveries},
-		PoolClients: fence.PoolClientsOf(a.ScaleSets), Emit: a.Events.Emit,
+		PoolClients: fence.PoolClientsOf(a.ScaleSets), Emit: a.Events.Emit, Capacity: capacity,
 	})
 	a.newPoller = func() *poller.Poller {
 		return poller.New(poller.Options{Store: rst, Forges: forges, Sink: a.Controller, Metrics: a.Metrics,

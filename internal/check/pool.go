@@ -122,6 +122,7 @@ func Pool(p core.Pool) Errors {
 		e.add("arch", "unknown arch %q (want x64 or arm64; amd64 is written x64)", p.Arch)
 	}
 	e.counts(p)
+	e.poolSharing(p)
 	e.durations(p)
 	e.text("runner_group", p.RunnerGroup, maxRunnerGroupLen)
 	if msg := RunnerPrefixProblem(p.RunnerPrefix); msg != "" {

@@ -42,6 +42,7 @@ var poolKeys = map[string]string{
 	"max-runners": "max_runners", "free-target-percent": "free_target_percent", "priority": "priority",
 	"bootstrap-timeout": "bootstrap_timeout", "max-job-runtime": "max_job_runtime",
 	"runner-group": "runner_group", "runner-prefix": "runner_prefix", "enabled": "enabled",
+	"entities": "entities", "tenants": "tenants",
 }
 
 var sizeKeys = map[string]string{"max-cpu": "max_cpu", "max-memory-gb": "max_memory_gb", "max-disk-gb": "max_disk_gb"}
@@ -86,6 +87,8 @@ before anything is sent.`
 	fs.String("runner-group", "", "forge runner group")
 	fs.String("runner-prefix", "", "prefix for runner names: lower-case letters, digits and '-', starting with a letter, at most 52")
 	fs.Bool("enabled", true, "whether the pool takes jobs (--enabled=false to drain)")
+	fs.StringSlice("entities", nil, "share the pool with these entities too (names or ids; --entities= unshares)")
+	fs.StringSlice("tenants", nil, `share the pool with these tenants' entities ("*" = all; --tenants= unshares)`)
 	fs.Int("max-cpu", 0, "largest CPU count a size label may ask for")
 	fs.Int("max-memory-gb", 0, "largest memory (GB) a size label may ask for")
 	fs.Int("max-disk-gb", 0, "largest disk (GB) a size label may ask for")
@@ -311,8 +314,22 @@ func renderPool(w io.Writer, p api.PoolView) {
 		"Bootstrap timeout", p.BootstrapTimeout.String(), "Max job runtime", p.MaxJobRuntime.String(),
 		"Runner group", p.RunnerGroup, "Runner prefix", p.RunnerPrefix, "Sizes", sizes,
 		"Created", stamp(p.CreatedAt), "Updated", stamp(p.UpdatedAt))
+	if p.Shared() {
+		fields(w, "Shared with", sharedWith(p.Entities, p.Tenants))
+	}
 	if h := p.Health; h != nil {
 		fields(w, "Failing since", stamp(h.Since), "Failed creates", strconv.Itoa(h.Failures),
 			"Next create", h.NextCreateAt.Local().Format(time.RFC3339))
 	}
+}
+
+func sharedWith(entities, tenants []string) string {
+	var parts []string
+	if len(entities) > 0 {
+		parts = append(parts, "entities "+strings.Join(entities, ","))
+	}
+	if len(tenants) > 0 {
+		parts = append(parts, "tenants "+strings.Join(tenants, ","))
+	}
+	return strings.Join(parts, "; ")
 }

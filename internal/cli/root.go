@@ -44,6 +44,7 @@ authenticate with --token or PADDOCK_ADMIN_TOKEN.`,
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 	root.AddCommand(newForgeCmd(g), newEntityCmd(g), newPoolCmd(g), newInstanceCmd(g), newJobCmd(g), newEventsCmd(g))
 	root.AddCommand(newStatusCmd(g))
+	root.AddCommand(newTenantCmd(g))
 	root.AddCommand(extra...)
 	return root
 }

@@ -33,6 +33,7 @@ type Config struct {
 	Forges     []ForgeConfig    `yaml:"forges"`
 	Entities   []EntityConfig   `yaml:"entities"`
 	Pools      []PoolConfig     `yaml:"pools"`
+	Tenants    []TenantConfig   `yaml:"tenants"`
 
 	// LiteralSecrets lists the key paths (such as "server.admin_token") whose
 	// secret was written inline rather than as env: or file:.
@@ -127,6 +128,9 @@ type ProviderConfig struct {
 	QEMU        *QEMUConfig       `yaml:"qemu"`
 	Kubernetes  *KubernetesConfig `yaml:"kubernetes"`
 	LXD         *LXDConfig        `yaml:"lxd"`
+	// Capacity bounds what the provider (or its host) runs at once, across
+	// all pools; sized machines count what they ask (docs/sharing.md).
+	Capacity *CapacityConfig `yaml:"capacity"`
 }
 
 // ProcessConfig configures the process provider (local, no isolation).
@@ -255,6 +259,10 @@ type PoolConfig struct {
 	// ScaleSet makes the pool a GitHub runner scale set named after its first label.
 	ScaleSet bool `yaml:"scale_set"`
 	Enabled  bool `yaml:"enabled"`
+	// Entities (names, FORGE:NAME when ambiguous) and Tenants (names, or
+	// "*" for all) share the pool: their jobs match it too (docs/sharing.md).
+	Entities []string `yaml:"entities"`
+	Tenants  []string `yaml:"tenants"`
 }
 
 // SizesConfig bounds the size labels a pool accepts (core.SizeLimits).

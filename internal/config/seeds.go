@@ -61,6 +61,7 @@ func (p PoolConfig) ToCore(entityID string) core.Pool {
 		RunnerPrefix:      p.RunnerPrefix,
 		ScaleSet:          p.ScaleSet,
 		Enabled:           p.Enabled,
+		Tenants:           slices.Clone(p.Tenants),
 	}
 	if p.Labels == nil {
 		pool.Labels = []string{}

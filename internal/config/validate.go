@@ -25,6 +25,7 @@ func validate(c *Config, p *problems) {
 	v.webhookSecrets()
 	v.entities()
 	v.pools()
+	v.tenants()
 }
 
 type validator struct {
@@ -119,6 +120,7 @@ func (v *validator) providers() {
 			v.p.at(path+".type", "unknown provider type %q (want one of %s)", pr.Type, strings.Join(knownProviders(), ", "))
 		}
 		v.minInt(path+".max_parallel", pr.MaxParallel, 1)
+		v.capacity(path, pr.Capacity)
 		for _, typ := range knownProviders() {
 			providerBlocks[typ](v, path, pr)
 		}

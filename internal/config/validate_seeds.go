@@ -130,6 +130,7 @@ func (v *validator) pools() {
 		}
 		// The pool's own fields pass the same check as an API request.
 		p := pl.ToCore("")
+		p.Entities = pl.Entities // names here; the check only compares them
 		check.PoolDefaults(&p, func(field string) bool { return v.p.set[path+"."+field] })
 		for _, fe := range check.Pool(p) {
 			if fe.Field == "name" || fe.Field == "provider" {
@@ -138,6 +139,7 @@ func (v *validator) pools() {
 			v.p.at(path+"."+fe.Field, "%s", fe.Message)
 		}
 		v.scaleSet(path, pl)
+		v.poolSharing(path, pl)
 	}
 }
 

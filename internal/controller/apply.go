@@ -49,7 +49,7 @@ func (c *Controller) planCreates(ctx context.Context, creates []scheduler.Create
 		insts[n] = &core.Instance{
 			Name: name, PoolID: cr.PoolID, State: core.InstanceCreating, Runner: core.RunnerPending,
 			Labels: cr.Labels, Size: cr.Size, CPU: cr.CPU, MemoryMB: cr.MemoryMB, DiskGB: cr.DiskGB,
-			TokenHash: hashToken(c.instanceToken(name)),
+			EntityID: cr.EntityID, TokenHash: hashToken(c.instanceToken(name)),
 		}
 	}
 	if err := c.o.Store.CreateInstances(ctx, insts); err != nil {
@@ -419,7 +419,7 @@ func (c *Controller) retryDelete(ctx context.Context, name string, cause error) 
 }
 
 func (c *Controller) removeRunner(ctx context.Context, inst core.Instance) error {
-	client, ent, err := c.forgeFor(ctx, inst.PoolID)
+	client, ent, err := c.forgeFor(ctx, inst)
 	if err != nil {
 		return err
 	}
@@ -428,13 +428,18 @@ func (c *Controller) removeRunner(ctx context.Context, inst core.Instance) error
 	return client.DeleteRunner(cctx, ent, inst.RunnerID)
 }
 
-// forgeFor resolves a pool's entity and a client for its forge.
-func (c *Controller) forgeFor(ctx context.Context, poolID string) (forge.Client, core.Entity, error) {
-	pool, err := c.o.Store.GetPool(ctx, poolID)
+// forgeFor resolves the entity an instance's runner registers with (its
+// own EntityID on a shared pool, else its pool's) and a client for its forge.
+func (c *Controller) forgeFor(ctx context.Context, inst core.Instance) (forge.Client, core.Entity, error) {
+	pool, err := c.o.Store.GetPool(ctx, inst.PoolID)
 	if err != nil {
 		return nil, core.Entity{}, err
 	}
-	ent, err := c.o.Store.GetEntity(ctx, pool.EntityID)
+	entityID := pool.EntityID
+	if inst.EntityID != "" {
+		entityID = inst.EntityID
+	}
+	ent, err := c.o.Store.GetEntity(ctx, entityID)
 	if err != nil {
 		return nil, ent, err
 	}

@@ -56,6 +56,9 @@ type Options struct {
 	// PollInterval: how often the safety-net poll lists queued jobs of webhook entities.
 	PollInterval      time.Duration
 	MaxCreateAttempts int
+	// Capacity bounds each provider (by name) across its pools (config
+	// providers[].capacity); providers missing are bounded by max_runners.
+	Capacity map[string]scheduler.Capacity
 	// RunnerOnlineGrace: a runner reported up must show online at the forge
 	// within this long (and within two reconcile listings) or its machine is
 	// replaced. Default 3 min: a runner on a slow VM takes a while to connect.
@@ -272,8 +275,13 @@ func (c *Controller) snapshot(ctx context.Context, now time.Time) (scheduler.Sna
 	if err != nil {
 		return scheduler.Snapshot{}, err
 	}
+	tenants, err := c.o.Store.ListTenants(ctx)
+	if err != nil {
+		return scheduler.Snapshot{}, err
+	}
 	return scheduler.Snapshot{Now: now, Pools: pools, Instances: insts, Jobs: jobs,
-		IdleGrace: c.o.IdleGrace, MaxCreateAttempts: c.o.MaxCreateAttempts, LabelRules: rules}, nil
+		IdleGrace: c.o.IdleGrace, MaxCreateAttempts: c.o.MaxCreateAttempts, LabelRules: rules,
+		Tenants: tenants, Capacity: c.o.Capacity}, nil
 }
 
 // labelRules maps each entity to its forge's label-matching rules, so the

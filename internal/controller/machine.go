@@ -13,7 +13,7 @@ import (
 )
 
 func (c *Controller) keepsDoneRunners(ctx context.Context, inst core.Instance) bool {
-	client, _, err := c.forgeFor(ctx, inst.PoolID)
+	client, _, err := c.forgeFor(ctx, inst)
 	if err != nil {
 		return false
 	}
@@ -72,7 +72,7 @@ func (c *Controller) RunnerConfigFor(ctx context.Context, token string) (machine
 	if err == nil && ctx.Err() != nil {
 		// Minted, but the machine stopped waiting and will never see this
 		// config: drop the registration so its retry mints afresh.
-		if client, ent, ferr := c.forgeFor(gctx, inst.PoolID); ferr == nil {
+		if client, ent, ferr := c.forgeFor(gctx, inst); ferr == nil {
 			_ = client.DeleteRunner(gctx, ent, runnerID)
 		}
 		err = fmt.Errorf("machine stopped waiting for its runner config: %w", ctx.Err())
@@ -101,7 +101,7 @@ func (c *Controller) RunnerConfigFor(ctx context.Context, token string) (machine
 		return nil
 	}); err != nil {
 		// Removed while minting: the fresh registration must not linger.
-		if client, ent, ferr := c.forgeFor(gctx, inst.PoolID); ferr == nil {
+		if client, ent, ferr := c.forgeFor(gctx, inst); ferr == nil {
 			_ = client.DeleteRunner(gctx, ent, runnerID)
 		}
 		return machineapi.RunnerConfig{}, err
@@ -139,7 +139,7 @@ func (c *Controller) mint(ctx context.Context, inst core.Instance, first bool) (
 	if err != nil {
 		return machineapi.RunnerConfig{}, 0, err
 	}
-	client, ent, err := c.forgeFor(ctx, inst.PoolID)
+	client, ent, err := c.forgeFor(ctx, inst)
 	if err != nil {
 		return machineapi.RunnerConfig{}, 0, err
 	}

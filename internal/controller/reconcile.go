@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/core"
@@ -161,7 +162,9 @@ func (c *Controller) reconcileForges(ctx context.Context) {
 	for _, ent := range ents {
 		entPools := map[string]core.Pool{}
 		for _, p := range pools {
-			if p.EntityID == ent.ID {
+			// A shared pool may hold machines registered with this entity
+			// (boundEntity tells which); a tenant-shared one is assumed to.
+			if p.EntityID == ent.ID || slices.Contains(p.Entities, ent.ID) || len(p.Tenants) > 0 {
 				entPools[p.ID] = p
 			}
 		}
@@ -231,7 +234,7 @@ func (c *Controller) reconcileRunners(ctx context.Context, client forge.Client, 
 			}
 			continue
 		}
-		if r.Busy || !c.ownsRegistration(r, inst, known, before, entPools) {
+		if r.Busy || !c.ownsRegistration(r, inst, known, before, entPools, ent.ID) {
 			continue
 		}
 		c.log.Warn("reconcile: removing runner registration without a machine", "entity", ent.Name, "runner", r.Name)
@@ -243,17 +246,27 @@ func (c *Controller) reconcileRunners(ctx context.Context, client forge.Client, 
 	return nil
 }
 
+// boundEntity is the entity an instance's runner registers with: its own
+// EntityID (a shared pool's machine made for another entity's job), else its
+// pool's.
+func boundEntity(inst core.Instance, p core.Pool) string {
+	if inst.EntityID != "" {
+		return inst.EntityID
+	}
+	return p.EntityID
+}
+
 // ownsRegistration reports whether a registration with no live instance is
 // provably one Paddock made: the store still records an instance of that
 // name in one of the entity's pools, and the registration is the one it
 // minted. A name prefix proves nothing (anyone may register paddock-x, and a
 // second installation on the same repository uses the same names), so a
 // registration the store does not know is never touched.
-func (c *Controller) ownsRegistration(r forge.Runner, inst core.Instance, known bool, before map[string]core.Instance, entPools map[string]core.Pool) bool {
+func (c *Controller) ownsRegistration(r forge.Runner, inst core.Instance, known bool, before map[string]core.Instance, entPools map[string]core.Pool, entityID string) bool {
 	if !known {
 		return false
 	}
-	if _, ok := entPools[inst.PoolID]; !ok {
+	if p, ok := entPools[inst.PoolID]; !ok || boundEntity(inst, p) != entityID {
 		return false
 	}
 	if inst.RunnerID != 0 && inst.RunnerID != r.ID {

@@ -25,8 +25,8 @@ func (c *Controller) checkRunners(ctx context.Context, ent core.Entity, entPools
 	before, after map[string]core.Instance, listed map[string]forge.Runner) {
 	for name, prev := range before {
 		pool, ok := entPools[prev.PoolID]
-		if !ok {
-			continue
+		if !ok || boundEntity(prev, pool) != ent.ID {
+			continue // registered with another entity: its own listing checks it
 		}
 		cur := after[name]
 		if pool.ScaleSet || prev.State != core.InstanceRunning || cur.State != core.InstanceRunning ||

@@ -107,11 +107,18 @@ type SizeLimits struct {
 	MaxDiskGB   int `json:"max_disk_gb"`
 }
 
-// Pool is a set of identically configured runners on one provider, for one entity.
+// Pool is a set of identically configured runners on one provider, for one
+// entity or, when shared, for several (Entities, Tenants).
 type Pool struct {
-	ID                string        `json:"id"`
-	Name              string        `json:"name"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// EntityID is the pool's home entity: its warm (idle) machines register
+	// there. A shared pool also serves the jobs of Entities (ids) and of the
+	// entities of Tenants (names, DefaultTenant, or AllTenants), each on a
+	// machine created for that job and registered with the job's entity.
 	EntityID          string        `json:"entity_id"`
+	Entities          []string      `json:"entities,omitempty"`
+	Tenants           []string      `json:"tenants,omitempty"`
 	Provider          string        `json:"provider"`
 	Image             string        `json:"image"`
 	Flavor            string        `json:"flavor"`
@@ -157,6 +164,9 @@ type Instance struct {
 	DiskGB     int           `json:"disk_gb,omitempty"`
 	RunnerID   int64         `json:"runner_id,omitempty"` // forge runner id once the JIT config is minted
 	JobID      int64         `json:"job_id,omitempty"`    // the one job this runner took
+	// EntityID is the entity the runner registers with when it is not the
+	// pool's (a shared pool's machine created for another entity's job).
+	EntityID string `json:"entity_id,omitempty"`
 	// TokenHash is the SHA-256 of the single-use instance token; the token itself is never stored.
 	TokenHash     string    `json:"-"`
 	TokenUsed     bool      `json:"-"`
@@ -209,3 +219,6 @@ func (p Pool) ScaleSetName() string {
 	}
 	return ""
 }
+
+// Shared reports whether the pool serves entities besides its own.
+func (p Pool) Shared() bool { return len(p.Entities) > 0 || len(p.Tenants) > 0 }

@@ -48,6 +48,10 @@ type Options struct {
 	// Warm, if > 0, is the standard pool's min_idle: that many runners are
 	// started and idle before any job is queued (a warm start).
 	Warm int
+	// Tenants, if ≥ 2, runs the sharing demo: that many tenants (one
+	// repository each) on one shared pool; tenant A queues Jobs at once, the
+	// others a few each once A holds the pool (tenants.go).
+	Tenants int
 	// Settle waits before queueing until the pools' warm runners are idle and
 	// the manager's start-up calls have ended, so the summary's forge calls
 	// are the jobs' own (start-up calls are reported apart). Warm implies it.
@@ -119,6 +123,9 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		return nil, err
 	}
 	if err := checkArch(&o); err != nil {
+		return nil, err
+	}
+	if err := checkTenants(&o); err != nil {
 		return nil, err
 	}
 	if o.Timeout == 0 {
@@ -222,6 +229,9 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	applyWarm(o, cfg)
 	applyExternal(o, cfg)
 	applyArch(o, cfg)
+	if o.Tenants > 0 {
+		applyTenants(o, cfg)
+	}
 	logger := slog.New(slog.NewTextHandler(o.Log, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	disp := &latencies{}
 	a, err := app.New(ctx, cfg, app.Options{Logger: logger, Listener: l, BootCommand: []string{o.Self, "machine-boot"},
@@ -237,12 +247,16 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 
 	fmt.Fprintf(o.Out, "Paddock demo: simulator %s, manager %s, provider %s, state in %s\n", sim.URL(), a.URL(), o.Provider, dir)
 	fmt.Fprintf(o.Out, "dashboard: %s/ui/ (sign in with this demo's admin token: %s)\n", a.URL(), string(cfg.Server.AdminToken))
-	fmt.Fprintf(o.Out, "queueing %d jobs on %s with labels:", o.Jobs, repo)
 	mix := archMix(o, demoJobMix(o))
-	for _, m := range mix {
-		fmt.Fprintf(o.Out, " %v", m)
+	if o.Tenants > 0 {
+		fmt.Fprintf(o.Out, "%d tenants share one pool; tenant a (%s) queues %d jobs at once\n", o.Tenants, repo, o.Jobs)
+	} else {
+		fmt.Fprintf(o.Out, "queueing %d jobs on %s with labels:", o.Jobs, repo)
+		for _, m := range mix {
+			fmt.Fprintf(o.Out, " %v", m)
+		}
+		fmt.Fprintln(o.Out)
 	}
-	fmt.Fprintln(o.Out)
 	var startup map[string]map[int]int
 	if o.Settle || o.Warm > 0 {
 		if startup, err = settle(ctx, o.Out, sim, a.Store, cfg); err != nil {
@@ -250,7 +264,17 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		}
 	}
 	start := time.Now()
-	for i := 0; i < o.Jobs; i++ {
+	total := o.Jobs
+	if o.Tenants > 0 {
+		go func() {
+			// Watch counts o.Jobs; it learns the total once all are queued.
+			if _, qerr := queueTenants(ctx, o, sim); qerr != nil {
+				fmt.Fprintf(o.Out, "queue tenants' jobs: %v\n", qerr)
+			}
+		}()
+		total = o.Jobs + (o.Tenants-1)*tenantFewJobs
+	}
+	for i := 0; o.Tenants == 0 && i < o.Jobs; i++ {
 		labels := mix[i%len(mix)]
 		js := forgesim.JobSpec{Repo: repo, Labels: labels, Name: fmt.Sprintf("job-%02d", i+1), Duration: o.JobDuration}
 		if o.Provider == "lxd" {
@@ -260,13 +284,16 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 			return nil, fmt.Errorf("queue job: %w", err)
 		}
 	}
-	err = watch(ctx, o.Out, sim, a.Store, o.Jobs, start)
+	err = watch(ctx, o.Out, sim, a.Store, total, start)
 	// The summary (and the teardown it does) gets its own minute even when the
 	// run timed out: a timed-out demo must still report what leaked.
 	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 90*time.Second)
 	defer scancel()
-	sum := summarize(sctx, sim, a, o.Jobs, time.Since(start), disp, startup)
+	sum := summarize(sctx, sim, a, total, time.Since(start), disp, startup)
 	sum.Print(o.Out)
+	if o.Tenants > 0 && err == nil {
+		err = tenantReport(sctx, o.Out, o, sim, a)
+	}
 	if o.Intake == intakeScaleSet {
 		printScaleSetCalls(o.Out, sim, o.Jobs)
 	}

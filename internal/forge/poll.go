@@ -2,6 +2,7 @@ package forge
 
 import (
 	"context"
+	"slices"
 
 	"github.com/paddock-ci/paddock/internal/core"
 )
@@ -69,12 +70,15 @@ type LabelledJobLister interface {
 // other ("self-hosted" included) and matches case-sensitively, so a job the
 // search finds with them is one a pool's runner will be offered. Size labels
 // (4cpu-16gb) are open-ended and cannot be listed, so such jobs are found by
-// webhooks only on these forges.
+// webhooks only on these forges. Shared pools count for every entity they
+// may serve (a tenant-shared one for all: tenants are not known here, and a
+// label too many only finds a job the scheduler then notes as unmatched).
 func PoolLabels(pools []core.Pool, entityID string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, p := range pools {
-		if p.EntityID != entityID || !p.Enabled {
+		serves := p.EntityID == entityID || slices.Contains(p.Entities, entityID) || len(p.Tenants) > 0
+		if !serves || !p.Enabled {
 			continue
 		}
 		for _, l := range p.Labels {

@@ -62,3 +62,24 @@ func BenchmarkDecideScale(b *testing.B) {
 		Decide(s)
 	}
 }
+
+// BenchmarkDecideScaleTenants is BenchmarkDecideScale with the sharing
+// rules on: the 50 entities in 10 weighted tenants with quotas, a provider
+// capacity, so every job goes through fair share, quota and capacity.
+func BenchmarkDecideScaleTenants(b *testing.B) {
+	s := Synthetic(1000, 10000, 10000, now)
+	for t := range 10 {
+		tn := core.Tenant{Name: fmt.Sprintf("t%d", t), Weight: 1 + t%3, MaxMachines: 2000, MaxVCPU: 8000}
+		for e := t; e < 50; e += 10 {
+			tn.Entities = append(tn.Entities, fmt.Sprintf("e%d", e))
+		}
+		s.Tenants = append(s.Tenants, tn)
+	}
+	s.Capacity = map[string]Capacity{"": {MaxMachines: 12000, VCPU: 40000}}
+	d := Decide(s)
+	b.Logf("creates=%d notes=%d", len(d.Creates), len(d.Jobs))
+	b.ReportAllocs()
+	for b.Loop() {
+		Decide(s)
+	}
+}

@@ -57,7 +57,7 @@ func Decide(s Snapshot) Decision {
 // The forge may still hand the job to that idle runner; the better pool's new
 // machine is then surplus and scaled down once idle.
 func (d *decider) assignJobs(jobs []core.Job) {
-	m := newMatcher(d.pools, d.rules)
+	m := newMatcher(d.pools, d.rules, d.tenantOf)
 	for _, ps := range d.states {
 		for _, g := range ps.groups {
 			g.freeAvail = g.avail
@@ -81,10 +81,8 @@ func (d *decider) assignJobs(jobs []core.Job) {
 		}
 		return strings.Compare(a.EntityID, b.EntityID)
 	})
-	d.out.Jobs = make([]JobNote, 0, len(queue))
-	for _, j := range queue {
-		d.out.Jobs = append(d.out.Jobs, d.assignJob(m, j))
-	}
+	d.out.Jobs = make([]JobNote, len(queue))
+	d.fairOrder(queue, func(pos int) { d.out.Jobs[pos] = d.assignJob(m, queue[pos]) })
 }
 
 func (d *decider) assignJob(m *matcher, j *core.Job) JobNote {
@@ -94,11 +92,13 @@ func (d *decider) assignJob(m *matcher, j *core.Job) JobNote {
 		note.Note = why
 		return note
 	}
+	t := d.tenantFor(j.EntityID)
 	var chosen *group
 	var chosenPool *poolState
+	blocked := "" // the first quota or capacity that kept a pool with room from creating
 	for _, pm := range matches {
 		ps := d.states[pm.pool]
-		g := ps.group(pm.size.Label)
+		g := ps.groupFor(j.EntityID, pm.size.Label)
 		g.size = pm.size
 		if g.freeAvail > 0 {
 			g.freeAvail--
@@ -106,6 +106,16 @@ func (d *decider) assignJob(m *matcher, j *core.Job) JobNote {
 			break
 		}
 		if ps.room > 0 {
+			sz := createSize(ps.pool, pm.size)
+			if why := d.admit(t, ps.pool.Provider, sz); why != "" {
+				// The tenant's own quota is named first: raising it is
+				// what would let the job run somewhere.
+				if blocked == "" || (!isQuota(blocked) && isQuota(why)) {
+					blocked = why
+				}
+				continue
+			}
+			d.consume(t, ps.pool.Provider, sz)
 			ps.room--
 			g.jobCreates++
 			chosen, chosenPool = g, ps
@@ -114,8 +124,11 @@ func (d *decider) assignJob(m *matcher, j *core.Job) JobNote {
 	}
 	if chosen == nil {
 		chosenPool = d.states[matches[0].pool]
-		chosen = chosenPool.group(matches[0].size.Label)
-		note.Note = chosenPool.waitNote()
+		chosen = chosenPool.groupFor(j.EntityID, matches[0].size.Label)
+		note.Note = blocked
+		if blocked == "" {
+			note.Note = chosenPool.waitNote()
+		}
 	}
 	chosen.waiting++
 	note.PoolID = chosenPool.pool.ID
@@ -149,7 +162,7 @@ func (d *decider) plan(ps *poolState) {
 		if k == "" {
 			want += targetIdle
 			if deficit := want - g.avail - g.jobCreates; deficit > 0 {
-				n := min(deficit, ps.room)
+				n := d.grant(ps, min(deficit, ps.room))
 				ps.room -= n
 				d.creates(ps, g, n, idleReason)
 			}
@@ -161,7 +174,7 @@ func (d *decider) plan(ps *poolState) {
 func (d *decider) creates(ps *poolState, g *group, n int, reason core.CreateReason) {
 	p := ps.pool
 	size := g.size
-	if g.key == "" {
+	if g.sizeKey == "" {
 		size = Size{}
 		if fs, ok := core.ParseSize(p.Flavor); ok {
 			size = fs
@@ -184,7 +197,7 @@ func (d *decider) creates(ps *poolState, g *group, n int, reason core.CreateReas
 		d.out.Creates = append(d.out.Creates, Create{
 			PoolID: p.ID, Labels: labels, Size: size.Label,
 			CPU: size.CPU, MemoryMB: size.MemoryMB, DiskGB: size.DiskGB,
-			Reason: reason,
+			Reason: reason, EntityID: g.entity,
 		})
 	}
 }

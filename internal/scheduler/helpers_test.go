@@ -96,7 +96,7 @@ func apply(s Snapshot, d Decision) Snapshot {
 		name := fmt.Sprintf("applied-%d", len(out.Instances))
 		out.Instances = append(out.Instances, core.Instance{
 			ID: name, Name: name, PoolID: c.PoolID, State: core.InstancePendingCreate, Runner: core.RunnerPending,
-			Labels: c.Labels, Size: c.Size, CPU: c.CPU, MemoryMB: c.MemoryMB, DiskGB: c.DiskGB,
+			Labels: c.Labels, Size: c.Size, CPU: c.CPU, MemoryMB: c.MemoryMB, DiskGB: c.DiskGB, EntityID: c.EntityID,
 			CreatedAt: s.Now, StateSince: s.Now, RunnerSince: s.Now,
 		})
 	}

@@ -21,7 +21,8 @@ type MatchResult struct {
 	Size Size
 }
 
-// MatchPools returns the enabled pools of entityID that can serve a job with
+// MatchPools returns the enabled pools serving entityID (its own, and shared
+// pools listing it in Entities or open to every tenant) that can serve a job with
 // these labels, best first (Priority descending, then Name, then ID).
 //
 // Labels compare as GitHub does: case-insensitively, with "self-hosted"
@@ -34,7 +35,7 @@ func MatchPools(pools []core.Pool, entityID string, jobLabels []string) []MatchR
 
 // MatchPoolsWith is MatchPools under the label rules of the entity's forge.
 func MatchPoolsWith(rules forge.LabelRules, pools []core.Pool, entityID string, jobLabels []string) []MatchResult {
-	m := newMatcher(pools, map[string]forge.LabelRules{entityID: rules})
+	m := newMatcher(pools, map[string]forge.LabelRules{entityID: rules}, nil)
 	found := m.match(entityID, m.normalize(entityID, jobLabels))
 	out := make([]MatchResult, len(found))
 	for i, f := range found {
@@ -85,6 +86,12 @@ type matcher struct {
 	// of queued jobs ask for a few label sets, and each match scans every
 	// pool of the entity.
 	matches map[matchKey]matchMemo
+	// Shared pools: tenantOf maps entity id to tenant name; open holds the
+	// pools that serve every tenant or the default tenant, merged into an
+	// entity's list by poolsOf.
+	tenantOf map[string]string
+	open     []int
+	merged   map[string]bool
 }
 
 type matchKey struct{ entity, labels string }
@@ -121,29 +128,89 @@ func (m *matcher) parseSize(label string) (Size, bool) {
 	return p.size, p.ok
 }
 
-// newMatcher takes the label rules per entity id; entities without rules
-// get GitHub's.
-func newMatcher(pools []core.Pool, rules map[string]forge.LabelRules) *matcher {
+// newMatcher takes the label rules per entity id (entities without rules
+// get GitHub's) and each entity's tenant name (absent: the default tenant).
+func newMatcher(pools []core.Pool, rules map[string]forge.LabelRules, tenantOf map[string]string) *matcher {
 	m := &matcher{pools: pools, byEntity: map[string][]indexedPool{}, sizes: map[string]parsedSize{}, rules: rules,
-		matches: map[matchKey]matchMemo{}}
+		matches: map[matchKey]matchMemo{}, tenantOf: tenantOf}
+	members := map[string][]string{} // tenant name -> entity ids
+	for e, t := range tenantOf {
+		members[t] = append(members[t], e)
+	}
+	for _, list := range members {
+		slices.Sort(list)
+	}
 	for i := range pools {
 		p := &pools[i]
 		if !p.Enabled {
 			continue
 		}
-		r := m.rulesOf(p.EntityID)
-		set := map[string]bool{}
-		for _, l := range normalizeLabels(append(slices.Clone(r.Implied), p.Labels...), r.CaseSensitive) {
-			set[l] = true
+		m.add(i, p.EntityID)
+		for _, e := range p.Entities {
+			m.add(i, e)
 		}
-		m.byEntity[p.EntityID] = append(m.byEntity[p.EntityID], indexedPool{idx: i, labels: set, rules: r})
+		for _, t := range p.Tenants {
+			if t == core.AllTenants || t == core.DefaultTenant {
+				// Members not known up front: any entity may be one.
+				m.open = append(m.open, i)
+				continue
+			}
+			for _, e := range members[t] {
+				m.add(i, e)
+			}
+		}
 	}
 	for _, list := range m.byEntity {
-		slices.SortStableFunc(list, func(a, b indexedPool) int {
-			return comparePoolRank(&pools[a.idx], &pools[b.idx])
-		})
+		sortPools(pools, list)
 	}
 	return m
+}
+
+// add makes pool i serve entity e (once), under e's forge rules.
+func (m *matcher) add(i int, e string) {
+	// Only a shared pool can be added twice for one entity.
+	if m.pools[i].Shared() && slices.ContainsFunc(m.byEntity[e], func(ip indexedPool) bool { return ip.idx == i }) {
+		return
+	}
+	m.byEntity[e] = append(m.byEntity[e], m.index(i, e))
+}
+
+func (m *matcher) index(i int, e string) indexedPool {
+	r := m.rulesOf(e)
+	set := map[string]bool{}
+	for _, l := range normalizeLabels(append(slices.Clone(r.Implied), m.pools[i].Labels...), r.CaseSensitive) {
+		set[l] = true
+	}
+	return indexedPool{idx: i, labels: set, rules: r}
+}
+
+func sortPools(pools []core.Pool, list []indexedPool) {
+	slices.SortStableFunc(list, func(a, b indexedPool) int {
+		return comparePoolRank(&pools[a.idx], &pools[b.idx])
+	})
+}
+
+// poolsOf returns the pools serving entity e, best first. Pools open to
+// every tenant (or to the default tenant) join the entity's list on first use.
+func (m *matcher) poolsOf(e string) []indexedPool {
+	if len(m.open) == 0 {
+		return m.byEntity[e]
+	}
+	if m.merged == nil {
+		m.merged = map[string]bool{}
+	}
+	if m.merged[e] {
+		return m.byEntity[e]
+	}
+	m.merged[e] = true
+	_, inTenant := m.tenantOf[e]
+	for _, i := range m.open {
+		if slices.Contains(m.pools[i].Tenants, core.AllTenants) || !inTenant {
+			m.add(i, e)
+		}
+	}
+	sortPools(m.pools, m.byEntity[e])
+	return m.byEntity[e]
 }
 
 // comparePoolRank orders pools best first: higher Priority, then Name, then ID.
@@ -184,7 +251,7 @@ func (m *matcher) matchJob(entityID string, raw []string) ([]poolMatch, string) 
 // match expects labels already normalised.
 func (m *matcher) match(entityID string, labels []string) []poolMatch {
 	var out []poolMatch
-	for _, ip := range m.byEntity[entityID] {
+	for _, ip := range m.poolsOf(entityID) {
 		if size, ok := m.serves(ip, labels); ok {
 			out = append(out, poolMatch{pool: ip.idx, size: size})
 		}
@@ -217,7 +284,7 @@ func (m *matcher) serves(ip indexedPool, labels []string) (Size, bool) {
 // a label GitHub implies but this forge does not, or an upper-case size
 // label. It returns "" when the labels simply do not match any pool.
 func (m *matcher) explain(entityID string, labels []string) string {
-	for _, ip := range m.byEntity[entityID] {
+	for _, ip := range m.poolsOf(entityID) {
 		r := ip.rules
 		p := &m.pools[ip.idx]
 		var reasons []string

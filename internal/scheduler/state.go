@@ -12,9 +12,14 @@ import (
 // group is one (pool, size label) bucket: a job that asked for a size can only
 // be taken by a runner registered with that size label, so sizes are counted
 // apart. The default group has key "".
+//
+// A shared pool's machines bound to another entity than the pool's own form
+// groups of their own (entity set): they can only take that entity's jobs.
 type group struct {
-	key  string
-	size Size // parsed size of the jobs in the group; set once a job lands here
+	key     string
+	sizeKey string // the size label part of key
+	entity  string // "" = the pool's own entity
+	size    Size   // parsed size of the jobs in the group; set once a job lands here
 
 	avail int   // machines that are or will become idle runners
 	idle  []int // indexes (instance order) of running+idle machines, oldest first
@@ -45,7 +50,22 @@ type poolState struct {
 func (ps *poolState) group(key string) *group {
 	g := ps.groups[key]
 	if g == nil {
-		g = &group{key: key}
+		g = &group{key: key, sizeKey: key}
+		ps.groups[key] = g
+	}
+	return g
+}
+
+// groupFor is the group of machines bound to entity (a job's, or an
+// instance's EntityID; "" or the pool's own entity = the pool's groups).
+func (ps *poolState) groupFor(entity, size string) *group {
+	if entity == "" || entity == ps.pool.EntityID {
+		return ps.group(size)
+	}
+	key := entity + "\x00" + size
+	g := ps.groups[key]
+	if g == nil {
+		g = &group{key: key, sizeKey: size, entity: entity}
 		ps.groups[key] = g
 	}
 	return g
@@ -67,6 +87,8 @@ type decider struct {
 	deletes []int // instance indexes, parallel to reasons
 	reasons []core.DeleteReason
 	out     Decision
+
+	share // tenants, quotas and provider capacity (share.go)
 }
 
 func newDecider(s Snapshot) *decider {
@@ -93,6 +115,7 @@ func newDecider(s Snapshot) *decider {
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
+	d.initShare(s)
 	d.states = make([]*poolState, len(d.pools))
 	for i := range d.pools {
 		ps := &poolState{pool: &d.pools[i], groups: map[string]*group{}}
@@ -158,6 +181,7 @@ func (d *decider) classify() {
 			continue
 		}
 		ps.live++
+		d.hold(ps, in)
 		if managed(in.State) {
 			d.classifyManaged(idx, in, ps)
 		}
@@ -194,7 +218,7 @@ func (d *decider) classifyManaged(idx int, in *core.Instance, ps *poolState) {
 			d.out.Retries = append(d.out.Retries, Retry{InstanceName: in.Name})
 			// Retried, it is a pending_create machine: counting it now keeps the
 			// next decision from seeing it as new surplus or new supply.
-			ps.group(strings.ToLower(in.Size)).avail++
+			ps.groupFor(in.EntityID, strings.ToLower(in.Size)).avail++
 		default:
 			d.wakeAt(in.NextAttemptAt)
 		}
@@ -206,7 +230,7 @@ func (d *decider) classifyManaged(idx int, in *core.Instance, ps *poolState) {
 		d.del(idx, core.DeletePoolDisabled)
 		return
 	}
-	g := ps.group(strings.ToLower(in.Size))
+	g := ps.groupFor(in.EntityID, strings.ToLower(in.Size))
 	switch in.Runner {
 	case core.RunnerDone:
 		d.del(idx, core.DeleteRunnerDone)

@@ -30,6 +30,21 @@ type Snapshot struct {
 	// LabelRules are the label-matching rules of each entity's forge, by
 	// entity id (forge.LabelRulesFor). Entities missing here get GitHub's.
 	LabelRules map[string]forge.LabelRules
+	// Tenants group entities for quotas and fair share (docs/sharing.md).
+	// An entity no tenant lists belongs to the default tenant (weight 1, no
+	// quota, unless a tenant named core.DefaultTenant is given).
+	Tenants []core.Tenant
+	// Capacity bounds what each provider (by name) may hold at once. A
+	// provider missing here is bounded only by its pools' max_runners.
+	Capacity map[string]Capacity
+}
+
+// Capacity is what a provider (or host) can run at once. 0 = no limit.
+// A machine of unknown size counts as 1 vCPU and no memory.
+type Capacity struct {
+	MaxMachines int `json:"max_machines,omitempty"`
+	VCPU        int `json:"vcpu,omitempty"`
+	MemoryMB    int `json:"memory_mb,omitempty"`
 }
 
 // Create asks for one new machine in a pool.
@@ -41,6 +56,9 @@ type Create struct {
 	MemoryMB int
 	DiskGB   int
 	Reason   core.CreateReason
+	// EntityID is the entity the machine's runner registers with when it is
+	// not the pool's: a shared pool's machine for another entity's job.
+	EntityID string
 }
 
 // Delete asks to remove one instance.
@@ -60,7 +78,7 @@ type JobNote struct {
 	EntityID string
 	JobID    int64
 	PoolID   string // "" if no pool can serve the job
-	Note     string // "" when served; else e.g. `no enabled pool has labels [gpu]` or `pool "x" at max_runners (5)`
+	Note     string // "" when served; else e.g. `no enabled pool has labels [gpu]`, `pool "x" at max_runners (5)` or `tenant "libfoo" at quota (max_machines 4)`
 }
 
 // Decision is everything the controller should do now. Applying it and

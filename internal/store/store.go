@@ -94,6 +94,15 @@ type Store interface {
 	ModifyPool(ctx context.Context, ref string, fn func(*core.Pool) error) (core.Pool, error)
 	DeletePool(ctx context.Context, ref string) error // ErrConflict while live instances use it
 
+	// Tenants (docs/sharing.md). An entity belongs to at most one tenant
+	// (ErrConflict otherwise); a tenant a pool names cannot be deleted or
+	// renamed (ErrConflict).
+	CreateTenant(ctx context.Context, t *core.Tenant) error // fills ID, timestamps
+	GetTenant(ctx context.Context, ref string) (core.Tenant, error)
+	ListTenants(ctx context.Context) ([]core.Tenant, error)
+	UpdateTenant(ctx context.Context, t *core.Tenant) error
+	DeleteTenant(ctx context.Context, ref string) error
+
 	// CreateInstance records intent; Name must be unique (ErrConflict otherwise).
 	CreateInstance(ctx context.Context, i *core.Instance) error
 	// CreateInstances records several in one transaction: all or none.

@@ -105,6 +105,7 @@ func same[T any](x T) T { return x }
 // clonePool copies what a caller could change through a pool value.
 func clonePool(p core.Pool) core.Pool {
 	p.Labels = slices.Clone(p.Labels)
+	p.Entities, p.Tenants = slices.Clone(p.Entities), slices.Clone(p.Tenants)
 	if p.Sizes != nil {
 		sz := *p.Sizes
 		p.Sizes = &sz

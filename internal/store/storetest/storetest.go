@@ -27,6 +27,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Pools", testPools},
 		{"PoolDeleteReferenced", testPoolDeleteReferenced},
 		{"ModifyPool", testModifyPool},
+		{"Tenants", testTenants},
 		{"InstanceCRUD", testInstanceCRUD},
 		{"InstanceList", testInstanceList},
 		{"InstanceTransitions", testInstanceTransitions},
