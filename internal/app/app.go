@@ -214,6 +214,10 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	return a, nil
 }
 
+// Close releases what New opened (the store, the SQLite lock, the replica
+// node) for an App that was never Run; Run closes them itself.
+func (a *App) Close() { a.close() }
+
 // close releases what New opened.
 func (a *App) close() {
 	if a.ha != nil {

@@ -58,14 +58,14 @@ pools:
 	if len(ta.Entities) != 2 || ta.MaxMachines != 2 || ta.Weight != 1 {
 		t.Fatalf("tenant stored %+v", ta)
 	}
-	must(t, a.Store.Close())
+	a.Close()
 
 	// tb now comes first and takes o/b from ta, which the store refuses
 	// unless ta lets go of it first.
 	a = start(strings.Replace(src, `  - {name: ta, entities: [o/a, o/b], max_machines: 2}
   - {name: tb, entities: []}`, `  - {name: tb, entities: [o/b]}
   - {name: ta, entities: [o/a], max_machines: 2}`, 1))
-	defer a.Store.Close()
+	defer a.Close()
 	tb, err := a.Store.GetTenant(ctx, "tb")
 	must(t, err)
 	if !slices.Equal(tb.Entities, []string{b.ID}) {
