@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -372,11 +374,20 @@ func TestDashboard(t *testing.T) {
 		waitUntil(t, "the browser noticing the manager is gone", func() bool {
 			return b.text("#live-status") != "live"
 		})
+		// Another writer (a second replica, say) logs an event while this
+		// manager is down; the browser must get it on reconnecting, which
+		// only resuming by Last-Event-ID does.
+		marker := f.appendEvent(core.Event{Kind: core.EventPoolDegraded, Pool: "elsewhere", Reason: "written while down"})
 		f.start(f.addr)
 		waitUntil(t, "the browser reconnecting", func() bool {
 			var opens int
 			b.eval(`window.paddockStream.opens`, &opens)
 			return opens >= 2
+		})
+		waitUntil(t, "the event written while down delivered", func() bool {
+			var ids []string
+			b.eval(`window.paddockStream.ids`, &ids)
+			return slices.Contains(ids, strconv.FormatInt(marker, 10))
 		})
 		// A job queued after the restart shows up live: the session and the
 		// stream both survived.

@@ -23,9 +23,12 @@ import (
 
 	"github.com/paddock-ci/paddock/internal/app"
 	"github.com/paddock-ci/paddock/internal/config"
+	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/forge/github"
 	"github.com/paddock-ci/paddock/internal/forgesim"
 	"github.com/paddock-ci/paddock/internal/provider"
+	"github.com/paddock-ci/paddock/internal/secretbox"
+	"github.com/paddock-ci/paddock/internal/store/sqlite"
 )
 
 const (
@@ -169,6 +172,26 @@ func (f *fleet) shutdown() {
 		<-f.done
 		f.stop = nil
 	}
+}
+
+// appendEvent writes an event straight to the store file, as another
+// process sharing the store would (only while this manager is stopped).
+func (f *fleet) appendEvent(e core.Event) int64 {
+	f.t.Helper()
+	cfg := f.config(f.addr)
+	box, err := secretbox.New(cfg.Store.Key())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	st, err := sqlite.Open(context.Background(), cfg.Store.Path, box)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.AppendEvents(context.Background(), []*core.Event{&e}); err != nil {
+		f.t.Fatal(err)
+	}
+	return e.ID
 }
 
 func (f *fleet) url(path string) string { return "http://" + f.addr + path }

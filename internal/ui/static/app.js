@@ -25,7 +25,8 @@
       return;
     }
     var es = new EventSource(url);
-    window.paddockStream = { events: 0, lastId: "", opens: 0 };
+    // Counters for the browser tests (and for a curious operator's console).
+    window.paddockStream = { events: 0, lastId: "", opens: 0, ids: [] };
     es.onopen = function () {
       window.paddockStream.opens++;
       setStatus("live", "live-on");
@@ -40,6 +41,7 @@
     var onEvent = function (ev) {
       window.paddockStream.events++;
       window.paddockStream.lastId = ev.lastEventId;
+      window.paddockStream.ids = window.paddockStream.ids.slice(-99).concat([ev.lastEventId]);
       document.body.dispatchEvent(new CustomEvent("paddock-event", { detail: ev.type }));
     };
     kinds.forEach(function (k) { es.addEventListener(k, onEvent); });
