@@ -430,8 +430,26 @@ func (b *browser) screenshot(name string) {
 	if dir == "" {
 		return
 	}
+	// Right after a form post the new document may not be laid out yet
+	// (Chromium then refuses a 0-width capture): wait until it is.
 	var png []byte
-	b.run(chromedp.FullScreenshot(&png, 100))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var ready bool
+		ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+		err := chromedp.Run(ctx, chromedp.Evaluate(`document.readyState === "complete" && document.documentElement.clientWidth > 0`, &ready))
+		if err == nil && ready {
+			err = chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100))
+		}
+		cancel()
+		if err == nil && ready {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("screenshot %s: %v", name, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.t.Fatal(err)
 	}
