@@ -431,13 +431,15 @@ func (b *browser) screenshot(name string) {
 		return
 	}
 	// Right after a form post the new document may not be laid out yet
-	// (Chromium then refuses a 0-width capture): wait until it is.
+	// (Chromium then refuses a 0-width capture), and right after a live
+	// refresh the charts are not drawn yet: wait until both are done.
 	var png []byte
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var ready bool
 		ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
-		err := chromedp.Run(ctx, chromedp.Evaluate(`document.readyState === "complete" && document.documentElement.clientWidth > 0`, &ready))
+		err := chromedp.Run(ctx, chromedp.Evaluate(`document.readyState === "complete" && document.documentElement.clientWidth > 0 &&
+			(!document.querySelector("#charts") || document.querySelectorAll("#charts canvas").length === 2)`, &ready))
 		if err == nil && ready {
 			err = chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100))
 		}

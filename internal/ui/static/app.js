@@ -57,7 +57,8 @@
     var machEl = document.getElementById("machines-chart");
     waitEl.replaceChildren();
     machEl.replaceChildren();
-    var width = Math.max(320, waitEl.clientWidth || 480);
+    // clientWidth includes the 6 px padding on each side.
+    var width = Math.max(320, (waitEl.clientWidth || 492) - 12);
 
     var xs = d.wait_counts.map(function (_, i) { return i; });
     new window.uPlot({
