@@ -131,15 +131,18 @@ func (f *follower) stream(ctx context.Context) (got bool, err error) {
 		ae := apiError(resp.StatusCode, data, "/api/v1/events")
 		return false, ae
 	}
-	if f.last < 0 {
-		f.last = 0 // from here on resume after whatever arrives
-	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	var data string
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
+		case strings.HasPrefix(line, "id: "):
+			// The stream opens with the id it starts after: the resume point
+			// even before the first event.
+			if id, err := strconv.ParseInt(line[len("id: "):], 10, 64); err == nil {
+				f.last = id
+			}
 		case strings.HasPrefix(line, "data: "):
 			data = line[len("data: "):]
 		case line == "" && data != "":

@@ -119,3 +119,44 @@ func TestEventsWrongTokenFailsFast(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, out.String())
 	}
 }
+
+// Started without --after, the follower resumes from where its first
+// connection started even if no event came before the restart: an event
+// written while the manager was down is printed, older ones are not.
+func TestEventsFromNowResumesBeforeFirstEvent(t *testing.T) {
+	t.Setenv("PADDOCK_ADMIN_TOKEN", "")
+	t.Setenv("PADDOCK_VIEWER_TOKEN", viewer)
+	store := teststore.Open(t)
+	emit := func(id int64) {
+		if err := store.AppendEvents(context.Background(), []*core.Event{{Kind: core.EventJobQueued, JobID: id}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	emit(1)
+	st := &events.Stream{Store: store, Poll: 20 * time.Millisecond}
+	srv, addr := serveEvents(t, st, "")
+	var out lines
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int)
+	go func() {
+		root := NewRoot()
+		root.SetContext(ctx)
+		done <- run(root, []string{"--server", "http://" + addr, "events"}, &out, &out)
+	}()
+	waitFor(t, "the stream to open", func() bool { return st.Active() == 1 })
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer scancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		t.Fatal(err)
+	}
+	emit(2)
+	srv2, _ := serveEvents(t, &events.Stream{Store: store, Poll: 20 * time.Millisecond}, addr)
+	defer srv2.Close()
+	waitFor(t, "event written while down", func() bool { return strings.Contains(out.String(), "job=2") })
+	if strings.Contains(out.String(), "job=1 ") {
+		t.Fatalf("an event from before the start was replayed:\n%s", out.String())
+	}
+	cancel()
+	<-done
+}

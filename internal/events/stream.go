@@ -150,7 +150,10 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return rc.Flush() == nil
 	}
-	if !send([]byte(fmt.Sprintf("retry: %d\n: stream from event %d\n\n", retryMS, after))) {
+	// The id line without data sets the client's resume point at once (the
+	// SSE rules update it even for an empty event, which is not dispatched),
+	// so a client that reconnects before its first event still resumes here.
+	if !send([]byte(fmt.Sprintf("retry: %d\nid: %d\n\n", retryMS, after))) {
 		return
 	}
 	heartbeat := time.NewTicker(s.Heartbeat)

@@ -26,14 +26,20 @@ func readSSE(t *testing.T, resp *http.Response) (<-chan sseEvent, <-chan string)
 		defer close(evc)
 		sc := bufio.NewScanner(resp.Body)
 		var cur sseEvent
+		hasID := false
 		for sc.Scan() {
 			line := sc.Text()
 			switch {
 			case line == "":
 				if cur.kind != "" {
 					evc <- cur
+				} else if hasID {
+					select {
+					case comments <- "id " + strconv.FormatInt(cur.id, 10):
+					default:
+					}
 				}
-				cur = sseEvent{}
+				cur, hasID = sseEvent{}, false
 			case strings.HasPrefix(line, ":"):
 				select {
 				case comments <- line:
@@ -41,6 +47,7 @@ func readSSE(t *testing.T, resp *http.Response) (<-chan sseEvent, <-chan string)
 				}
 			case strings.HasPrefix(line, "id: "):
 				cur.id, _ = strconv.ParseInt(line[4:], 10, 64)
+				hasID = true
 			case strings.HasPrefix(line, "event: "):
 				cur.kind = line[7:]
 			case strings.HasPrefix(line, "data: "):
@@ -94,12 +101,17 @@ func TestStreamLiveAndResume(t *testing.T) {
 	ctx, stop := context.WithCancel(t.Context())
 	defer stop()
 
-	// No position: only new events.
+	// No position: only new events; the stream first names where it starts
+	// (the newest event), so a client resumes from there even before its
+	// first event.
 	resp := open(t, ctx, srv.URL, nil)
 	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 200 || ct != "text/event-stream" {
 		t.Fatalf("status %d content type %q", resp.StatusCode, ct)
 	}
-	evc, _ := readSSE(t, resp)
+	evc, comments := readSSE(t, resp)
+	if c := <-comments; c != "id 1" {
+		t.Fatalf("stream opened with %q, want its position (id 1)", c)
+	}
 	rec.Emit(core.Event{Kind: core.EventJobRunning, JobID: 1})
 	e := next(t, evc)
 	if e.kind != "job.running" || !strings.Contains(e.data, `"job_id":1`) || e.id < 2 {

@@ -23,9 +23,12 @@ import (
 
 	"github.com/paddock-ci/paddock/internal/app"
 	"github.com/paddock-ci/paddock/internal/config"
+	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/forge/github"
 	"github.com/paddock-ci/paddock/internal/forgesim"
 	"github.com/paddock-ci/paddock/internal/provider"
+	"github.com/paddock-ci/paddock/internal/secretbox"
+	"github.com/paddock-ci/paddock/internal/store/sqlite"
 )
 
 const (
@@ -169,6 +172,26 @@ func (f *fleet) shutdown() {
 		<-f.done
 		f.stop = nil
 	}
+}
+
+// appendEvent writes an event straight to the store file, as another
+// process sharing the store would (only while this manager is stopped).
+func (f *fleet) appendEvent(e core.Event) int64 {
+	f.t.Helper()
+	cfg := f.config(f.addr)
+	box, err := secretbox.New(cfg.Store.Key())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	st, err := sqlite.Open(context.Background(), cfg.Store.Path, box)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.AppendEvents(context.Background(), []*core.Event{&e}); err != nil {
+		f.t.Fatal(err)
+	}
+	return e.ID
 }
 
 func (f *fleet) url(path string) string { return "http://" + f.addr + path }
@@ -407,8 +430,28 @@ func (b *browser) screenshot(name string) {
 	if dir == "" {
 		return
 	}
+	// Right after a form post the new document may not be laid out yet
+	// (Chromium then refuses a 0-width capture), and right after a live
+	// refresh the charts are not drawn yet: wait until both are done.
 	var png []byte
-	b.run(chromedp.FullScreenshot(&png, 100))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var ready bool
+		ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+		err := chromedp.Run(ctx, chromedp.Evaluate(`document.readyState === "complete" && document.documentElement.clientWidth > 0 &&
+			(!document.querySelector("#charts") || document.querySelectorAll("#charts canvas").length === 2)`, &ready))
+		if err == nil && ready {
+			err = chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100))
+		}
+		cancel()
+		if err == nil && ready {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("screenshot %s: %v", name, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.t.Fatal(err)
 	}

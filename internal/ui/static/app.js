@@ -25,7 +25,8 @@
       return;
     }
     var es = new EventSource(url);
-    window.paddockStream = { events: 0, lastId: "", opens: 0 };
+    // Counters for the browser tests (and for a curious operator's console).
+    window.paddockStream = { events: 0, lastId: "", opens: 0, ids: [] };
     es.onopen = function () {
       window.paddockStream.opens++;
       setStatus("live", "live-on");
@@ -40,6 +41,7 @@
     var onEvent = function (ev) {
       window.paddockStream.events++;
       window.paddockStream.lastId = ev.lastEventId;
+      window.paddockStream.ids = window.paddockStream.ids.slice(-99).concat([ev.lastEventId]);
       document.body.dispatchEvent(new CustomEvent("paddock-event", { detail: ev.type }));
     };
     kinds.forEach(function (k) { es.addEventListener(k, onEvent); });
@@ -55,7 +57,8 @@
     var machEl = document.getElementById("machines-chart");
     waitEl.replaceChildren();
     machEl.replaceChildren();
-    var width = Math.max(320, waitEl.clientWidth || 480);
+    // clientWidth includes the 6 px padding on each side.
+    var width = Math.max(320, (waitEl.clientWidth || 492) - 12);
 
     var xs = d.wait_counts.map(function (_, i) { return i; });
     new window.uPlot({
