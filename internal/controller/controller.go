@@ -112,6 +112,8 @@ type Controller struct {
 	// spent (under mu): runners of polled entities that exited before a
 	// listing showed them running a job (held.go).
 	spent []spentRunner
+	// polled (under mu): entities a poller has reported a listing of (Listed).
+	polled map[string]bool
 	// offline (under mu): instance name → consecutive runner listings that
 	// showed its runner offline (runnercheck.go).
 	offline map[string]int

@@ -91,8 +91,10 @@ func cmpInt64(a, b int64) int {
 }
 
 // noteSpent records a runner that exited on a machine no listing saw running
-// a job, if its entity is polled (only polled entities learn of started jobs
-// late; a webhook says so before the runner can finish).
+// a job, if a poller lists its entity (only those learn of started jobs late;
+// a webhook says so before the runner can finish, and the reconcile's own
+// rare listing of webhook entities does not report through Listed, so a hold
+// there would last until holdLimit).
 func (c *Controller) noteSpent(ctx context.Context, inst core.Instance, now time.Time) {
 	if inst.JobID != 0 {
 		return // its job is known started: no queued job stands for it
@@ -107,7 +109,7 @@ func (c *Controller) noteSpent(ctx context.Context, inst core.Instance, now time
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, polled := c.listed[entityID]; !polled {
+	if !c.polled[entityID] {
 		return
 	}
 	c.spent = append(c.spent, spentRunner{entityID: entityID, poolID: inst.PoolID, at: now})
@@ -119,6 +121,10 @@ func (c *Controller) noteSpent(ctx context.Context, inst core.Instance, now time
 // any longer, since the listing shows what is still queued.
 func (c *Controller) Listed(entityID string, began time.Time) {
 	c.mu.Lock()
+	if c.polled == nil {
+		c.polled = map[string]bool{}
+	}
+	c.polled[entityID] = true
 	n := len(c.spent)
 	c.spent = slices.DeleteFunc(c.spent, func(s spentRunner) bool {
 		return s.entityID == entityID && s.at.Before(began)
