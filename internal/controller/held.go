@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/core"
@@ -61,15 +62,43 @@ func holdSpent(now time.Time, jobs []core.Job, spent []spentRunner,
 		}
 		return cmpInt64(jobs[a].ID, jobs[b].ID)
 	})
-	held := make([]bool, len(jobs))
-	for _, s := range live {
+	// Which runner took which job is unknown, so as many jobs are held as
+	// some assignment of runners to jobs they could have taken allows (a
+	// maximum bipartite matching, by augmenting paths): holding greedily
+	// could give a runner of a general pool the one job only a special
+	// pool's runner could have taken, and plan a machine for a job that ran.
+	cand := make([][]int, len(live)) // runner → the jobs it could have taken, oldest first
+	for r, s := range live {
 		for _, i := range order {
-			j := jobs[i]
-			if !held[i] && j.EntityID == s.entityID && serves(s, j) {
-				held[i] = true
-				break
+			if jobs[i].EntityID == s.entityID && serves(s, jobs[i]) {
+				cand[r] = append(cand[r], i)
 			}
 		}
+	}
+	holder := make([]int, len(jobs)) // job → runner holding it, or -1
+	for i := range holder {
+		holder[i] = -1
+	}
+	var augment func(r int, seen []bool) bool
+	augment = func(r int, seen []bool) bool {
+		for _, i := range cand[r] {
+			if seen[i] {
+				continue
+			}
+			seen[i] = true
+			if holder[i] < 0 || augment(holder[i], seen) {
+				holder[i] = r
+				return true
+			}
+		}
+		return false
+	}
+	for r := range live {
+		augment(r, make([]bool, len(jobs)))
+	}
+	held := make([]bool, len(jobs))
+	for i, r := range holder {
+		held[i] = r >= 0
 	}
 	kept := make([]core.Job, 0, len(jobs))
 	for i, j := range jobs {
@@ -148,23 +177,37 @@ func (c *Controller) holdSpentJobs(snap *scheduler.Snapshot) time.Time {
 	for _, p := range snap.Pools {
 		pools[p.ID] = p
 	}
+	type key struct{ pool, entity, labels string }
+	memo := map[key]bool{}
 	serves := func(s spentRunner, j core.Job) bool {
-		p, ok := pools[s.poolID]
-		if !ok {
-			return false
+		k := key{s.poolID, s.entityID, strings.Join(j.Labels, "\x00")}
+		if v, ok := memo[k]; ok {
+			return v
 		}
-		rules, ok := snap.LabelRules[s.entityID]
-		if !ok {
-			rules = forge.LabelRulesFor(core.ForgeGitHub)
-		}
-		for _, m := range scheduler.MatchPoolsWith(rules, []core.Pool{p}, s.entityID, j.Labels) {
-			if m.Pool.ID == p.ID {
-				return true
-			}
-		}
-		return false
+		v := poolServes(pools, snap.LabelRules, s, j)
+		memo[k] = v
+		return v
 	}
 	var lapse time.Time
 	snap.Jobs, c.spent, lapse = holdSpent(snap.Now, snap.Jobs, c.spent, serves)
 	return lapse
+}
+
+// poolServes says whether the spent runner's pool could have taken job j
+// under its entity's forge label rules.
+func poolServes(pools map[string]core.Pool, labelRules map[string]forge.LabelRules, s spentRunner, j core.Job) bool {
+	p, ok := pools[s.poolID]
+	if !ok {
+		return false
+	}
+	rules, ok := labelRules[s.entityID]
+	if !ok {
+		rules = forge.LabelRulesFor(core.ForgeGitHub)
+	}
+	for _, m := range scheduler.MatchPoolsWith(rules, []core.Pool{p}, s.entityID, j.Labels) {
+		if m.Pool.ID == p.ID {
+			return true
+		}
+	}
+	return false
 }
