@@ -109,6 +109,11 @@ type Controller struct {
 
 	// listed (under mu): entity id → job ids its latest poll listing showed (ingest.go).
 	listed map[string]map[int64]bool
+	// spent (under mu): runners of polled entities that exited before a
+	// listing showed them running a job (held.go).
+	spent []spentRunner
+	// polled (under mu): entities a poller has reported a listing of (Listed).
+	polled map[string]bool
 	// offline (under mu): instance name → consecutive runner listings that
 	// showed its runner offline (runnercheck.go).
 	offline map[string]int
@@ -224,6 +229,7 @@ func (c *Controller) step(ctx context.Context) time.Time {
 		return now.Add(time.Second)
 	}
 	snap.Health = c.observeHealth(snap.Pools)
+	lapse := c.holdSpentJobs(&snap)
 	d := scheduler.Decide(snap)
 	pools := make(map[string]core.Pool, len(snap.Pools))
 	for _, p := range snap.Pools {
@@ -254,6 +260,9 @@ func (c *Controller) step(ctx context.Context) time.Time {
 	c.observeInstances(snap)
 	if next.IsZero() || (!d.NextWake.IsZero() && d.NextWake.Before(next)) {
 		next = d.NextWake
+	}
+	if next.IsZero() || (!lapse.IsZero() && lapse.Before(next)) {
+		next = lapse
 	}
 	return next
 }

@@ -211,7 +211,7 @@ func (c *Controller) Report(ctx context.Context, token string, status core.Runne
 // the job running on it, which can read the token) could lie, and lying only
 // ends its own machine.
 func (c *Controller) machineDone(ctx context.Context, name, message string) error {
-	_, err := c.o.Store.UpdateInstance(ctx, name, func(i *core.Instance) error {
+	inst, err := c.o.Store.UpdateInstance(ctx, name, func(i *core.Instance) error {
 		switch {
 		case i.Runner == core.RunnerFailed:
 			return machineapi.ErrBadToken
@@ -232,6 +232,7 @@ func (c *Controller) machineDone(ctx context.Context, name, message string) erro
 		return nil
 	}
 	if err == nil {
+		c.noteSpent(ctx, inst, c.o.Now())
 		c.Notify()
 	}
 	return err

@@ -26,6 +26,14 @@ type Sink interface {
 	IngestQueued(ctx context.Context, ent core.Entity, jobs []core.Job, complete bool) (int, error)
 }
 
+// ListedSink is a Sink that also wants to know when a listing of an entity
+// that shows every job still queued was asked for: a complete listing, or a
+// 304 saying the previous complete one still holds (the controller releases
+// jobs it held back for runners that exited before then).
+type ListedSink interface {
+	Listed(entityID string, began time.Time)
+}
+
 // Options configure a Poller.
 type Options struct {
 	Store   store.Store
@@ -184,7 +192,7 @@ func (p *Poller) runForge(ctx context.Context, forgeID string) {
 			t.Stop()
 			continue
 		}
-		res, found := p.poll(ctx, forgeID, ents[id], maxCalls)
+		res, found := p.poll(ctx, forgeID, ents[id], maxCalls, now)
 		end := p.o.Now()
 		sched.Record(id, now, end, res)
 		p.observe(label, sched, end, res, found)
@@ -193,7 +201,8 @@ func (p *Poller) runForge(ctx context.Context, forgeID string) {
 
 // poll lists one entity's queued jobs and hands them over. It returns how
 // many jobs were new.
-func (p *Poller) poll(ctx context.Context, forgeID string, ent core.Entity, maxCalls int) (Result, int) {
+// began is when the poll started, before its first request.
+func (p *Poller) poll(ctx context.Context, forgeID string, ent core.Entity, maxCalls int, began time.Time) (Result, int) {
 	client, err := p.o.Forges.Client(ctx, forgeID)
 	if err != nil {
 		p.log.Error("poller: forge client", "entity", ent.Name, "err", err)
@@ -244,6 +253,7 @@ func (p *Poller) poll(ctx context.Context, forgeID string, ent core.Entity, maxC
 		return res, 0
 	case lst.NotModified:
 		res.Outcome = NotModified
+		p.listed(ent, began)
 		return res, 0
 	}
 	lst.Jobs, lst.InProgress = p.admit(ent, lst.Jobs), p.admit(ent, lst.InProgress)
@@ -266,7 +276,16 @@ func (p *Poller) poll(ctx context.Context, forgeID string, ent core.Entity, maxC
 		p.etags[ent.ID] = lst.ETags
 		p.mu.Unlock()
 	}
+	if lst.Complete {
+		p.listed(ent, began)
+	}
 	return res, found
+}
+
+func (p *Poller) listed(ent core.Entity, began time.Time) {
+	if l, ok := p.o.Sink.(ListedSink); ok {
+		l.Listed(ent.ID, began)
+	}
 }
 
 func (p *Poller) observe(label string, s *Schedule, now time.Time, r Result, found int) {

@@ -86,7 +86,7 @@ func TestPollHandsStartedJobsOverBeforeQueued(t *testing.T) {
 		InProgress: []core.Job{{ID: 1, RunID: 1, Repository: "o/r", Labels: []string{"linux"}, State: core.JobInProgress, RunnerName: "t-busy"}},
 	}}
 	p := New(Options{Sink: sink, Forges: fixedForges{fl}})
-	if res, _ := p.poll(context.Background(), "f1", core.Entity{ID: "e1", Name: "o/r"}, 10); res.Outcome != OK {
+	if res, _ := p.poll(context.Background(), "f1", core.Entity{ID: "e1", Name: "o/r"}, 10, time.Now()); res.Outcome != OK {
 		t.Fatalf("poll outcome %v", res.Outcome)
 	}
 	if want := []string{"in_progress", "queued"}; !slices.Equal(sink.got, want) {
