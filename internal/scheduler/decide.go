@@ -36,9 +36,18 @@ func Decide(s Snapshot) Decision {
 	d.classify()
 	d.budgets()
 	d.assignJobs(s.Jobs)
+	planned := 0
 	for _, ps := range d.states {
 		if ps.pool.Enabled {
-			d.plan(ps)
+			planned += d.plan(ps)
+		}
+	}
+	// Counted first so the output, thousands of large structs at scale, is
+	// allocated once.
+	d.out.Creates = make([]Create, 0, planned)
+	for _, ps := range d.states {
+		if ps.pool.Enabled {
+			d.emitCreates(ps)
 		}
 	}
 	d.heldRetries()
@@ -87,26 +96,30 @@ func (d *decider) assignJobs(jobs []core.Job) {
 
 func (d *decider) assignJob(m *matcher, j *core.Job) JobNote {
 	note := JobNote{EntityID: j.EntityID, JobID: j.ID}
-	matches, why := m.matchJob(j.EntityID, j.Labels)
+	memo := m.matchJob(j.EntityID, j.Labels)
+	matches := memo.found
 	if len(matches) == 0 {
-		note.Note = why
+		note.Note = memo.why
 		return note
 	}
-	t := d.tenantFor(j.EntityID)
+	if memo.groups == nil {
+		memo.tenant = d.tenantFor(j.EntityID)
+		memo.groups = make([]*group, len(matches))
+	}
+	t := memo.tenant
 	var chosen *group
 	var chosenPool *poolState
 	blocked := "" // the first quota or capacity that kept a pool with room from creating
-	for _, pm := range matches {
+	for i, pm := range matches {
 		ps := d.states[pm.pool]
-		g := ps.groupFor(j.EntityID, pm.size.Label)
-		g.size = pm.size
+		g := memo.groupAt(i, ps, j.EntityID)
 		if g.freeAvail > 0 {
 			g.freeAvail--
 			chosen, chosenPool = g, ps
 			break
 		}
 		if ps.room > 0 {
-			sz := createSize(ps.pool, pm.size)
+			sz := createSize(ps, pm.size)
 			if why := d.admit(t, ps.pool.Provider, sz); why != "" {
 				// The tenant's own quota is named first: raising it is
 				// what would let the job run somewhere.
@@ -124,7 +137,7 @@ func (d *decider) assignJob(m *matcher, j *core.Job) JobNote {
 	}
 	if chosen == nil {
 		chosenPool = d.states[matches[0].pool]
-		chosen = chosenPool.groupFor(j.EntityID, matches[0].size.Label)
+		chosen = memo.groupAt(0, chosenPool, j.EntityID)
 		note.Note = blocked
 		if blocked == "" {
 			note.Note = chosenPool.waitNote()
@@ -135,10 +148,24 @@ func (d *decider) assignJob(m *matcher, j *core.Job) JobNote {
 	return note
 }
 
-// plan emits an enabled pool's creates and scale-down deletes. Job creates
+// groupAt returns the group the memo's i-th match counts a job of entity in,
+// made on first use (a group exists only once a job or machine reached it).
+func (memo *matchMemo) groupAt(i int, ps *poolState, entity string) *group {
+	g := memo.groups[i]
+	if g == nil {
+		pm := memo.found[i]
+		g = ps.groupFor(entity, pm.size.Label)
+		g.size = pm.size
+		memo.groups[i] = g
+	}
+	return g
+}
+
+// plan counts an enabled pool's creates into its groups, emits its
+// scale-down deletes, and returns how many creates it planned. Job creates
 // were already bounded by the pool's room while assigning jobs; idle targets
 // get what room is left.
-func (d *decider) plan(ps *poolState) {
+func (d *decider) plan(ps *poolState) int {
 	p := ps.pool
 	freeTarget := 0
 	if pct := min(p.FreeTargetPercent, 100); pct > 0 {
@@ -146,44 +173,56 @@ func (d *decider) plan(ps *poolState) {
 	}
 	minIdle := min(p.MinIdle, check.MaxRunnersLimit)
 	targetIdle := max(minIdle, freeTarget, 0)
-	idleReason := core.CreateMinIdle
+	ps.idleReason = core.CreateMinIdle
 	if freeTarget > minIdle {
-		idleReason = core.CreateFreeTarget
+		ps.idleReason = core.CreateFreeTarget
 	}
-	keys := make([]string, 0, len(ps.groups))
+	ps.keys = make([]string, 0, len(ps.groups))
 	for k := range ps.groups {
-		keys = append(keys, k)
+		ps.keys = append(ps.keys, k)
 	}
-	slices.Sort(keys) // "" (the default group) first
-	for _, k := range keys {
+	slices.Sort(ps.keys) // "" (the default group) first
+	planned := 0
+	for _, k := range ps.keys {
 		g := ps.groups[k]
-		d.creates(ps, g, g.jobCreates, core.CreateForJob)
+		planned += max(0, g.jobCreates)
 		want := g.waiting
 		if k == "" {
 			want += targetIdle
 			if deficit := want - g.avail - g.jobCreates; deficit > 0 {
-				n := d.grant(ps, min(deficit, ps.room))
-				ps.room -= n
-				d.creates(ps, g, n, idleReason)
+				g.idleCreates = d.grant(ps, min(deficit, ps.room))
+				ps.room -= g.idleCreates
+				planned += max(0, g.idleCreates)
 			}
 		}
 		d.scaleDown(g, g.avail-want)
 	}
+	ps.created += planned
+	return planned
+}
+
+// emitCreates appends the creates plan counted for a pool, by group key,
+// job creates before idle-target ones.
+func (d *decider) emitCreates(ps *poolState) {
+	for _, k := range ps.keys {
+		g := ps.groups[k]
+		d.creates(ps, g, g.jobCreates, core.CreateForJob)
+		d.creates(ps, g, g.idleCreates, ps.idleReason)
+	}
 }
 
 func (d *decider) creates(ps *poolState, g *group, n int, reason core.CreateReason) {
+	if n <= 0 {
+		return
+	}
 	p := ps.pool
 	size := g.size
 	if g.sizeKey == "" {
 		size = Size{}
-		if fs, ok := core.ParseSize(p.Flavor); ok {
-			size = fs
+		if ps.flavorOK {
+			size = ps.flavor
 			size.Label = "" // the flavor sets resources; the machine still serves unsized jobs
 		}
-	}
-	ps.created += n
-	if n <= 0 {
-		return
 	}
 	// One label slice for the pool's creates of this size: capped, so a
 	// caller's append copies instead of writing into a shared array.
@@ -192,7 +231,6 @@ func (d *decider) creates(ps *poolState, g *group, n int, reason core.CreateReas
 		labels = append(labels, size.Label)
 	}
 	labels = slices.Clip(labels)
-	d.out.Creates = slices.Grow(d.out.Creates, n)
 	for range n {
 		d.out.Creates = append(d.out.Creates, Create{
 			PoolID: p.ID, Labels: labels, Size: size.Label,
@@ -228,16 +266,10 @@ func (d *decider) scaleDown(g *group, surplus int) {
 
 // finishDeletes puts deletes in instance order, whichever rule produced them.
 func (d *decider) finishDeletes() {
-	order := make([]int, len(d.deletes))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return d.deletes[a] - d.deletes[b] })
-	for _, i := range order {
-		d.out.Deletes = append(d.out.Deletes, Delete{
-			InstanceName: d.instances[d.deletes[i]].Name,
-			Reason:       d.reasons[i],
-		})
+	slices.SortFunc(d.deletes, func(a, b pendingDelete) int { return a.idx - b.idx })
+	d.out.Deletes = make([]Delete, 0, len(d.deletes))
+	for _, pd := range d.deletes {
+		d.out.Deletes = append(d.out.Deletes, Delete{InstanceName: d.instances[pd.idx].Name, Reason: pd.reason})
 	}
 }
 
@@ -246,18 +278,20 @@ func (d *decider) finishDeletes() {
 // instance is pending_create or creating, unless this decision deletes it
 // (the next decision sees it pending_delete, and must decide the same).
 func (d *decider) budgets() {
-	deleted := make(map[int]bool, len(d.deletes))
-	for _, idx := range d.deletes {
-		deleted[idx] = true
+	deleted := make([]bool, len(d.instances))
+	for _, pd := range d.deletes {
+		deleted[pd.idx] = true
 	}
-	inflight := map[string]int{}
 	for idx, in := range d.instances {
 		if (in.State == core.InstancePendingCreate || in.State == core.InstanceCreating) && !deleted[idx] {
-			inflight[in.PoolID]++
+			if ps := d.byID[in.PoolID]; ps != nil {
+				ps.inflight++
+			}
 		}
 	}
 	for _, ps := range d.states {
-		ps.budget = ps.health.budget(d.now, inflight[ps.pool.ID])
+		// Pools sharing an id (a bad store row) count the same machines.
+		ps.budget = ps.health.budget(d.now, d.byID[ps.pool.ID].inflight)
 		if ps.health.Failing() {
 			d.wakeAt(ps.health.NextCreateAt)
 		}

@@ -100,11 +100,9 @@ func (d *decider) hold(ps *poolState, in *core.Instance) {
 
 // createSize is the size a new machine of the pool gets for a job of size
 // (Label "" = the pool's default, its flavor if that parses as a size).
-func createSize(p *core.Pool, size Size) Size {
-	if size.Label == "" {
-		if fs, ok := core.ParseSize(p.Flavor); ok {
-			return fs
-		}
+func createSize(ps *poolState, size Size) Size {
+	if size.Label == "" && ps.flavorOK {
+		return ps.flavor
 	}
 	return size
 }
@@ -165,7 +163,7 @@ func (d *decider) consume(t *tenantState, prov string, sz Size) {
 // its own entity's tenant, and returns how many it admitted.
 func (d *decider) grant(ps *poolState, n int) int {
 	t := d.tenantFor(ps.pool.EntityID)
-	sz := createSize(ps.pool, Size{})
+	sz := createSize(ps, Size{})
 	for i := range n {
 		if d.admit(t, ps.pool.Provider, sz) != "" {
 			return i

@@ -28,6 +28,8 @@ type group struct {
 	freeAvail  int // avail not yet claimed by a job
 	waiting    int // jobs counted against this group
 	jobCreates int // jobs that claimed a new machine
+
+	idleCreates int // default group: creates plan grants to idle targets
 }
 
 // poolState is Decide's bookkeeping for one pool.
@@ -41,10 +43,17 @@ type poolState struct {
 	// Create backoff of a failing pool (see PoolHealth).
 	health     PoolHealth
 	budget     int   // creates that may start now; -1 = unlimited
+	inflight   int   // pending_create or creating machines this decision does not delete
 	created    int   // creates planned so far
 	dueRetries []int // failing pool: retries due, held for what budget is left
 
 	fullNote string // waitNote's text, once made
+
+	flavor   Size // the pool flavor parsed as a size, if flavorOK
+	flavorOK bool
+
+	keys       []string // group keys in create order, set by plan
+	idleReason core.CreateReason
 }
 
 func (ps *poolState) group(key string) *group {
@@ -84,8 +93,7 @@ type decider struct {
 	// instances point into the snapshot (never written), sorted by CreatedAt, then Name.
 	instances []*core.Instance
 
-	deletes []int // instance indexes, parallel to reasons
-	reasons []core.DeleteReason
+	deletes []pendingDelete
 	out     Decision
 
 	share // tenants, quotas and provider capacity (share.go)
@@ -121,6 +129,7 @@ func newDecider(s Snapshot) *decider {
 		ps := &poolState{pool: &d.pools[i], groups: map[string]*group{}}
 		ps.group("") // min_idle needs the default group even with no machines or jobs
 		ps.health = s.Health[ps.pool.ID]
+		ps.flavor, ps.flavorOK = core.ParseSize(ps.pool.Flavor)
 		d.states[i] = ps
 		if _, dup := d.byID[ps.pool.ID]; !dup {
 			d.byID[ps.pool.ID] = ps
@@ -129,9 +138,14 @@ func newDecider(s Snapshot) *decider {
 	return d
 }
 
+// pendingDelete is a delete by instance index, put in instance order at the end.
+type pendingDelete struct {
+	idx    int
+	reason core.DeleteReason
+}
+
 func (d *decider) del(idx int, reason core.DeleteReason) {
-	d.deletes = append(d.deletes, idx)
-	d.reasons = append(d.reasons, reason)
+	d.deletes = append(d.deletes, pendingDelete{idx, reason})
 }
 
 // wakeAt records t as a candidate NextWake; only future moments count.
