@@ -82,11 +82,10 @@ type matcher struct {
 	byEntity map[string][]indexedPool
 	sizes    map[string]parsedSize // ParseSize memo: jobs repeat few labels
 	rules    map[string]forge.LabelRules
-	// matches memoises matchJob by entity, then labels as the job gives
-	// them: thousands of queued jobs ask for a few label sets, and each match
-	// scans every pool of the entity. keyBuf builds the inner key without
-	// allocating on a hit.
-	matches map[string]map[string]*matchMemo
+	// matches memoises matchJob by entity and labels as the job gives them
+	// (keyBuf, so a hit does not allocate): thousands of queued jobs ask for
+	// a few label sets, and each match scans every pool of the entity.
+	matches map[string]*matchMemo
 	keyBuf  []byte
 	// Shared pools: tenantOf maps entity id to tenant name; open holds the
 	// pools that serve every tenant or the default tenant, merged into an
@@ -138,7 +137,7 @@ func (m *matcher) parseSize(label string) (Size, bool) {
 // get GitHub's) and each entity's tenant name (absent: the default tenant).
 func newMatcher(pools []core.Pool, rules map[string]forge.LabelRules, tenantOf map[string]string) *matcher {
 	m := &matcher{pools: pools, byEntity: map[string][]indexedPool{}, sizes: map[string]parsedSize{}, rules: rules,
-		matches: map[string]map[string]*matchMemo{}, tenantOf: tenantOf}
+		matches: map[string]*matchMemo{}, tenantOf: tenantOf}
 	members := map[string][]string{} // tenant name -> entity ids
 	for e, t := range tenantOf {
 		members[t] = append(members[t], e)
@@ -238,16 +237,12 @@ func comparePoolRank(a, b *core.Pool) int {
 // label list as the job gives it. The memo is shared: callers must not
 // change found.
 func (m *matcher) matchJob(entityID string, raw []string) *matchMemo {
-	byLabels := m.matches[entityID]
-	if byLabels == nil {
-		byLabels = map[string]*matchMemo{}
-		m.matches[entityID] = byLabels
-	}
-	m.keyBuf = m.keyBuf[:0]
+	// NUL-terminated parts: validated ids and labels hold no NUL.
+	m.keyBuf = append(append(m.keyBuf[:0], entityID...), 0)
 	for _, l := range raw {
 		m.keyBuf = append(append(m.keyBuf, l...), 0)
 	}
-	if r := byLabels[string(m.keyBuf)]; r != nil {
+	if r := m.matches[string(m.keyBuf)]; r != nil {
 		return r
 	}
 	labels := m.normalize(entityID, raw)
@@ -258,7 +253,7 @@ func (m *matcher) matchJob(entityID string, raw []string) *matchMemo {
 			r.why += ": " + why
 		}
 	}
-	byLabels[string(m.keyBuf)] = r
+	m.matches[string(m.keyBuf)] = r
 	return r
 }
 
