@@ -44,7 +44,9 @@ func Decide(s Snapshot) Decision {
 	}
 	// Counted first so the output, thousands of large structs at scale, is
 	// allocated once.
-	d.out.Creates = make([]Create, 0, planned)
+	if planned > 0 {
+		d.out.Creates = make([]Create, 0, planned)
+	}
 	for _, ps := range d.states {
 		if ps.pool.Enabled {
 			d.emitCreates(ps)
@@ -266,10 +268,14 @@ func (d *decider) scaleDown(g *group, surplus int) {
 
 // finishDeletes puts deletes in instance order, whichever rule produced them.
 func (d *decider) finishDeletes() {
-	slices.SortFunc(d.deletes, func(a, b pendingDelete) int { return a.idx - b.idx })
-	d.out.Deletes = make([]Delete, 0, len(d.deletes))
-	for _, pd := range d.deletes {
-		d.out.Deletes = append(d.out.Deletes, Delete{InstanceName: d.instances[pd.idx].Name, Reason: pd.reason})
+	if d.nDeletes == 0 {
+		return
+	}
+	d.out.Deletes = make([]Delete, 0, d.nDeletes)
+	for idx, reason := range d.deleted {
+		if reason != "" {
+			d.out.Deletes = append(d.out.Deletes, Delete{InstanceName: d.instances[idx].Name, Reason: reason})
+		}
 	}
 }
 
@@ -278,12 +284,8 @@ func (d *decider) finishDeletes() {
 // instance is pending_create or creating, unless this decision deletes it
 // (the next decision sees it pending_delete, and must decide the same).
 func (d *decider) budgets() {
-	deleted := make([]bool, len(d.instances))
-	for _, pd := range d.deletes {
-		deleted[pd.idx] = true
-	}
 	for idx, in := range d.instances {
-		if (in.State == core.InstancePendingCreate || in.State == core.InstanceCreating) && !deleted[idx] {
+		if (in.State == core.InstancePendingCreate || in.State == core.InstanceCreating) && d.deleted[idx] == "" {
 			if ps := d.byID[in.PoolID]; ps != nil {
 				ps.inflight++
 			}

@@ -93,8 +93,12 @@ type decider struct {
 	// instances point into the snapshot (never written), sorted by CreatedAt, then Name.
 	instances []*core.Instance
 
-	deletes []pendingDelete
-	out     Decision
+	// deleted holds, by instance index, why this decision deletes it ("" =
+	// kept): each instance gets at most one rule, and reading it back in
+	// index order puts deletes in instance order without a sort.
+	deleted  []core.DeleteReason
+	nDeletes int
+	out      Decision
 
 	share // tenants, quotas and provider capacity (share.go)
 }
@@ -123,6 +127,7 @@ func newDecider(s Snapshot) *decider {
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
+	d.deleted = make([]core.DeleteReason, len(d.instances))
 	d.initShare(s)
 	d.states = make([]*poolState, len(d.pools))
 	for i := range d.pools {
@@ -138,14 +143,11 @@ func newDecider(s Snapshot) *decider {
 	return d
 }
 
-// pendingDelete is a delete by instance index, put in instance order at the end.
-type pendingDelete struct {
-	idx    int
-	reason core.DeleteReason
-}
-
 func (d *decider) del(idx int, reason core.DeleteReason) {
-	d.deletes = append(d.deletes, pendingDelete{idx, reason})
+	if d.deleted[idx] == "" {
+		d.nDeletes++
+	}
+	d.deleted[idx] = reason
 }
 
 // wakeAt records t as a candidate NextWake; only future moments count.
