@@ -179,11 +179,14 @@ func (d *decider) plan(ps *poolState) int {
 	if freeTarget > minIdle {
 		ps.idleReason = core.CreateFreeTarget
 	}
-	ps.keys = make([]string, 0, len(ps.groups))
-	for k := range ps.groups {
-		ps.keys = append(ps.keys, k)
+	ps.keys = onlyDefault // most pools: a shared slice, only read
+	if len(ps.groups) > 1 {
+		ps.keys = make([]string, 0, len(ps.groups))
+		for k := range ps.groups {
+			ps.keys = append(ps.keys, k)
+		}
+		slices.Sort(ps.keys) // "" (the default group) first
 	}
-	slices.Sort(ps.keys) // "" (the default group) first
 	planned := 0
 	for _, k := range ps.keys {
 		g := ps.groups[k]
@@ -202,6 +205,8 @@ func (d *decider) plan(ps *poolState) int {
 	ps.created += planned
 	return planned
 }
+
+var onlyDefault = []string{""}
 
 // emitCreates appends the creates plan counted for a pool, by group key,
 // job creates before idle-target ones.

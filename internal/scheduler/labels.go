@@ -87,6 +87,9 @@ type matcher struct {
 	// a few label sets, and each match scans every pool of the entity.
 	matches map[string]*matchMemo
 	keyBuf  []byte
+	// sets shares one label set among pools whose labels and forge rules
+	// are the same: pools of an installation repeat a few label lists.
+	sets map[string]map[string]bool
 	// Shared pools: tenantOf maps entity id to tenant name; open holds the
 	// pools that serve every tenant or the default tenant, merged into an
 	// entity's list by poolsOf.
@@ -137,7 +140,7 @@ func (m *matcher) parseSize(label string) (Size, bool) {
 // get GitHub's) and each entity's tenant name (absent: the default tenant).
 func newMatcher(pools []core.Pool, rules map[string]forge.LabelRules, tenantOf map[string]string) *matcher {
 	m := &matcher{pools: pools, byEntity: map[string][]indexedPool{}, sizes: map[string]parsedSize{}, rules: rules,
-		matches: map[string]*matchMemo{}, tenantOf: tenantOf}
+		matches: map[string]*matchMemo{}, sets: map[string]map[string]bool{}, tenantOf: tenantOf}
 	members := map[string][]string{} // tenant name -> entity ids
 	for e, t := range tenantOf {
 		members[t] = append(members[t], e)
@@ -182,11 +185,32 @@ func (m *matcher) add(i int, e string) {
 
 func (m *matcher) index(i int, e string) indexedPool {
 	r := m.rulesOf(e)
-	set := map[string]bool{}
-	for _, l := range normalizeLabels(append(slices.Clone(r.Implied), m.pools[i].Labels...), r.CaseSensitive) {
-		set[l] = true
+	// NUL-separated parts: validated labels hold no NUL.
+	k := append(m.keyBuf[:0], boolByte(r.CaseSensitive))
+	for _, l := range r.Implied {
+		k = append(append(k, l...), 0)
+	}
+	k = append(k, 0)
+	for _, l := range m.pools[i].Labels {
+		k = append(append(k, l...), 0)
+	}
+	m.keyBuf = k
+	set := m.sets[string(k)]
+	if set == nil {
+		set = map[string]bool{}
+		for _, l := range normalizeLabels(append(slices.Clone(r.Implied), m.pools[i].Labels...), r.CaseSensitive) {
+			set[l] = true
+		}
+		m.sets[string(k)] = set
 	}
 	return indexedPool{idx: i, labels: set, rules: r}
+}
+
+func boolByte(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func sortPools(pools []core.Pool, list []indexedPool) {

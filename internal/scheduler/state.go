@@ -87,7 +87,7 @@ type decider struct {
 	maxAttempts int
 	rules       map[string]forge.LabelRules
 
-	pools  []core.Pool // sorted by Name, then ID: the order creates come out in
+	pools  []core.Pool // sorted by Name, then ID: the order creates come out in; never written
 	states []*poolState
 	byID   map[string]*poolState
 	// instances point into the snapshot (never written), sorted by CreatedAt, then Name.
@@ -109,15 +109,21 @@ func newDecider(s Snapshot) *decider {
 		idleGrace:   s.IdleGrace,
 		maxAttempts: s.MaxCreateAttempts,
 		rules:       s.LabelRules,
-		pools:       slices.Clone(s.Pools),
-		byID:        map[string]*poolState{},
+		pools:       s.Pools,
+		byID:        make(map[string]*poolState, len(s.Pools)),
 	}
-	slices.SortStableFunc(d.pools, func(a, b core.Pool) int {
+	byName := func(a, b core.Pool) int {
 		if c := strings.Compare(a.Name, b.Name); c != 0 {
 			return c
 		}
 		return strings.Compare(a.ID, b.ID)
-	})
+	}
+	// The store lists pools by name: then the caller's slice serves as is
+	// (never written), sparing a copy of a thousand large structs.
+	if !slices.IsSortedFunc(d.pools, byName) {
+		d.pools = slices.Clone(d.pools)
+		slices.SortStableFunc(d.pools, byName)
+	}
 	d.instances = sortedPtrs(s.Instances, func(a, b *core.Instance) int {
 		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
 			return c
