@@ -70,6 +70,7 @@ func Decide(s Snapshot) Decision {
 func (d *decider) assignJobs(jobs []core.Job) {
 	m := newMatcher(d.pools, d.rules, d.tenantOf)
 	for _, ps := range d.states {
+		ps.deflt.freeAvail = ps.deflt.avail
 		for _, g := range ps.groups {
 			g.freeAvail = g.avail
 		}
@@ -179,42 +180,34 @@ func (d *decider) plan(ps *poolState) int {
 	if freeTarget > minIdle {
 		ps.idleReason = core.CreateFreeTarget
 	}
-	ps.keys = onlyDefault // most pools: a shared slice, only read
-	if len(ps.groups) > 1 {
-		ps.keys = make([]string, 0, len(ps.groups))
-		for k := range ps.groups {
-			ps.keys = append(ps.keys, k)
-		}
-		slices.Sort(ps.keys) // "" (the default group) first
+	ps.others = make([]*group, 0, len(ps.groups))
+	for _, g := range ps.groups {
+		ps.others = append(ps.others, g)
 	}
-	planned := 0
-	for _, k := range ps.keys {
-		g := ps.groups[k]
-		planned += max(0, g.jobCreates)
-		want := g.waiting
-		if k == "" {
-			want += targetIdle
-			if deficit := want - g.avail - g.jobCreates; deficit > 0 {
-				g.idleCreates = d.grant(ps, min(deficit, ps.room))
-				ps.room -= g.idleCreates
-				planned += max(0, g.idleCreates)
-			}
-		}
-		d.scaleDown(g, g.avail-want)
+	slices.SortFunc(ps.others, func(a, b *group) int { return strings.Compare(a.key, b.key) })
+	g := &ps.deflt
+	want := g.waiting + targetIdle
+	if deficit := want - g.avail - g.jobCreates; deficit > 0 {
+		g.idleCreates = d.grant(ps, min(deficit, ps.room))
+		ps.room -= g.idleCreates
+	}
+	d.scaleDown(g, g.avail-want)
+	planned := g.jobCreates + g.idleCreates
+	for _, g := range ps.others {
+		planned += g.jobCreates
+		d.scaleDown(g, g.avail-g.waiting)
 	}
 	ps.created += planned
 	return planned
 }
 
-var onlyDefault = []string{""}
-
-// emitCreates appends the creates plan counted for a pool, by group key,
-// job creates before idle-target ones.
+// emitCreates appends the creates plan counted for a pool: the default
+// group's first, then by group key; job creates before idle-target ones.
 func (d *decider) emitCreates(ps *poolState) {
-	for _, k := range ps.keys {
-		g := ps.groups[k]
+	d.creates(ps, &ps.deflt, ps.deflt.jobCreates, core.CreateForJob)
+	d.creates(ps, &ps.deflt, ps.deflt.idleCreates, ps.idleReason)
+	for _, g := range ps.others {
 		d.creates(ps, g, g.jobCreates, core.CreateForJob)
-		d.creates(ps, g, g.idleCreates, ps.idleReason)
 	}
 }
 

@@ -34,10 +34,13 @@ type group struct {
 
 // poolState is Decide's bookkeeping for one pool.
 type poolState struct {
-	pool   *core.Pool
-	live   int
-	busy   int
-	room   int // max_runners − live − creates planned so far, never negative
+	pool *core.Pool
+	live int
+	busy int
+	room int // max_runners − live − creates planned so far, never negative
+	// deflt is the default group (key ""): min_idle needs it even with no
+	// machines or jobs. groups holds the others by key, nil while none.
+	deflt  group
 	groups map[string]*group
 
 	// Create backoff of a failing pool (see PoolHealth).
@@ -52,17 +55,29 @@ type poolState struct {
 	flavor   Size // the pool flavor parsed as a size, if flavorOK
 	flavorOK bool
 
-	keys       []string // group keys in create order, set by plan
+	others     []*group // groups but the default, by key: plan's create order
 	idleReason core.CreateReason
 }
 
 func (ps *poolState) group(key string) *group {
+	if key == "" {
+		return &ps.deflt
+	}
 	g := ps.groups[key]
 	if g == nil {
 		g = &group{key: key, sizeKey: key}
-		ps.groups[key] = g
+		ps.addGroup(g)
 	}
 	return g
+}
+
+// addGroup files a group other than the default one; most pools have none,
+// so the map is made on first use.
+func (ps *poolState) addGroup(g *group) {
+	if ps.groups == nil {
+		ps.groups = map[string]*group{}
+	}
+	ps.groups[g.key] = g
 }
 
 // groupFor is the group of machines bound to entity (a job's, or an
@@ -75,7 +90,7 @@ func (ps *poolState) groupFor(entity, size string) *group {
 	g := ps.groups[key]
 	if g == nil {
 		g = &group{key: key, sizeKey: size, entity: entity}
-		ps.groups[key] = g
+		ps.addGroup(g)
 	}
 	return g
 }
@@ -136,9 +151,10 @@ func newDecider(s Snapshot) *decider {
 	d.deleted = make([]core.DeleteReason, len(d.instances))
 	d.initShare(s)
 	d.states = make([]*poolState, len(d.pools))
+	slab := make([]poolState, len(d.pools)) // one allocation for a thousand pools
 	for i := range d.pools {
-		ps := &poolState{pool: &d.pools[i], groups: map[string]*group{}}
-		ps.group("") // min_idle needs the default group even with no machines or jobs
+		ps := &slab[i]
+		ps.pool = &d.pools[i]
 		ps.health = s.Health[ps.pool.ID]
 		ps.flavor, ps.flavorOK = core.ParseSize(ps.pool.Flavor)
 		d.states[i] = ps
