@@ -270,9 +270,9 @@ func (d *decider) finishDeletes() {
 		return
 	}
 	d.out.Deletes = make([]Delete, 0, d.nDeletes)
-	for idx, reason := range d.deleted {
-		if reason != "" {
-			d.out.Deletes = append(d.out.Deletes, Delete{InstanceName: d.instances[idx].Name, Reason: reason})
+	for idx, code := range d.deleted {
+		if code != 0 {
+			d.out.Deletes = append(d.out.Deletes, Delete{InstanceName: d.instances[idx].Name, Reason: d.delReasons[code-1]})
 		}
 	}
 }
@@ -283,7 +283,7 @@ func (d *decider) finishDeletes() {
 // (the next decision sees it pending_delete, and must decide the same).
 func (d *decider) budgets() {
 	for idx, in := range d.instances {
-		if (in.State == core.InstancePendingCreate || in.State == core.InstanceCreating) && d.deleted[idx] == "" {
+		if (in.State == core.InstancePendingCreate || in.State == core.InstanceCreating) && d.deleted[idx] == 0 {
 			if ps := d.byID[in.PoolID]; ps != nil {
 				ps.inflight++
 			}

@@ -108,11 +108,14 @@ type decider struct {
 	// instances point into the snapshot (never written), sorted by CreatedAt, then Name.
 	instances []*core.Instance
 
-	// deleted holds, by instance index, why this decision deletes it ("" =
-	// kept): each instance gets at most one rule, and reading it back in
-	// index order puts deletes in instance order without a sort.
-	deleted  []core.DeleteReason
-	nDeletes int
+	// deleted holds, by instance index, why this decision deletes it: 0 =
+	// kept, else 1 + an index into delReasons (a byte, not a string, so ten
+	// thousand instances cost 10 kB the collector need not scan). Each
+	// instance gets at most one rule; reading it back in index order puts
+	// deletes in instance order without a sort.
+	deleted    []uint8
+	delReasons []core.DeleteReason
+	nDeletes   int
 	out      Decision
 
 	share // tenants, quotas and provider capacity (share.go)
@@ -148,7 +151,7 @@ func newDecider(s Snapshot) *decider {
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	d.deleted = make([]core.DeleteReason, len(d.instances))
+	d.deleted = make([]uint8, len(d.instances))
 	d.initShare(s)
 	d.states = make([]*poolState, len(d.pools))
 	slab := make([]poolState, len(d.pools)) // one allocation for a thousand pools
@@ -166,10 +169,15 @@ func newDecider(s Snapshot) *decider {
 }
 
 func (d *decider) del(idx int, reason core.DeleteReason) {
-	if d.deleted[idx] == "" {
+	code := slices.Index(d.delReasons, reason)
+	if code < 0 {
+		code = len(d.delReasons) // a handful of reasons exist: the byte cannot overflow
+		d.delReasons = append(d.delReasons, reason)
+	}
+	if d.deleted[idx] == 0 {
 		d.nDeletes++
 	}
-	d.deleted[idx] = reason
+	d.deleted[idx] = uint8(code + 1)
 }
 
 // wakeAt records t as a candidate NextWake; only future moments count.
