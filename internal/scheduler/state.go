@@ -116,7 +116,7 @@ type decider struct {
 	deleted    []uint8
 	delReasons []core.DeleteReason
 	nDeletes   int
-	out      Decision
+	out        Decision
 
 	share // tenants, quotas and provider capacity (share.go)
 }
