@@ -93,20 +93,28 @@ func (d *decider) assignJobs(jobs []core.Job) {
 		}
 		return strings.Compare(a.EntityID, b.EntityID)
 	})
+	// One pass in queue order reads each job once; fair share then visits
+	// queue positions out of order, touching only these compact arrays.
 	d.out.Jobs = make([]JobNote, len(queue))
-	d.fairOrder(queue, func(pos int) { d.out.Jobs[pos] = d.assignJob(m, queue[pos]) })
+	memos := make([]*matchMemo, len(queue))
+	for pos, j := range queue {
+		memo := m.matchJob(j.EntityID, j.Labels)
+		if memo.tenant == nil {
+			memo.tenant = d.tenantFor(j.EntityID)
+		}
+		memos[pos] = memo
+		d.out.Jobs[pos] = JobNote{EntityID: j.EntityID, JobID: j.ID}
+	}
+	d.fairOrder(memos, func(pos int) { d.assignJob(&d.out.Jobs[pos], memos[pos]) })
 }
 
-func (d *decider) assignJob(m *matcher, j *core.Job) JobNote {
-	note := JobNote{EntityID: j.EntityID, JobID: j.ID}
-	memo := m.matchJob(j.EntityID, j.Labels)
+func (d *decider) assignJob(note *JobNote, memo *matchMemo) {
 	matches := memo.found
 	if len(matches) == 0 {
 		note.Note = memo.why
-		return note
+		return
 	}
 	if memo.groups == nil {
-		memo.tenant = d.tenantFor(j.EntityID)
 		memo.groups = make([]*group, len(matches))
 	}
 	t := memo.tenant
@@ -115,7 +123,7 @@ func (d *decider) assignJob(m *matcher, j *core.Job) JobNote {
 	blocked := "" // the first quota or capacity that kept a pool with room from creating
 	for i, pm := range matches {
 		ps := d.states[pm.pool]
-		g := memo.groupAt(i, ps, j.EntityID)
+		g := memo.groupAt(i, ps)
 		if g.freeAvail > 0 {
 			g.freeAvail--
 			chosen, chosenPool = g, ps
@@ -140,7 +148,7 @@ func (d *decider) assignJob(m *matcher, j *core.Job) JobNote {
 	}
 	if chosen == nil {
 		chosenPool = d.states[matches[0].pool]
-		chosen = memo.groupAt(0, chosenPool, j.EntityID)
+		chosen = memo.groupAt(0, chosenPool)
 		note.Note = blocked
 		if blocked == "" {
 			note.Note = chosenPool.waitNote()
@@ -148,16 +156,15 @@ func (d *decider) assignJob(m *matcher, j *core.Job) JobNote {
 	}
 	chosen.waiting++
 	note.PoolID = chosenPool.pool.ID
-	return note
 }
 
-// groupAt returns the group the memo's i-th match counts a job of entity in,
-// made on first use (a group exists only once a job or machine reached it).
-func (memo *matchMemo) groupAt(i int, ps *poolState, entity string) *group {
+// groupAt returns the group the memo's i-th match counts a job in, made on
+// first use (a group exists only once a job or machine reached it).
+func (memo *matchMemo) groupAt(i int, ps *poolState) *group {
 	g := memo.groups[i]
 	if g == nil {
 		pm := memo.found[i]
-		g = ps.groupFor(entity, pm.size.Label)
+		g = ps.groupFor(memo.entity, pm.size.Label)
 		g.size = pm.size
 		memo.groups[i] = g
 	}

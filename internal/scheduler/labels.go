@@ -99,8 +99,9 @@ type matcher struct {
 }
 
 type matchMemo struct {
-	found []poolMatch
-	why   string // the job note when found is empty
+	entity string
+	found  []poolMatch
+	why    string // the job note when found is empty
 
 	// Decide's per-memo cache, filled on first use: the entity's tenant and,
 	// parallel to found, the group each match counts the job in. Both depend
@@ -270,7 +271,7 @@ func (m *matcher) matchJob(entityID string, raw []string) *matchMemo {
 		return r
 	}
 	labels := m.normalize(entityID, raw)
-	r := &matchMemo{found: m.match(entityID, labels)}
+	r := &matchMemo{entity: entityID, found: m.match(entityID, labels)}
 	if len(r.found) == 0 {
 		r.why = fmt.Sprintf("no enabled pool of this entity matches labels %v", labels)
 		if why := m.explain(entityID, labels); why != "" {

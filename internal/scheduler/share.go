@@ -180,7 +180,7 @@ func (d *decider) grant(ps *poolState, n int) int {
 // moves its tenant back. One tenant queueing first therefore cannot take all
 // the capacity before another's first job is seen. With one tenant the order
 // is the queue's.
-func (d *decider) fairOrder(queue []*core.Job, assign func(pos int)) {
+func (d *decider) fairOrder(queue []*matchMemo, assign func(pos int)) {
 	if len(d.byEntity) == 0 { // no tenants: everyone is in the default one
 		for i := range queue {
 			assign(i)
@@ -188,8 +188,8 @@ func (d *decider) fairOrder(queue []*core.Job, assign func(pos int)) {
 		return
 	}
 	var ts tenantHeap
-	for i, j := range queue {
-		t := d.tenantFor(j.EntityID)
+	for i, memo := range queue {
+		t := memo.tenant
 		if len(t.jobs) == 0 {
 			ts = append(ts, t)
 		}
