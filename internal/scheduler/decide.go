@@ -131,7 +131,7 @@ func (d *decider) assignJob(note *JobNote, memo *matchMemo) {
 		}
 		if ps.room > 0 {
 			sz := createSize(ps, pm.size)
-			if why := d.admit(t, ps.pool.Provider, sz); why != "" {
+			if why := d.admit(t, ps.prov, sz); why != "" {
 				// The tenant's own quota is named first: raising it is
 				// what would let the job run somewhere.
 				if blocked == "" || (!isQuota(blocked) && isQuota(why)) {
@@ -139,7 +139,7 @@ func (d *decider) assignJob(note *JobNote, memo *matchMemo) {
 				}
 				continue
 			}
-			d.consume(t, ps.pool.Provider, sz)
+			d.consume(t, ps.prov, sz)
 			ps.room--
 			g.jobCreates++
 			chosen, chosenPool = g, ps

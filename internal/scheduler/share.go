@@ -84,14 +84,13 @@ func vcpu(cpu int) int { return max(1, cpu) }
 
 // hold counts a live instance against its tenant and provider.
 func (d *decider) hold(ps *poolState, in *core.Instance) {
-	ent := in.EntityID
-	if ent == "" {
-		ent = ps.pool.EntityID
+	t := ps.tenant
+	if in.EntityID != "" && in.EntityID != ps.pool.EntityID {
+		t = d.tenantFor(in.EntityID)
 	}
-	t := d.tenantFor(ent)
 	t.machines++
 	t.vcpu += vcpu(in.CPU)
-	if pv := d.provs[ps.pool.Provider]; pv != nil {
+	if pv := ps.prov; pv != nil {
 		pv.machines++
 		pv.vcpu += vcpu(in.CPU)
 		pv.memMB += in.MemoryMB
@@ -108,8 +107,8 @@ func createSize(ps *poolState, size Size) Size {
 }
 
 // admit says why tenant t may not get one more machine of size sz from
-// provider prov ("" = it may).
-func (d *decider) admit(t *tenantState, prov string, sz Size) string {
+// provider pv (nil: one with no declared capacity) ("" = it may).
+func (d *decider) admit(t *tenantState, pv *provState, sz Size) string {
 	cpu := vcpu(sz.CPU)
 	if t.maxMachines > 0 && t.machines+1 > t.maxMachines {
 		if t.noteMachines == "" {
@@ -123,7 +122,6 @@ func (d *decider) admit(t *tenantState, prov string, sz Size) string {
 		}
 		return t.noteVCPU
 	}
-	pv := d.provs[prov]
 	if pv == nil {
 		return ""
 	}
@@ -139,7 +137,7 @@ func (d *decider) admit(t *tenantState, prov string, sz Size) string {
 		if pv.notes[i] == "" {
 			what := [...]string{"max_machines", "vcpu", "memory_mb"}[i]
 			limit := [...]int{c.MaxMachines, c.VCPU, c.MemoryMB}[i]
-			pv.notes[i] = fmt.Sprintf("provider %q at capacity (%s %d)", prov, what, limit)
+			pv.notes[i] = fmt.Sprintf("provider %q at capacity (%s %d)", pv.name, what, limit)
 		}
 		return pv.notes[i]
 	}
@@ -149,10 +147,10 @@ func (d *decider) admit(t *tenantState, prov string, sz Size) string {
 func isQuota(note string) bool { return strings.HasPrefix(note, "tenant ") }
 
 // consume counts a planned create against its tenant and provider.
-func (d *decider) consume(t *tenantState, prov string, sz Size) {
+func (d *decider) consume(t *tenantState, pv *provState, sz Size) {
 	t.machines++
 	t.vcpu += vcpu(sz.CPU)
-	if pv := d.provs[prov]; pv != nil {
+	if pv != nil {
 		pv.machines++
 		pv.vcpu += vcpu(sz.CPU)
 		pv.memMB += sz.MemoryMB
@@ -162,13 +160,12 @@ func (d *decider) consume(t *tenantState, prov string, sz Size) {
 // grant admits up to n idle-target creates of the pool's default size for
 // its own entity's tenant, and returns how many it admitted.
 func (d *decider) grant(ps *poolState, n int) int {
-	t := d.tenantFor(ps.pool.EntityID)
 	sz := createSize(ps, Size{})
 	for i := range n {
-		if d.admit(t, ps.pool.Provider, sz) != "" {
+		if d.admit(ps.tenant, ps.prov, sz) != "" {
 			return i
 		}
-		d.consume(t, ps.pool.Provider, sz)
+		d.consume(ps.tenant, ps.prov, sz)
 	}
 	return n
 }

@@ -54,6 +54,8 @@ type poolState struct {
 
 	flavor   Size // the pool flavor parsed as a size, if flavorOK
 	flavorOK bool
+	tenant   *tenantState // the tenant of the pool's own entity
+	prov     *provState   // nil: the provider has no declared capacity
 
 	others     []*group // groups but the default, by key: plan's create order
 	idleReason core.CreateReason
@@ -160,6 +162,7 @@ func newDecider(s Snapshot) *decider {
 		ps.pool = &d.pools[i]
 		ps.health = s.Health[ps.pool.ID]
 		ps.flavor, ps.flavorOK = core.ParseSize(ps.pool.Flavor)
+		ps.tenant, ps.prov = d.tenantFor(ps.pool.EntityID), d.provs[ps.pool.Provider]
 		d.states[i] = ps
 		if _, dup := d.byID[ps.pool.ID]; !dup {
 			d.byID[ps.pool.ID] = ps
