@@ -313,6 +313,8 @@ func sortedPtrs[T any](xs []T, cmp func(a, b *T) int) []*T {
 	for i := range xs {
 		out[i] = &xs[i]
 	}
-	slices.SortFunc(out, cmp)
+	if !slices.IsSortedFunc(out, cmp) { // the store lists instances in this order
+		slices.SortFunc(out, cmp)
+	}
 	return out
 }
