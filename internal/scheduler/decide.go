@@ -36,9 +36,20 @@ func Decide(s Snapshot) Decision {
 	d.classify()
 	d.budgets()
 	d.assignJobs(s.Jobs)
+	planned := 0
 	for _, ps := range d.states {
 		if ps.pool.Enabled {
-			d.plan(ps)
+			planned += d.plan(ps)
+		}
+	}
+	// Counted first so the output, thousands of large structs at scale, is
+	// allocated once.
+	if planned > 0 {
+		d.out.Creates = make([]Create, 0, planned)
+	}
+	for _, ps := range d.states {
+		if ps.pool.Enabled {
+			d.emitCreates(ps)
 		}
 	}
 	d.heldRetries()
@@ -59,6 +70,7 @@ func Decide(s Snapshot) Decision {
 func (d *decider) assignJobs(jobs []core.Job) {
 	m := newMatcher(d.pools, d.rules, d.tenantOf)
 	for _, ps := range d.states {
+		ps.deflt.freeAvail = ps.deflt.avail
 		for _, g := range ps.groups {
 			g.freeAvail = g.avail
 		}
@@ -81,33 +93,45 @@ func (d *decider) assignJobs(jobs []core.Job) {
 		}
 		return strings.Compare(a.EntityID, b.EntityID)
 	})
+	// One pass in queue order reads each job once; fair share then visits
+	// queue positions out of order, touching only these compact arrays.
 	d.out.Jobs = make([]JobNote, len(queue))
-	d.fairOrder(queue, func(pos int) { d.out.Jobs[pos] = d.assignJob(m, queue[pos]) })
+	memos := make([]*matchMemo, len(queue))
+	for pos, j := range queue {
+		memo := m.matchJob(j.EntityID, j.Labels)
+		if memo.tenant == nil {
+			memo.tenant = d.tenantFor(j.EntityID)
+		}
+		memos[pos] = memo
+		d.out.Jobs[pos] = JobNote{EntityID: j.EntityID, JobID: j.ID}
+	}
+	d.fairOrder(memos, func(pos int) { d.assignJob(&d.out.Jobs[pos], memos[pos]) })
 }
 
-func (d *decider) assignJob(m *matcher, j *core.Job) JobNote {
-	note := JobNote{EntityID: j.EntityID, JobID: j.ID}
-	matches, why := m.matchJob(j.EntityID, j.Labels)
+func (d *decider) assignJob(note *JobNote, memo *matchMemo) {
+	matches := memo.found
 	if len(matches) == 0 {
-		note.Note = why
-		return note
+		note.Note = memo.why
+		return
 	}
-	t := d.tenantFor(j.EntityID)
+	if memo.groups == nil {
+		memo.groups = make([]*group, len(matches))
+	}
+	t := memo.tenant
 	var chosen *group
 	var chosenPool *poolState
 	blocked := "" // the first quota or capacity that kept a pool with room from creating
-	for _, pm := range matches {
+	for i, pm := range matches {
 		ps := d.states[pm.pool]
-		g := ps.groupFor(j.EntityID, pm.size.Label)
-		g.size = pm.size
+		g := memo.groupAt(i, ps)
 		if g.freeAvail > 0 {
 			g.freeAvail--
 			chosen, chosenPool = g, ps
 			break
 		}
 		if ps.room > 0 {
-			sz := createSize(ps.pool, pm.size)
-			if why := d.admit(t, ps.pool.Provider, sz); why != "" {
+			sz := createSize(ps, pm.size)
+			if why := d.admit(t, ps.prov, sz); why != "" {
 				// The tenant's own quota is named first: raising it is
 				// what would let the job run somewhere.
 				if blocked == "" || (!isQuota(blocked) && isQuota(why)) {
@@ -115,7 +139,7 @@ func (d *decider) assignJob(m *matcher, j *core.Job) JobNote {
 				}
 				continue
 			}
-			d.consume(t, ps.pool.Provider, sz)
+			d.consume(t, ps.prov, sz)
 			ps.room--
 			g.jobCreates++
 			chosen, chosenPool = g, ps
@@ -124,7 +148,7 @@ func (d *decider) assignJob(m *matcher, j *core.Job) JobNote {
 	}
 	if chosen == nil {
 		chosenPool = d.states[matches[0].pool]
-		chosen = chosenPool.groupFor(j.EntityID, matches[0].size.Label)
+		chosen = memo.groupAt(0, chosenPool)
 		note.Note = blocked
 		if blocked == "" {
 			note.Note = chosenPool.waitNote()
@@ -132,13 +156,26 @@ func (d *decider) assignJob(m *matcher, j *core.Job) JobNote {
 	}
 	chosen.waiting++
 	note.PoolID = chosenPool.pool.ID
-	return note
 }
 
-// plan emits an enabled pool's creates and scale-down deletes. Job creates
+// groupAt returns the group the memo's i-th match counts a job in, made on
+// first use (a group exists only once a job or machine reached it).
+func (memo *matchMemo) groupAt(i int, ps *poolState) *group {
+	g := memo.groups[i]
+	if g == nil {
+		pm := memo.found[i]
+		g = ps.groupFor(memo.entity, pm.size.Label)
+		g.size = pm.size
+		memo.groups[i] = g
+	}
+	return g
+}
+
+// plan counts an enabled pool's creates into its groups, emits its
+// scale-down deletes, and returns how many creates it planned. Job creates
 // were already bounded by the pool's room while assigning jobs; idle targets
 // get what room is left.
-func (d *decider) plan(ps *poolState) {
+func (d *decider) plan(ps *poolState) int {
 	p := ps.pool
 	freeTarget := 0
 	if pct := min(p.FreeTargetPercent, 100); pct > 0 {
@@ -146,44 +183,53 @@ func (d *decider) plan(ps *poolState) {
 	}
 	minIdle := min(p.MinIdle, check.MaxRunnersLimit)
 	targetIdle := max(minIdle, freeTarget, 0)
-	idleReason := core.CreateMinIdle
+	ps.idleReason = core.CreateMinIdle
 	if freeTarget > minIdle {
-		idleReason = core.CreateFreeTarget
+		ps.idleReason = core.CreateFreeTarget
 	}
-	keys := make([]string, 0, len(ps.groups))
-	for k := range ps.groups {
-		keys = append(keys, k)
+	ps.others = make([]*group, 0, len(ps.groups))
+	for _, g := range ps.groups {
+		ps.others = append(ps.others, g)
 	}
-	slices.Sort(keys) // "" (the default group) first
-	for _, k := range keys {
-		g := ps.groups[k]
+	slices.SortFunc(ps.others, func(a, b *group) int { return strings.Compare(a.key, b.key) })
+	g := &ps.deflt
+	want := g.waiting + targetIdle
+	if deficit := want - g.avail - g.jobCreates; deficit > 0 {
+		g.idleCreates = d.grant(ps, min(deficit, ps.room))
+		ps.room -= g.idleCreates
+	}
+	d.scaleDown(g, g.avail-want)
+	planned := g.jobCreates + g.idleCreates
+	for _, g := range ps.others {
+		planned += g.jobCreates
+		d.scaleDown(g, g.avail-g.waiting)
+	}
+	ps.created += planned
+	return planned
+}
+
+// emitCreates appends the creates plan counted for a pool: the default
+// group's first, then by group key; job creates before idle-target ones.
+func (d *decider) emitCreates(ps *poolState) {
+	d.creates(ps, &ps.deflt, ps.deflt.jobCreates, core.CreateForJob)
+	d.creates(ps, &ps.deflt, ps.deflt.idleCreates, ps.idleReason)
+	for _, g := range ps.others {
 		d.creates(ps, g, g.jobCreates, core.CreateForJob)
-		want := g.waiting
-		if k == "" {
-			want += targetIdle
-			if deficit := want - g.avail - g.jobCreates; deficit > 0 {
-				n := d.grant(ps, min(deficit, ps.room))
-				ps.room -= n
-				d.creates(ps, g, n, idleReason)
-			}
-		}
-		d.scaleDown(g, g.avail-want)
 	}
 }
 
 func (d *decider) creates(ps *poolState, g *group, n int, reason core.CreateReason) {
+	if n <= 0 {
+		return
+	}
 	p := ps.pool
 	size := g.size
 	if g.sizeKey == "" {
 		size = Size{}
-		if fs, ok := core.ParseSize(p.Flavor); ok {
-			size = fs
+		if ps.flavorOK {
+			size = ps.flavor
 			size.Label = "" // the flavor sets resources; the machine still serves unsized jobs
 		}
-	}
-	ps.created += n
-	if n <= 0 {
-		return
 	}
 	// One label slice for the pool's creates of this size: capped, so a
 	// caller's append copies instead of writing into a shared array.
@@ -192,7 +238,6 @@ func (d *decider) creates(ps *poolState, g *group, n int, reason core.CreateReas
 		labels = append(labels, size.Label)
 	}
 	labels = slices.Clip(labels)
-	d.out.Creates = slices.Grow(d.out.Creates, n)
 	for range n {
 		d.out.Creates = append(d.out.Creates, Create{
 			PoolID: p.ID, Labels: labels, Size: size.Label,
@@ -228,16 +273,14 @@ func (d *decider) scaleDown(g *group, surplus int) {
 
 // finishDeletes puts deletes in instance order, whichever rule produced them.
 func (d *decider) finishDeletes() {
-	order := make([]int, len(d.deletes))
-	for i := range order {
-		order[i] = i
+	if d.nDeletes == 0 {
+		return
 	}
-	slices.SortFunc(order, func(a, b int) int { return d.deletes[a] - d.deletes[b] })
-	for _, i := range order {
-		d.out.Deletes = append(d.out.Deletes, Delete{
-			InstanceName: d.instances[d.deletes[i]].Name,
-			Reason:       d.reasons[i],
-		})
+	d.out.Deletes = make([]Delete, 0, d.nDeletes)
+	for idx, code := range d.deleted {
+		if code != 0 {
+			d.out.Deletes = append(d.out.Deletes, Delete{InstanceName: d.instances[idx].Name, Reason: d.delReasons[code-1]})
+		}
 	}
 }
 
@@ -246,18 +289,16 @@ func (d *decider) finishDeletes() {
 // instance is pending_create or creating, unless this decision deletes it
 // (the next decision sees it pending_delete, and must decide the same).
 func (d *decider) budgets() {
-	deleted := make(map[int]bool, len(d.deletes))
-	for _, idx := range d.deletes {
-		deleted[idx] = true
-	}
-	inflight := map[string]int{}
 	for idx, in := range d.instances {
-		if (in.State == core.InstancePendingCreate || in.State == core.InstanceCreating) && !deleted[idx] {
-			inflight[in.PoolID]++
+		if (in.State == core.InstancePendingCreate || in.State == core.InstanceCreating) && d.deleted[idx] == 0 {
+			if ps := d.byID[in.PoolID]; ps != nil {
+				ps.inflight++
+			}
 		}
 	}
 	for _, ps := range d.states {
-		ps.budget = ps.health.budget(d.now, inflight[ps.pool.ID])
+		// Pools sharing an id (a bad store row) count the same machines.
+		ps.budget = ps.health.budget(d.now, d.byID[ps.pool.ID].inflight)
 		if ps.health.Failing() {
 			d.wakeAt(ps.health.NextCreateAt)
 		}

@@ -82,10 +82,14 @@ type matcher struct {
 	byEntity map[string][]indexedPool
 	sizes    map[string]parsedSize // ParseSize memo: jobs repeat few labels
 	rules    map[string]forge.LabelRules
-	// matches memoises matchJob by entity and normalised labels: thousands
-	// of queued jobs ask for a few label sets, and each match scans every
-	// pool of the entity.
-	matches map[matchKey]matchMemo
+	// matches memoises matchJob by entity and labels as the job gives them
+	// (keyBuf, so a hit does not allocate): thousands of queued jobs ask for
+	// a few label sets, and each match scans every pool of the entity.
+	matches map[string]*matchMemo
+	keyBuf  []byte
+	// sets shares one label set among pools whose labels and forge rules
+	// are the same: pools of an installation repeat a few label lists.
+	sets map[string]map[string]bool
 	// Shared pools: tenantOf maps entity id to tenant name; open holds the
 	// pools that serve every tenant or the default tenant, merged into an
 	// entity's list by poolsOf.
@@ -94,11 +98,16 @@ type matcher struct {
 	merged   map[string]bool
 }
 
-type matchKey struct{ entity, labels string }
-
 type matchMemo struct {
-	found []poolMatch
-	why   string // the job note when found is empty
+	entity string
+	found  []poolMatch
+	why    string // the job note when found is empty
+
+	// Decide's per-memo cache, filled on first use: the entity's tenant and,
+	// parallel to found, the group each match counts the job in. Both depend
+	// only on the entity and the match, so every job of the memo shares them.
+	tenant *tenantState
+	groups []*group
 }
 
 // rulesOf returns the label rules of an entity's forge.
@@ -132,7 +141,7 @@ func (m *matcher) parseSize(label string) (Size, bool) {
 // get GitHub's) and each entity's tenant name (absent: the default tenant).
 func newMatcher(pools []core.Pool, rules map[string]forge.LabelRules, tenantOf map[string]string) *matcher {
 	m := &matcher{pools: pools, byEntity: map[string][]indexedPool{}, sizes: map[string]parsedSize{}, rules: rules,
-		matches: map[matchKey]matchMemo{}, tenantOf: tenantOf}
+		matches: map[string]*matchMemo{}, sets: map[string]map[string]bool{}, tenantOf: tenantOf}
 	members := map[string][]string{} // tenant name -> entity ids
 	for e, t := range tenantOf {
 		members[t] = append(members[t], e)
@@ -177,11 +186,32 @@ func (m *matcher) add(i int, e string) {
 
 func (m *matcher) index(i int, e string) indexedPool {
 	r := m.rulesOf(e)
-	set := map[string]bool{}
-	for _, l := range normalizeLabels(append(slices.Clone(r.Implied), m.pools[i].Labels...), r.CaseSensitive) {
-		set[l] = true
+	// NUL-separated parts: validated labels hold no NUL.
+	k := append(m.keyBuf[:0], boolByte(r.CaseSensitive))
+	for _, l := range r.Implied {
+		k = append(append(k, l...), 0)
+	}
+	k = append(k, 0)
+	for _, l := range m.pools[i].Labels {
+		k = append(append(k, l...), 0)
+	}
+	m.keyBuf = k
+	set := m.sets[string(k)]
+	if set == nil {
+		set = map[string]bool{}
+		for _, l := range normalizeLabels(append(slices.Clone(r.Implied), m.pools[i].Labels...), r.CaseSensitive) {
+			set[l] = true
+		}
+		m.sets[string(k)] = set
 	}
 	return indexedPool{idx: i, labels: set, rules: r}
+}
+
+func boolByte(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func sortPools(pools []core.Pool, list []indexedPool) {
@@ -229,23 +259,27 @@ func comparePoolRank(a, b *core.Pool) int {
 
 // matchJob normalises a job's labels and returns match and, when nothing
 // matches, the job's note (with explain's reason), remembered per entity and
-// label list as the job gives it. The returned slice is shared: callers must
-// not change it.
-func (m *matcher) matchJob(entityID string, raw []string) ([]poolMatch, string) {
-	k := matchKey{entityID, strings.Join(raw, "\x00")}
-	if r, ok := m.matches[k]; ok {
-		return r.found, r.why
+// label list as the job gives it. The memo is shared: callers must not
+// change found.
+func (m *matcher) matchJob(entityID string, raw []string) *matchMemo {
+	// NUL-terminated parts: validated ids and labels hold no NUL.
+	m.keyBuf = append(append(m.keyBuf[:0], entityID...), 0)
+	for _, l := range raw {
+		m.keyBuf = append(append(m.keyBuf, l...), 0)
+	}
+	if r := m.matches[string(m.keyBuf)]; r != nil {
+		return r
 	}
 	labels := m.normalize(entityID, raw)
-	r := matchMemo{found: m.match(entityID, labels)}
+	r := &matchMemo{entity: entityID, found: m.match(entityID, labels)}
 	if len(r.found) == 0 {
 		r.why = fmt.Sprintf("no enabled pool of this entity matches labels %v", labels)
 		if why := m.explain(entityID, labels); why != "" {
 			r.why += ": " + why
 		}
 	}
-	m.matches[k] = r
-	return r.found, r.why
+	m.matches[string(m.keyBuf)] = r
+	return r
 }
 
 // match expects labels already normalised.

@@ -84,14 +84,13 @@ func vcpu(cpu int) int { return max(1, cpu) }
 
 // hold counts a live instance against its tenant and provider.
 func (d *decider) hold(ps *poolState, in *core.Instance) {
-	ent := in.EntityID
-	if ent == "" {
-		ent = ps.pool.EntityID
+	t := ps.tenant
+	if in.EntityID != "" && in.EntityID != ps.pool.EntityID {
+		t = d.tenantFor(in.EntityID)
 	}
-	t := d.tenantFor(ent)
 	t.machines++
 	t.vcpu += vcpu(in.CPU)
-	if pv := d.provs[ps.pool.Provider]; pv != nil {
+	if pv := ps.prov; pv != nil {
 		pv.machines++
 		pv.vcpu += vcpu(in.CPU)
 		pv.memMB += in.MemoryMB
@@ -100,18 +99,16 @@ func (d *decider) hold(ps *poolState, in *core.Instance) {
 
 // createSize is the size a new machine of the pool gets for a job of size
 // (Label "" = the pool's default, its flavor if that parses as a size).
-func createSize(p *core.Pool, size Size) Size {
-	if size.Label == "" {
-		if fs, ok := core.ParseSize(p.Flavor); ok {
-			return fs
-		}
+func createSize(ps *poolState, size Size) Size {
+	if size.Label == "" && ps.flavorOK {
+		return ps.flavor
 	}
 	return size
 }
 
 // admit says why tenant t may not get one more machine of size sz from
-// provider prov ("" = it may).
-func (d *decider) admit(t *tenantState, prov string, sz Size) string {
+// provider pv (nil: one with no declared capacity) ("" = it may).
+func (d *decider) admit(t *tenantState, pv *provState, sz Size) string {
 	cpu := vcpu(sz.CPU)
 	if t.maxMachines > 0 && t.machines+1 > t.maxMachines {
 		if t.noteMachines == "" {
@@ -125,7 +122,6 @@ func (d *decider) admit(t *tenantState, prov string, sz Size) string {
 		}
 		return t.noteVCPU
 	}
-	pv := d.provs[prov]
 	if pv == nil {
 		return ""
 	}
@@ -141,7 +137,7 @@ func (d *decider) admit(t *tenantState, prov string, sz Size) string {
 		if pv.notes[i] == "" {
 			what := [...]string{"max_machines", "vcpu", "memory_mb"}[i]
 			limit := [...]int{c.MaxMachines, c.VCPU, c.MemoryMB}[i]
-			pv.notes[i] = fmt.Sprintf("provider %q at capacity (%s %d)", prov, what, limit)
+			pv.notes[i] = fmt.Sprintf("provider %q at capacity (%s %d)", pv.name, what, limit)
 		}
 		return pv.notes[i]
 	}
@@ -151,10 +147,10 @@ func (d *decider) admit(t *tenantState, prov string, sz Size) string {
 func isQuota(note string) bool { return strings.HasPrefix(note, "tenant ") }
 
 // consume counts a planned create against its tenant and provider.
-func (d *decider) consume(t *tenantState, prov string, sz Size) {
+func (d *decider) consume(t *tenantState, pv *provState, sz Size) {
 	t.machines++
 	t.vcpu += vcpu(sz.CPU)
-	if pv := d.provs[prov]; pv != nil {
+	if pv != nil {
 		pv.machines++
 		pv.vcpu += vcpu(sz.CPU)
 		pv.memMB += sz.MemoryMB
@@ -164,13 +160,12 @@ func (d *decider) consume(t *tenantState, prov string, sz Size) {
 // grant admits up to n idle-target creates of the pool's default size for
 // its own entity's tenant, and returns how many it admitted.
 func (d *decider) grant(ps *poolState, n int) int {
-	t := d.tenantFor(ps.pool.EntityID)
-	sz := createSize(ps.pool, Size{})
+	sz := createSize(ps, Size{})
 	for i := range n {
-		if d.admit(t, ps.pool.Provider, sz) != "" {
+		if d.admit(ps.tenant, ps.prov, sz) != "" {
 			return i
 		}
-		d.consume(t, ps.pool.Provider, sz)
+		d.consume(ps.tenant, ps.prov, sz)
 	}
 	return n
 }
@@ -182,7 +177,7 @@ func (d *decider) grant(ps *poolState, n int) int {
 // moves its tenant back. One tenant queueing first therefore cannot take all
 // the capacity before another's first job is seen. With one tenant the order
 // is the queue's.
-func (d *decider) fairOrder(queue []*core.Job, assign func(pos int)) {
+func (d *decider) fairOrder(queue []*matchMemo, assign func(pos int)) {
 	if len(d.byEntity) == 0 { // no tenants: everyone is in the default one
 		for i := range queue {
 			assign(i)
@@ -190,8 +185,8 @@ func (d *decider) fairOrder(queue []*core.Job, assign func(pos int)) {
 		return
 	}
 	var ts tenantHeap
-	for i, j := range queue {
-		t := d.tenantFor(j.EntityID)
+	for i, memo := range queue {
+		t := memo.tenant
 		if len(t.jobs) == 0 {
 			ts = append(ts, t)
 		}

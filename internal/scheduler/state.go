@@ -28,32 +28,58 @@ type group struct {
 	freeAvail  int // avail not yet claimed by a job
 	waiting    int // jobs counted against this group
 	jobCreates int // jobs that claimed a new machine
+
+	idleCreates int // default group: creates plan grants to idle targets
 }
 
 // poolState is Decide's bookkeeping for one pool.
 type poolState struct {
-	pool   *core.Pool
-	live   int
-	busy   int
-	room   int // max_runners − live − creates planned so far, never negative
+	pool *core.Pool
+	live int
+	busy int
+	room int // max_runners − live − creates planned so far, never negative
+	// deflt is the default group (key ""): min_idle needs it even with no
+	// machines or jobs. groups holds the others by key, nil while none.
+	deflt  group
 	groups map[string]*group
 
 	// Create backoff of a failing pool (see PoolHealth).
 	health     PoolHealth
 	budget     int   // creates that may start now; -1 = unlimited
+	inflight   int   // pending_create or creating machines this decision does not delete
 	created    int   // creates planned so far
 	dueRetries []int // failing pool: retries due, held for what budget is left
 
 	fullNote string // waitNote's text, once made
+
+	flavor   Size // the pool flavor parsed as a size, if flavorOK
+	flavorOK bool
+	tenant   *tenantState // the tenant of the pool's own entity
+	prov     *provState   // nil: the provider has no declared capacity
+
+	others     []*group // groups but the default, by key: plan's create order
+	idleReason core.CreateReason
 }
 
 func (ps *poolState) group(key string) *group {
+	if key == "" {
+		return &ps.deflt
+	}
 	g := ps.groups[key]
 	if g == nil {
 		g = &group{key: key, sizeKey: key}
-		ps.groups[key] = g
+		ps.addGroup(g)
 	}
 	return g
+}
+
+// addGroup files a group other than the default one; most pools have none,
+// so the map is made on first use.
+func (ps *poolState) addGroup(g *group) {
+	if ps.groups == nil {
+		ps.groups = map[string]*group{}
+	}
+	ps.groups[g.key] = g
 }
 
 // groupFor is the group of machines bound to entity (a job's, or an
@@ -66,7 +92,7 @@ func (ps *poolState) groupFor(entity, size string) *group {
 	g := ps.groups[key]
 	if g == nil {
 		g = &group{key: key, sizeKey: size, entity: entity}
-		ps.groups[key] = g
+		ps.addGroup(g)
 	}
 	return g
 }
@@ -78,15 +104,21 @@ type decider struct {
 	maxAttempts int
 	rules       map[string]forge.LabelRules
 
-	pools  []core.Pool // sorted by Name, then ID: the order creates come out in
+	pools  []core.Pool // sorted by Name, then ID: the order creates come out in; never written
 	states []*poolState
 	byID   map[string]*poolState
 	// instances point into the snapshot (never written), sorted by CreatedAt, then Name.
 	instances []*core.Instance
 
-	deletes []int // instance indexes, parallel to reasons
-	reasons []core.DeleteReason
-	out     Decision
+	// deleted holds, by instance index, why this decision deletes it: 0 =
+	// kept, else 1 + an index into delReasons (a byte, not a string, so ten
+	// thousand instances cost 10 kB the collector need not scan). Each
+	// instance gets at most one rule; reading it back in index order puts
+	// deletes in instance order without a sort.
+	deleted    []uint8
+	delReasons []core.DeleteReason
+	nDeletes   int
+	out        Decision
 
 	share // tenants, quotas and provider capacity (share.go)
 }
@@ -97,15 +129,21 @@ func newDecider(s Snapshot) *decider {
 		idleGrace:   s.IdleGrace,
 		maxAttempts: s.MaxCreateAttempts,
 		rules:       s.LabelRules,
-		pools:       slices.Clone(s.Pools),
-		byID:        map[string]*poolState{},
+		pools:       s.Pools,
+		byID:        make(map[string]*poolState, len(s.Pools)),
 	}
-	slices.SortStableFunc(d.pools, func(a, b core.Pool) int {
+	byName := func(a, b core.Pool) int {
 		if c := strings.Compare(a.Name, b.Name); c != 0 {
 			return c
 		}
 		return strings.Compare(a.ID, b.ID)
-	})
+	}
+	// The store lists pools by name: then the caller's slice serves as is
+	// (never written), sparing a copy of a thousand large structs.
+	if !slices.IsSortedFunc(d.pools, byName) {
+		d.pools = slices.Clone(d.pools)
+		slices.SortStableFunc(d.pools, byName)
+	}
 	d.instances = sortedPtrs(s.Instances, func(a, b *core.Instance) int {
 		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
 			return c
@@ -115,12 +153,16 @@ func newDecider(s Snapshot) *decider {
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
+	d.deleted = make([]uint8, len(d.instances))
 	d.initShare(s)
 	d.states = make([]*poolState, len(d.pools))
+	slab := make([]poolState, len(d.pools)) // one allocation for a thousand pools
 	for i := range d.pools {
-		ps := &poolState{pool: &d.pools[i], groups: map[string]*group{}}
-		ps.group("") // min_idle needs the default group even with no machines or jobs
+		ps := &slab[i]
+		ps.pool = &d.pools[i]
 		ps.health = s.Health[ps.pool.ID]
+		ps.flavor, ps.flavorOK = core.ParseSize(ps.pool.Flavor)
+		ps.tenant, ps.prov = d.tenantFor(ps.pool.EntityID), d.provs[ps.pool.Provider]
 		d.states[i] = ps
 		if _, dup := d.byID[ps.pool.ID]; !dup {
 			d.byID[ps.pool.ID] = ps
@@ -130,8 +172,15 @@ func newDecider(s Snapshot) *decider {
 }
 
 func (d *decider) del(idx int, reason core.DeleteReason) {
-	d.deletes = append(d.deletes, idx)
-	d.reasons = append(d.reasons, reason)
+	code := slices.Index(d.delReasons, reason)
+	if code < 0 {
+		code = len(d.delReasons) // a handful of reasons exist: the byte cannot overflow
+		d.delReasons = append(d.delReasons, reason)
+	}
+	if d.deleted[idx] == 0 {
+		d.nDeletes++
+	}
+	d.deleted[idx] = uint8(code + 1)
 }
 
 // wakeAt records t as a candidate NextWake; only future moments count.
@@ -264,6 +313,8 @@ func sortedPtrs[T any](xs []T, cmp func(a, b *T) int) []*T {
 	for i := range xs {
 		out[i] = &xs[i]
 	}
-	slices.SortFunc(out, cmp)
+	if !slices.IsSortedFunc(out, cmp) { // the store lists instances in this order
+		slices.SortFunc(out, cmp)
+	}
 	return out
 }
