@@ -200,9 +200,11 @@ func (d *decider) plan(ps *poolState) int {
 	}
 	d.scaleDown(g, g.avail-want)
 	planned := g.jobCreates + g.idleCreates
+	ps.unmet = max(want-g.avail-planned, 0)
 	for _, g := range ps.others {
 		planned += g.jobCreates
 		d.scaleDown(g, g.avail-g.waiting)
+		ps.unmet += max(g.waiting-g.avail-g.jobCreates, 0)
 	}
 	ps.created += planned
 	return planned
@@ -311,10 +313,14 @@ func (d *decider) heldRetries() {
 	pos := map[string]int{}
 	for _, ps := range d.states {
 		for _, idx := range ps.dueRetries {
-			if !ps.pool.Enabled || ps.created >= ps.budget {
+			// A retry the pool has no use for would come up as surplus and be
+			// scaled down by the next decision: a provider call for nothing,
+			// on a provider that is failing already.
+			if !ps.pool.Enabled || ps.created >= ps.budget || ps.unmet <= 0 {
 				break
 			}
 			ps.created++
+			ps.unmet--
 			in := d.instances[idx]
 			d.out.Retries = append(d.out.Retries, Retry{InstanceName: in.Name})
 			// Counted as supply only from the next decision on: this one has

@@ -95,6 +95,16 @@ func TestDecideFailingPoolBacksOff(t *testing.T) {
 			want: summary{Retries: []string{"e1"}, Notes: []string{"1>a: " + backingOff, "2>a: " + backingOff}},
 		},
 		{
+			// The retry would come up idle and be scaled down by the next
+			// decision: a provider call for nothing, and a decision that
+			// undoes the one before.
+			name: "no retry for a pool that wants no machine",
+			snap: Snapshot{Pools: []core.Pool{mkPool("a")}, MaxCreateAttempts: 5,
+				Instances: []core.Instance{mkInst("e1", "a", errSt, rPend, time.Minute, attempts(1, now))},
+				Health:    failing("a", 1, now)},
+			want: summary{},
+		},
+		{
 			name: "a job spills over to a healthy pool",
 			snap: Snapshot{Pools: []core.Pool{mkPool("a", priority(2)), mkPool("b")}, Jobs: []core.Job{mkJob(1, "linux")},
 				Health: failing("a", 1, later)},

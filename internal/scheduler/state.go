@@ -49,6 +49,7 @@ type poolState struct {
 	inflight   int   // pending_create or creating machines this decision does not delete
 	created    int   // creates planned so far
 	dueRetries []int // failing pool: retries due, held for what budget is left
+	unmet      int   // machines the pool wants beyond what is available and planned (plan)
 
 	fullNote string // waitNote's text, once made
 
