@@ -167,6 +167,11 @@ type Instance struct {
 	// EntityID is the entity the runner registers with when it is not the
 	// pool's (a shared pool's machine created for another entity's job).
 	EntityID string `json:"entity_id,omitempty"`
+	// Unbound marks a shared pool's warm machine made without an entity: it
+	// waits for a job (late binding). BoundJobID is the job it was then bound
+	// to, recorded (with EntityID) before its runner config is minted.
+	Unbound    bool  `json:"unbound,omitempty"`
+	BoundJobID int64 `json:"bound_job_id,omitempty"`
 	// TokenHash is the SHA-256 of the single-use instance token; the token itself is never stored.
 	TokenHash     string    `json:"-"`
 	TokenUsed     bool      `json:"-"`
