@@ -151,11 +151,22 @@ func report(ctx context.Context, o Options, status, msg string) error {
 
 // call does one request with the instance token, retrying transport errors and
 // 5xx answers with backoff until Patience runs out.
+// errAgain: the manager has no answer yet (204 to a request that wants one,
+// as for a warm machine waiting unbound) and wants the request repeated.
+var errAgain = errors.New("no answer yet: ask again")
+
 func (o Options) call(ctx context.Context, method, url string, body []byte, out any) error {
 	deadline := time.Now().Add(o.Patience)
 	wait := 200 * time.Millisecond
 	for {
 		err := o.once(ctx, method, url, body, out)
+		if errors.Is(err, errAgain) {
+			// A warm machine waiting unbound for a job: the manager held
+			// the request as long as it may; ask again at once, for as long
+			// as the manager keeps answering.
+			deadline, wait = time.Now().Add(o.Patience), 200*time.Millisecond
+			continue
+		}
 		var fatal errFatal
 		if err == nil || errors.As(err, &fatal) || time.Now().After(deadline) {
 			return err
@@ -187,6 +198,9 @@ func (o Options) once(ctx context.Context, method, url string, body []byte, out 
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode >= 500 {
 		return fmt.Errorf("%s %s: %s: %s", method, url, resp.Status, bytes.TrimSpace(data))
+	}
+	if resp.StatusCode == http.StatusNoContent && out != nil {
+		return errAgain
 	}
 	if resp.StatusCode >= 300 {
 		return errFatal{fmt.Errorf("%s %s: %s: %s", method, url, resp.Status, bytes.TrimSpace(data))}

@@ -50,6 +50,9 @@ func (c *Controller) planCreates(ctx context.Context, creates []scheduler.Create
 			Name: name, PoolID: cr.PoolID, State: core.InstanceCreating, Runner: core.RunnerPending,
 			Labels: cr.Labels, Size: cr.Size, CPU: cr.CPU, MemoryMB: cr.MemoryMB, DiskGB: cr.DiskGB,
 			EntityID: cr.EntityID, TokenHash: hashToken(c.instanceToken(name)),
+			// A shared pool's warm machine waits for a job of any entity
+			// it serves (late binding) instead of registering at the home one.
+			Unbound: cr.Reason != core.CreateForJob && cr.EntityID == "" && pools[cr.PoolID].Shared(),
 		}
 	}
 	if err := c.o.Store.CreateInstances(ctx, insts); err != nil {

@@ -86,6 +86,9 @@ type Options struct {
 	// Emit, if set, receives events the store writes cannot show (a pool's
 	// creates starting to fail, or recovering) for the event log.
 	Emit func(core.Event)
+	// BindWait bounds one long-poll of an unbound warm machine for its
+	// runner config (default DefaultBindWait).
+	BindWait time.Duration
 }
 
 // Controller runs the loop. Create it with New, start it with Run.
@@ -117,6 +120,8 @@ type Controller struct {
 	// offline (under mu): instance name → consecutive runner listings that
 	// showed its runner offline (runnercheck.go).
 	offline map[string]int
+
+	binds binders // unbound warm machines waiting for a job (latebind.go)
 
 	wg          sync.WaitGroup
 	reconciling atomic.Bool
@@ -150,6 +155,9 @@ func New(o Options) *Controller {
 	}
 	if o.MaxParallel == 0 {
 		o.MaxParallel = 8
+	}
+	if o.BindWait <= 0 {
+		o.BindWait = DefaultBindWait
 	}
 	if o.CallTimeout == 0 {
 		o.CallTimeout = 5 * time.Minute
@@ -230,6 +238,7 @@ func (c *Controller) step(ctx context.Context) time.Time {
 	}
 	snap.Health = c.observeHealth(snap.Pools)
 	lapse := c.holdSpentJobs(&snap)
+	c.bindWaiting(ctx, &snap)
 	d := scheduler.Decide(snap)
 	pools := make(map[string]core.Pool, len(snap.Pools))
 	for _, p := range snap.Pools {

@@ -49,6 +49,11 @@ func (c *Controller) RunnerConfigFor(ctx context.Context, token string) (machine
 	if err != nil {
 		return machineapi.RunnerConfig{}, err
 	}
+	if waitsUnbound(inst) && !inst.TokenUsed && machineUp(inst.State) {
+		if inst, err = c.awaitBinding(ctx, inst); err != nil {
+			return machineapi.RunnerConfig{}, err
+		}
+	}
 	marked, err := c.o.Store.UpdateInstance(ctx, inst.Name, func(i *core.Instance) error {
 		switch {
 		case i.TokenUsed:

@@ -170,8 +170,9 @@ type Instance struct {
 	// Unbound marks a shared pool's warm machine made without an entity: it
 	// waits for a job (late binding). BoundJobID is the job it was then bound
 	// to, recorded (with EntityID) before its runner config is minted.
-	Unbound    bool  `json:"unbound,omitempty"`
-	BoundJobID int64 `json:"bound_job_id,omitempty"`
+	Unbound    bool      `json:"unbound,omitempty"`
+	BoundJobID int64     `json:"bound_job_id,omitempty"`
+	BoundAt    time.Time `json:"bound_at,omitempty"` // its bootstrap clock restarts here
 	// TokenHash is the SHA-256 of the single-use instance token; the token itself is never stored.
 	TokenHash     string    `json:"-"`
 	TokenUsed     bool      `json:"-"`

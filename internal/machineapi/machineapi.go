@@ -15,6 +15,9 @@ var (
 	ErrTokenUsed = errors.New("runner config already fetched: instance tokens work once")
 	// ErrInstanceGone: the instance is being removed; the machine should stop.
 	ErrInstanceGone = errors.New("instance is being removed")
+	// ErrNotBound: a shared pool's warm machine is still waiting for a job
+	// (late binding); it asks again at once.
+	ErrNotBound = errors.New("no job for this machine yet: ask again")
 	// ErrBadStatus: a callback named a status machines may not report.
 	ErrBadStatus = errors.New("machines report installing, idle, failed or done")
 )

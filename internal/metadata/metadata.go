@@ -70,6 +70,13 @@ func (h *Handler) runner(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cfg, err := h.Machines.RunnerConfigFor(r.Context(), tok)
+	if errors.Is(err, machineapi.ErrNotBound) {
+		// Late binding: a shared pool's warm machine waits for a job; the
+		// long-poll ended without one, so the machine asks again.
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	if err != nil {
 		h.fail(w, err)
 		return

@@ -90,3 +90,30 @@ func TestAssign(t *testing.T) {
 		})
 	}
 }
+
+// A warm machine waiting unbound has booted (it reported installing) and
+// waits for a job without a bootstrap clock; once bound, its clock starts at
+// the binding.
+func TestWaitingMachineBootstrapClock(t *testing.T) {
+	p := mkPool("warm", entity("home"), shared(nil, core.AllTenants), minIdle(1), bootstrap(10*time.Minute))
+	waiting := waiter("w1", "warm", time.Hour)
+	d := Decide(Snapshot{Now: now, Pools: []core.Pool{p}, Instances: []core.Instance{waiting}})
+	if len(d.Deletes) != 0 || len(d.Creates) != 0 {
+		t.Fatalf("waiting machine: decision %+v, want nothing", d)
+	}
+	bound := waiter("w1", "warm", time.Hour, func(in *core.Instance) { in.EntityID, in.BoundJobID, in.BoundAt = "b", 1, now.Add(-time.Minute) })
+	d = Decide(Snapshot{Now: now, Pools: []core.Pool{p}, Instances: []core.Instance{bound}})
+	if len(d.Deletes) != 0 {
+		t.Fatalf("just bound: deletes %+v, want none", d.Deletes)
+	}
+	bound.BoundAt = now.Add(-11 * time.Minute)
+	d = Decide(Snapshot{Now: now, Pools: []core.Pool{p}, Instances: []core.Instance{bound}})
+	if len(d.Deletes) != 1 || d.Deletes[0].Reason != core.DeleteBootstrapTimeout {
+		t.Fatalf("bound 11 min ago: deletes %+v, want a bootstrap timeout", d.Deletes)
+	}
+	never := mkInst("w2", "warm", core.InstanceRunning, core.RunnerPending, time.Hour, unbound())
+	d = Decide(Snapshot{Now: now, Pools: []core.Pool{p}, Instances: []core.Instance{never}})
+	if len(d.Deletes) != 1 {
+		t.Fatalf("unbound machine that never booted: deletes %+v, want a bootstrap timeout", d.Deletes)
+	}
+}

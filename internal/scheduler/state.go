@@ -209,6 +209,10 @@ func managed(st core.InstanceState) bool {
 // or for a machine that has been retried (Attempts > 0) the later StateSince,
 // so a retry gets a full bootstrap window instead of timing out at once.
 func bootstrapStart(in *core.Instance) time.Time {
+	if !in.BoundAt.IsZero() {
+		// A late-bound warm machine fetches its config only once bound.
+		return in.BoundAt
+	}
 	if in.Attempts > 0 && in.StateSince.After(in.CreatedAt) {
 		return in.StateSince
 	}
@@ -287,7 +291,9 @@ func (d *decider) classifyManaged(idx int, in *core.Instance, ps *poolState) {
 	case core.RunnerFailed:
 		d.del(idx, core.DeleteRunnerFailed)
 	case core.RunnerPending, core.RunnerInstalling:
-		if p.BootstrapTimeout > 0 {
+		// A warm machine that booted and waits unbound (it reported
+		// installing) waits for a job like an idle runner, without a clock.
+		if p.BootstrapTimeout > 0 && !(in.Runner == core.RunnerInstalling && Waiting(in)) {
 			deadline := bootstrapStart(in).Add(p.BootstrapTimeout)
 			if d.now.After(deadline) {
 				d.del(idx, core.DeleteBootstrapTimeout)
