@@ -119,6 +119,12 @@ func ApplyInstance(old core.Instance, fn func(*core.Instance) error, now time.Ti
 	if cur.PoolID == "" {
 		return core.Instance{}, fmt.Errorf("instance %q: pool_id is required", old.Name)
 	}
+	// Late binding: a machine is bound once, and a bound one stays bound
+	// to the same entity and job (one machine, one job).
+	if old.BoundJobID != 0 && (cur.BoundJobID != old.BoundJobID || cur.EntityID != old.EntityID) ||
+		cur.Unbound != old.Unbound {
+		return core.Instance{}, fmt.Errorf("instance %q: a late binding cannot change", old.Name)
+	}
 	cur.CreatedAt, cur.UpdatedAt = old.CreatedAt, now
 	if cur.State != old.State || cur.Runner != old.Runner {
 		cur.StateSince = now

@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ModifyPool", testModifyPool},
 		{"Tenants", testTenants},
 		{"InstanceCRUD", testInstanceCRUD},
+		{"LateBinding", testLateBinding},
 		{"InstanceList", testInstanceList},
 		{"InstanceTransitions", testInstanceTransitions},
 		{"InstanceRefusedWritesNothing", testInstanceRefused},
