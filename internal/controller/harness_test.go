@@ -112,7 +112,7 @@ type simForges struct{ c forge.Client }
 func (f simForges) Client(context.Context, string) (forge.Client, error) { return f.c, nil }
 
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	st     store.Store
 	sim    *forgesim.Sim
 	prov   *memProvider
@@ -137,7 +137,7 @@ type harnessOpt func(*controller.Options)
 
 // newHarness wires a controller to a real SQLite store, the GitHub simulator
 // over real HTTP (through the real GitHub client) and an in-memory provider.
-func newHarness(t *testing.T, pools []core.Pool, opts ...harnessOpt) *harness {
+func newHarness(t testing.TB, pools []core.Pool, opts ...harnessOpt) *harness {
 	t.Helper()
 	sim := forgesim.New(forgesim.Options{})
 	if err := sim.Start("127.0.0.1:0"); err != nil {
@@ -150,7 +150,7 @@ func newHarness(t *testing.T, pools []core.Pool, opts ...harnessOpt) *harness {
 // newHarnessOn is newHarness on a given simulator, which several managers
 // (each with its own store) may share; a Gitea-flavoured sim gets the Gitea
 // client.
-func newHarnessOn(t *testing.T, sim *forgesim.Sim, pools []core.Pool, opts ...harnessOpt) *harness {
+func newHarnessOn(t testing.TB, sim *forgesim.Sim, pools []core.Pool, opts ...harnessOpt) *harness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	st := teststore.Open(t) // closed after the cleanup below
@@ -249,9 +249,9 @@ var errBoom = errors.New("boom: provider crashed mid-create")
 const harnessPAT = "ghp_HARNESS_PAT_must_never_reach_a_machine"
 
 // testLog sends the controller's log to the test's log (shown on failure).
-func testLog(t *testing.T) io.Writer { return tlog{t} }
+func testLog(t testing.TB) io.Writer { return tlog{t} }
 
-type tlog struct{ t *testing.T }
+type tlog struct{ t testing.TB }
 
 func (w tlog) Write(p []byte) (int, error) {
 	w.t.Helper()
