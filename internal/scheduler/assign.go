@@ -84,11 +84,9 @@ func Assign(s Snapshot) []Assignment {
 		if in.BoundJobID != 0 {
 			bound[jobKey{e, in.BoundJobID}] = true
 		}
-		if !in.Unbound || in.EntityID != "" {
-			t := d.tenantFor(e)
-			t.machines++
-			t.vcpu += vcpu(in.CPU)
-		}
+		t := d.tenantFor(e)
+		t.machines++
+		t.vcpu += vcpu(in.CPU)
 	}
 	if len(waiting) == 0 {
 		return nil
