@@ -40,6 +40,7 @@ type manager struct {
 	mu       sync.Mutex
 	statuses []string
 	fails    int // answer 503 this many times first
+	unbound  int // then 204 (a warm machine waiting unbound) this many times
 	tar      []byte
 	sum      string
 	srv      *httptest.Server
@@ -58,6 +59,12 @@ func newManager(t *testing.T, tar []byte, sum string) *manager {
 			m.fails--
 			m.mu.Unlock()
 			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		if m.unbound > 0 {
+			m.unbound--
+			m.mu.Unlock()
+			w.WriteHeader(http.StatusNoContent)
 			return
 		}
 		m.mu.Unlock()
@@ -150,5 +157,28 @@ func TestBadTokenFailsFast(t *testing.T) {
 	}
 	if err := Run(context.Background(), Options{}); err == nil {
 		t.Fatal("missing settings accepted")
+	}
+}
+
+// A warm machine waiting unbound is answered 204 at the end of each
+// long-poll: it asks again at once, however long that takes, and runs the
+// runner once it gets its config.
+func TestUnboundMachineAsksAgain(t *testing.T) {
+	tb := tarball(t, map[string]string{"run.sh": "#!/bin/sh\necho \"$ACTIONS_RUNNER_INPUT_JITCONFIG\" > env.txt\n"})
+	m := newManager(t, tb, sum(tb))
+	m.unbound = 5
+	dir := t.TempDir()
+	o := m.opts(dir, "tok")
+	o.Patience = time.Nanosecond // waiting for a job is not a failure to be patient with
+	if err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	if env, _ := os.ReadFile(filepath.Join(dir, "runner", "env.txt")); strings.TrimSpace(string(env)) != "JIT-123" {
+		t.Fatalf("runner got %q, want the config handed after the waits", env)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.unbound != 0 {
+		t.Fatalf("%d 204 answers left: the machine stopped asking", m.unbound)
 	}
 }

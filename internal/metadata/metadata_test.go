@@ -22,6 +22,8 @@ func (m *machines) RunnerConfigFor(_ context.Context, tok string) (machineapi.Ru
 	switch {
 	case tok == "gone":
 		return machineapi.RunnerConfig{}, machineapi.ErrInstanceGone
+	case tok == "waiting":
+		return machineapi.RunnerConfig{}, machineapi.ErrNotBound
 	case tok == "flaky":
 		return machineapi.RunnerConfig{}, context.DeadlineExceeded
 	case tok != "good":
@@ -84,5 +86,17 @@ func TestMachineEndpoints(t *testing.T) {
 				t.Errorf("runner config = %s", body)
 			}
 		}
+	}
+}
+
+// A warm machine still waiting unbound when its long-poll ends gets 204 (ask
+// again), never an error that would make it give up.
+func TestUnboundMachineGetsNoContent(t *testing.T) {
+	mux := http.NewServeMux()
+	(&metadata.Handler{Machines: &machines{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}).Routes(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	if code, body := do(t, srv, "GET", "/api/v1/metadata/runner", "waiting", ""); code != http.StatusNoContent || body != "" {
+		t.Fatalf("waiting machine: %d %q, want 204 and no body", code, body)
 	}
 }
