@@ -179,6 +179,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Retention: controller.Retention{Jobs: cfg.Controller.Retention.Jobs,
 			Instances: cfg.Controller.Retention.DeletedInstances, Deliveries: cfg.Controller.Retention.Deliveries},
 		PoolClients: fence.PoolClientsOf(a.ScaleSets), Emit: a.Events.Emit, Capacity: capacity,
+		// A held config request of a warm machine waiting unbound must end
+		// well before the server would cut it (late binding).
+		BindWait: min(controller.DefaultBindWait, cfg.Server.Limits.WriteTimeout/2),
 	})
 	a.newPoller = func() *poller.Poller {
 		return poller.New(poller.Options{Store: rst, Forges: forges, Sink: a.Controller, Metrics: a.Metrics,
