@@ -405,7 +405,7 @@ func watch(ctx context.Context, out io.Writer, sim *forgesim.Sim, st store.Store
 // idleOnly: what remains is only the warm idle capacity pools keep on purpose.
 func idleOnly(live []core.Instance) bool {
 	for _, i := range live {
-		if i.Runner != core.RunnerIdle || i.State != core.InstanceRunning {
+		if i.State != core.InstanceRunning || i.Runner != core.RunnerIdle && !waitingUnbound(i) {
 			return false
 		}
 	}

@@ -59,6 +59,10 @@ func settle(ctx context.Context, out io.Writer, sim *forgesim.Sim, st store.Stor
 			if i.State == core.InstanceRunning && i.Runner == core.RunnerIdle {
 				idle++
 			}
+			// A shared pool's warm machine waits unbound for a job (late binding).
+			if i.State == core.InstanceRunning && waitingUnbound(i) {
+				idle++
+			}
 		}
 		now := managerCalls(sim)
 		if !maps.EqualFunc(now, last, maps.Equal) {

@@ -42,8 +42,8 @@ func checkTenants(o *Options) error {
 		return fmt.Errorf("--tenants %d: want 2 to 26", o.Tenants)
 	case o.Intake == intakeScaleSet:
 		return errors.New("--tenants does not go with --intake scaleset (a scale set belongs to one entity)")
-	case o.Warm > 0:
-		return errors.New("--tenants does not go with --warm (a shared pool's warm machines belong to its own entity)")
+	case o.Warm > tenantPoolSize:
+		return fmt.Errorf("--warm %d with --tenants: at most the shared pool's %d machines", o.Warm, tenantPoolSize)
 	}
 	return nil
 }
@@ -61,7 +61,8 @@ func applyTenants(o Options, cfg *config.Config) {
 		cfg.Tenants = append(cfg.Tenants, config.TenantConfig{Name: "tenant-" + tenantName(i), Entities: []string{tenantRepo(i)}})
 	}
 	p := cfg.Pools[0]
-	p.Name, p.Tenants, p.MaxRunners, p.MinIdle = "shared", []string{core.AllTenants}, tenantPoolSize, 0
+	// --warm: warm machines wait unbound for any tenant's job (late binding).
+	p.Name, p.Tenants, p.MaxRunners, p.MinIdle = "shared", []string{core.AllTenants}, tenantPoolSize, o.Warm
 	cfg.Pools = []config.PoolConfig{p}
 }
 
@@ -134,6 +135,9 @@ func tenantReport(ctx context.Context, w io.Writer, o Options, sim *forgesim.Sim
 	insts, err := a.Store.ListInstances(ctx, store.InstanceFilter{})
 	if err != nil {
 		return err
+	}
+	if o.Warm > 0 {
+		lateBoundReport(w, sim, insts)
 	}
 	machines := map[string]int{}
 	for _, in := range insts {
