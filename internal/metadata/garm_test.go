@@ -37,6 +37,7 @@ type booting struct {
 	failed   bool
 	finished bool
 	reports  []string
+	unbound  int // answer "not bound yet" this many times first (late binding)
 }
 
 func (b *booting) RunnerConfigFor(_ context.Context, tok string) (machineapi.RunnerConfig, error) {
@@ -47,6 +48,10 @@ func (b *booting) RunnerConfigFor(_ context.Context, tok string) (machineapi.Run
 	}
 	if b.used {
 		return machineapi.RunnerConfig{}, machineapi.ErrTokenUsed
+	}
+	if b.unbound > 0 {
+		b.unbound--
+		return machineapi.RunnerConfig{}, machineapi.ErrNotBound
 	}
 	b.used = true
 	return machineapi.RunnerConfig{Name: "pdk-1", Labels: []string{"linux"}, JITConfig: "aml0+Y29uZmln/w==", Tool: b.tool}, nil
@@ -227,7 +232,7 @@ func TestInstallScriptBootsTheRunnerWithItsSingleUseConfig(t *testing.T) {
 	tarball := runnerTarball(t, "#!/bin/sh\ncd \"$(dirname \"$0\")\"\necho \"$@\" > args.txt\n"+
 		"echo \"$ACTIONS_RUNNER_INPUT_JITCONFIG\" > env.txt\necho \"$BEARER_TOKEN$PADDOCK_INSTANCE_TOKEN\" > tok.txt\nexit 3\n")
 	sum := sha256.Sum256(tarball)
-	b := &booting{}
+	b := &booting{unbound: 2} // a warm machine waiting for a job asks again
 	srv := newGarmServer(t, b, func(mux *http.ServeMux) {
 		mux.HandleFunc("GET /dl/runner.tar.gz", func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Query().Get("a") != "1" || r.URL.Query().Get("b") != "2" {

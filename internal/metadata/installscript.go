@@ -48,9 +48,16 @@ for tool in curl tar sha256sum grep sed; do
 	command -v "$tool" >/dev/null 2>&1 || fail "$tool is required on the machine"
 done
 status installing "fetching runner configuration" || fail "cannot report to ${CALLBACK_URL}"
-CONFIG=$(curl --retry 10 --retry-delay 3 --retry-connrefused --fail -sS -H 'Accept: application/json' \
-	-H "Authorization: Bearer ${BEARER_TOKEN}" "${METADATA_URL}/runner") ||
-	fail "cannot fetch the runner configuration from ${METADATA_URL}/runner"
+# A shared pool's warm machine waits unbound for a job: the manager holds the
+# request, answers 204 if none came, and the machine asks again.
+while :; do
+	CONFIG=$(curl --retry 10 --retry-delay 3 --retry-connrefused --fail -sS -H 'Accept: application/json' \
+		-w '\n%%{http_code}' -H "Authorization: Bearer ${BEARER_TOKEN}" "${METADATA_URL}/runner") ||
+		fail "cannot fetch the runner configuration from ${METADATA_URL}/runner"
+	CODE=${CONFIG##*$'\n'}
+	CONFIG=${CONFIG%%$'\n'*}
+	[ "$CODE" = 204 ] || break
+done
 NAME=$(json_get name)
 JIT=$(json_get jit_config)
 URL=$(json_get download_url)
