@@ -13,7 +13,7 @@ type Usage struct {
 	// JobID is the job the machine ran; 0 means a warm machine that never
 	// ran one, whose time is the pool's shared overhead.
 	JobID    int64  `json:"job_id,omitempty"`
-	Provider string `json:"provider"`
+	Provider string `json:"provider" yaml:"provider"`
 	Flavor   string `json:"flavor,omitempty"` // flavor or size label priced
 	// Boot: create → runner online; Wait: online → job start (for a warm
 	// machine that never ran a job, all of its idle time); Run: job start →
@@ -40,25 +40,25 @@ func (u Usage) MachineSeconds() float64 { return u.BootSeconds + u.WaitSeconds +
 
 // Price is what one machine of a provider's flavor (or size label) costs.
 type Price struct {
-	Provider  string  `json:"provider"`
-	Flavor    string  `json:"flavor"`
-	PerMinute float64 `json:"per_minute"`
-	StartFee  float64 `json:"start_fee,omitempty"`
+	Provider  string  `json:"provider" yaml:"provider"`
+	Flavor    string  `json:"flavor" yaml:"flavor"`
+	PerMinute float64 `json:"per_minute" yaml:"per_minute"`
+	StartFee  float64 `json:"start_fee,omitempty" yaml:"start_fee"`
 }
 
 // ReferencePrice is the per-minute price of a comparable hosted runner of a
 // size (a size label such as 2cpu-8gb), per OS.
 type ReferencePrice struct {
-	OS        string  `json:"os"`
-	CPU       int     `json:"cpu"`
-	PerMinute float64 `json:"per_minute"`
+	OS        string  `json:"os" yaml:"os"`
+	CPU       int     `json:"cpu" yaml:"cpu"`
+	PerMinute float64 `json:"per_minute" yaml:"per_minute"`
 }
 
 // PriceTable holds the prices, all in one currency.
 type PriceTable struct {
-	Currency  string           `json:"currency"`
-	Prices    []Price          `json:"prices"`
-	Reference []ReferencePrice `json:"reference"`
+	Currency  string           `json:"currency" yaml:"currency"`
+	Prices    []Price          `json:"machines" yaml:"machines"`
+	Reference []ReferencePrice `json:"reference" yaml:"reference"`
 }
 
 // Lookup finds the price of a provider's flavor.
