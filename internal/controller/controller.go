@@ -86,6 +86,9 @@ type Options struct {
 	// Emit, if set, receives events the store writes cannot show (a pool's
 	// creates starting to fail, or recovering) for the event log.
 	Emit func(core.Event)
+	// Prices, if set, prices each removed machine into a usage record
+	// (usage.go, docs/sharing.md "Cost accounting").
+	Prices *core.PriceTable
 }
 
 // Controller runs the loop. Create it with New, start it with Run.

@@ -4,6 +4,7 @@ package usage
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/core"
@@ -65,7 +66,7 @@ func Compute(l Life, t core.PriceTable) core.Usage {
 		}
 		if r, ok := t.ReferenceFor(os, cpu); ok {
 			// Hosted runners bill whole minutes of the job's run time.
-			u.ReferenceCost = r.PerMinute * float64(int64((u.RunSeconds+59)/60))
+			u.ReferenceCost = r.PerMinute * math.Ceil(u.RunSeconds/60)
 		}
 	}
 	return u

@@ -68,3 +68,12 @@ func TestSummarizeSaving(t *testing.T) {
 		t.Fatalf("by day = %+v", d)
 	}
 }
+
+// Hosted runners bill every started minute: a 1-second job is a whole one.
+func TestReferenceRoundsUpToWholeMinutes(t *testing.T) {
+	u := Compute(Life{Instance: "m", JobID: 1, Provider: "lxd", Flavor: "small",
+		Created: t0, Online: t0, JobStart: t0, Gone: t0.Add(time.Second)}, table())
+	if !near(u.ReferenceCost, 0.008) {
+		t.Fatalf("reference for 1 s = %v, want one minute (0.008)", u.ReferenceCost)
+	}
+}
