@@ -58,6 +58,7 @@ func (c *Controller) recordUsage(ctx context.Context, inst core.Instance, pool c
 	if !fresh {
 		return // recorded before a crash; counted then
 	}
+	c.addUsage(u)
 	if u.Note != "" {
 		c.log.Warn("machine has no price; its cost is unknown", "instance", inst.Name, "pool", pool.Name,
 			"provider", u.Provider, "flavor", u.Flavor, "note", u.Note)

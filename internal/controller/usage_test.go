@@ -3,6 +3,7 @@ package controller_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -97,4 +98,27 @@ func usageCounter(t *testing.T, c prometheus.Counter) float64 {
 		t.Fatal(err)
 	}
 	return m.GetCounter().GetValue()
+}
+
+// A tenant over its hard monthly budget gets no new machine: the job waits
+// with the note, read from the usage records (the scheduler stays pure).
+func TestTenantOverHardBudgetWaits(t *testing.T) {
+	h := newHarness(t, []core.Pool{pool("linux", "linux")})
+	u := core.Usage{Instance: "old", PoolID: "p", TenantID: "t-acme", RunSeconds: 150, EndedAt: time.Now()}
+	if _, err := h.st.RecordUsage(h.ctx, &u); err != nil {
+		t.Fatal(err)
+	}
+	tn := core.Tenant{ID: "t-acme", Name: "acme", Weight: 1, Entities: []string{h.entity.ID},
+		BudgetMinutes: 2, BudgetMode: core.BudgetHard}
+	if err := h.st.CreateTenant(h.ctx, &tn); err != nil {
+		t.Fatal(err)
+	}
+	h.event("queued", 9, []string{"linux"}, "")
+	h.eventually("budget note", func() bool {
+		j, err := h.st.GetJob(h.ctx, h.entity.ID, 9)
+		return err == nil && j.Note == `tenant "acme" over its monthly budget (2 of 2 machine-minutes)`
+	})
+	if c, _ := h.prov.counts(); c != 0 {
+		t.Fatalf("%d creates for a tenant over its hard budget", c)
+	}
 }
