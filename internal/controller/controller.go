@@ -86,6 +86,9 @@ type Options struct {
 	// Emit, if set, receives events the store writes cannot show (a pool's
 	// creates starting to fail, or recovering) for the event log.
 	Emit func(core.Event)
+	// Prices, if set, prices each removed machine into a usage record
+	// (usage.go, docs/sharing.md "Cost accounting").
+	Prices *core.PriceTable
 }
 
 // Controller runs the loop. Create it with New, start it with Run.
@@ -120,6 +123,7 @@ type Controller struct {
 
 	wg          sync.WaitGroup
 	reconciling atomic.Bool
+	budget      budgets // budget.go
 }
 
 // New fills defaults and returns a Controller.
@@ -231,6 +235,7 @@ func (c *Controller) step(ctx context.Context) time.Time {
 	snap.Health = c.observeHealth(snap.Pools)
 	lapse := c.holdSpentJobs(&snap)
 	d := scheduler.Decide(snap)
+	c.warn(d.Warnings)
 	pools := make(map[string]core.Pool, len(snap.Pools))
 	for _, p := range snap.Pools {
 		pools[p.ID] = p
@@ -290,7 +295,7 @@ func (c *Controller) snapshot(ctx context.Context, now time.Time) (scheduler.Sna
 	}
 	return scheduler.Snapshot{Now: now, Pools: pools, Instances: insts, Jobs: jobs,
 		IdleGrace: c.o.IdleGrace, MaxCreateAttempts: c.o.MaxCreateAttempts, LabelRules: rules,
-		Tenants: tenants, Capacity: c.o.Capacity}, nil
+		Tenants: tenants, Capacity: c.o.Capacity, BudgetUsed: c.budgetUsed(ctx, now, tenants)}, nil
 }
 
 // labelRules maps each entity to its forge's label-matching rules, so the
