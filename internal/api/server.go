@@ -134,6 +134,7 @@ func (s *server) routes() http.Handler {
 	m.HandleFunc("GET /api/v1/jobs/{id}", s.getJob)
 
 	m.HandleFunc("GET /api/v1/replicas", s.listReplicas)
+	m.HandleFunc("GET /api/v1/usage", s.getUsage)
 
 	m.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path))

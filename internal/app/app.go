@@ -170,7 +170,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	a.Controller = controller.New(controller.Options{
 		Store: rst, Providers: fenced, Forges: fence.ForgeClients(forges), Metrics: a.Metrics, Logger: log,
-		OnNotify: a.forwardNotify, Leading: leading,
+		OnNotify: a.forwardNotify, Leading: leading, Prices: cfg.Prices,
 		ControllerID: a.ControllerID, TokenKey: tokenKey[:],
 		MetadataURL: public + "/api/v1/metadata", CallbackURL: public + "/api/v1/callbacks",
 		IdleGrace: cfg.Controller.IdleGrace, ReconcileInterval: cfg.Controller.ReconcileInterval,

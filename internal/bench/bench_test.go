@@ -136,6 +136,20 @@ func TestChecksFailOnlyPastSlack(t *testing.T) {
 	if err := r.FailError(); err != nil {
 		t.Fatalf("29 ms against 10 ms is within 3×: %v", err)
 	}
+
+	// A busy machine excuses a slow latency, never a CPU-time regression.
+	r = &Result{Host: Host{CPUs: 2, LoadBefore: [3]float64{5}}, Sustained: &Sustained{P99Ms: 494, AchievedPerSec: 410},
+		Scheduler: &Scheduler{CPUMs: 31}}
+	r.Checks = checks(r)
+	err = r.FailError()
+	if err == nil || !strings.Contains(err.Error(), "scheduler decision") || strings.Contains(err.Error(), "sustained") {
+		t.Fatalf("busy machine: FailError = %v; want only the scheduler named", err)
+	}
+	r.Host.LoadBefore[0] = 1
+	r.Checks = checks(r)
+	if err := r.FailError(); err == nil || !strings.Contains(err.Error(), "sustained: webhook → create p99") {
+		t.Fatalf("quiet machine: FailError = %v; want the sustained latency named", err)
+	}
 }
 
 // A row name --skip does not know is refused, naming the rows there are.

@@ -18,7 +18,11 @@ type Check struct {
 	// Higher: the figure should be at least Target (else at most).
 	Higher bool   `json:"higher_is_better,omitempty"`
 	Unit   string `json:"unit"`
-	// Status: "ok" (target met), "over" (missed, within Slack) or "FAIL".
+	// WallClock: the figure is a latency or a rate, which a busy machine
+	// stretches whatever the code does.
+	WallClock bool `json:"wall_clock,omitempty"`
+	// Status: "ok" (target met), "over" (missed, within Slack), "FAIL", or
+	// "noisy" (a wall-clock figure past Slack taken while the machine was busy).
 	Status string `json:"status"`
 }
 
@@ -37,22 +41,40 @@ func (c *Check) judge() {
 	}
 }
 
-// checks holds every measured figure up against issue 14's targets.
+// busy reports whether other work had more runnable threads than the
+// machine has CPUs around the run (1-minute load average before or after).
+func (h Host) busy() bool {
+	return h.CPUs > 0 && max(h.LoadBefore[0], h.LoadAfter[0]) > float64(h.CPUs)
+}
+
+// checks holds every measured figure up against issue 14's targets. On a
+// busy machine a wall-clock figure past Slack is "noisy", not "FAIL": the
+// short mode must catch regressions, not another job on a shared CI host.
+// CPU times, counts and memory are judged the same either way.
 func checks(r *Result) []Check {
 	var out []Check
+	busy := r.Host.busy()
 	add := func(name string, value, target float64, higher bool, unit string) {
 		c := Check{Name: name, Value: value, Target: target, Higher: higher, Unit: unit}
 		c.judge()
 		out = append(out, c)
 	}
+	wall := func(name string, value, target float64, higher bool, unit string) {
+		c := Check{Name: name, Value: value, Target: target, Higher: higher, Unit: unit, WallClock: true}
+		c.judge()
+		if c.Status == "FAIL" && busy {
+			c.Status = "noisy"
+		}
+		out = append(out, c)
+	}
 	for _, b := range r.Bursts {
 		if b.Jobs == 200 {
-			add("burst 200: webhook → create p99", b.P99Ms, 50, false, "ms")
+			wall("burst 200: webhook → create p99", b.P99Ms, 50, false, "ms")
 		}
 	}
 	if s := r.Sustained; s != nil {
-		add("sustained webhooks answered", s.AchievedPerSec, sustainedRate, true, "/s")
-		add("sustained: webhook → create p99", s.P99Ms, 50, false, "ms")
+		wall("sustained webhooks answered", s.AchievedPerSec, sustainedRate, true, "/s")
+		wall("sustained: webhook → create p99", s.P99Ms, 50, false, "ms")
 	}
 	if s := r.Scale; s != nil {
 		add(fmt.Sprintf("RSS at %d pools, %d instances", s.Pools, s.Instances), s.PeakRSSMiB, 150, false, "MiB")
@@ -67,7 +89,7 @@ func checks(r *Result) []Check {
 		}
 	}
 	if w := r.Warm; w != nil {
-		add("warm start: queued → running p99", w.P99S, 1, false, "s")
+		wall("warm start: queued → running p99", w.P99S, 1, false, "s")
 	}
 	return out
 }

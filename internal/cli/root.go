@@ -45,6 +45,7 @@ authenticate with --token or PADDOCK_ADMIN_TOKEN.`,
 	root.AddCommand(newForgeCmd(g), newEntityCmd(g), newPoolCmd(g), newInstanceCmd(g), newJobCmd(g), newEventsCmd(g))
 	root.AddCommand(newStatusCmd(g))
 	root.AddCommand(newTenantCmd(g))
+	root.AddCommand(newUsageCmd(g))
 	root.AddCommand(extra...)
 	return root
 }
@@ -58,8 +59,11 @@ func (g *globals) resolve(cmd *cobra.Command) error {
 	if v := os.Getenv("PADDOCK_ADMIN_TOKEN"); v != "" && !fs.Changed("token") {
 		g.token = v
 	}
+	if g.output == "csv" && cmd.Name() == "usage" {
+		return nil // usage rows go to spreadsheets
+	}
 	if g.output != "table" && g.output != "json" {
-		return fmt.Errorf("--output %q is not supported; use table or json", g.output)
+		return fmt.Errorf("--output %q is not supported; use table or json (csv: paddock usage only)", g.output)
 	}
 	return nil
 }

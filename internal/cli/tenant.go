@@ -58,7 +58,7 @@ tenant lists belong to the default tenant (see docs/sharing.md).`
 	fs.Int("weight", 1, "share of contended capacity relative to other tenants")
 	fs.Int("max-machines", 0, "most machines at once")
 	fs.Int("max-vcpu", 0, "most vCPU at once")
-	fs.Int("budget-minutes", 0, "monthly machine-minutes budget (recorded; enforcement comes with cost accounting)")
+	fs.Int("budget-minutes", 0, "monthly machine-minutes budget (see docs/sharing.md, Budgets)")
 	fs.String("budget-mode", "", "hard or soft")
 	if create {
 		_ = cmd.MarkFlagRequired("name")

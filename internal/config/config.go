@@ -34,6 +34,9 @@ type Config struct {
 	Entities   []EntityConfig   `yaml:"entities"`
 	Pools      []PoolConfig     `yaml:"pools"`
 	Tenants    []TenantConfig   `yaml:"tenants"`
+	// Prices turns machine time into cost (docs/sharing.md, "Cost
+	// accounting"); nil = no price table, and usage rows say so.
+	Prices *core.PriceTable `yaml:"prices"`
 
 	// LiteralSecrets lists the key paths (such as "server.admin_token") whose
 	// secret was written inline rather than as env: or file:.

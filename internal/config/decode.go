@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"sort"
 	"strings"
@@ -60,6 +61,8 @@ func (d *decoder) value(n *yaml.Node, path string, v reflect.Value) {
 		}
 	case reflect.Int, reflect.Int64:
 		d.integer(n, path, v)
+	case reflect.Float64:
+		d.number(n, path, v)
 	case reflect.Bool:
 		var b bool
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&b) != nil {
@@ -155,6 +158,17 @@ func (d *decoder) integer(n *yaml.Node, path string, v reflect.Value) {
 		return
 	}
 	v.SetInt(i)
+}
+
+// number decodes a decimal such as a price (0.008); integers are numbers too.
+func (d *decoder) number(n *yaml.Node, path string, v reflect.Value) {
+	var f float64
+	if n.Kind != yaml.ScalarNode || (n.ShortTag() != "!!float" && n.ShortTag() != "!!int") || n.Decode(&f) != nil ||
+		math.IsInf(f, 0) || math.IsNaN(f) {
+		d.p.badValue(n.Line, path, "must be a number such as 0.008, got %s", describe(n))
+		return
+	}
+	v.SetFloat(f)
 }
 
 func (d *decoder) duration(n *yaml.Node, path string, v reflect.Value) {

@@ -62,6 +62,9 @@ func applyDefaults(c *Config, set map[string]bool, dir string) {
 	ct.Retention.DeletedInstances = cmp.Or(ct.Retention.DeletedInstances, core.DefaultInstanceRetention)
 	ct.Retention.Deliveries = cmp.Or(ct.Retention.Deliveries, core.DefaultDeliveryRetention)
 
+	if c.Prices != nil {
+		check.PriceDefaults(c.Prices, func(f string) bool { return set["prices."+f] })
+	}
 	for i := range c.Providers {
 		p := &c.Providers[i]
 		p.MaxParallel = cmp.Or(p.MaxParallel, DefaultMaxParallel)

@@ -26,6 +26,7 @@ func validate(c *Config, p *problems) {
 	v.entities()
 	v.pools()
 	v.tenants()
+	v.prices()
 }
 
 type validator struct {

@@ -394,6 +394,7 @@ func (c *Controller) remove(ctx context.Context, inst core.Instance) {
 		c.retryDelete(ctx, inst.Name, err)
 		return
 	}
+	c.recordUsage(ctx, inst, pool)
 	if _, err := c.o.Store.UpdateInstance(ctx, inst.Name, func(i *core.Instance) error {
 		i.State = core.InstanceDeleted
 		return nil

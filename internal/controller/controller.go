@@ -89,6 +89,9 @@ type Options struct {
 	// BindWait bounds one long-poll of an unbound warm machine for its
 	// runner config (default DefaultBindWait).
 	BindWait time.Duration
+	// Prices, if set, prices each removed machine into a usage record
+	// (usage.go, docs/sharing.md "Cost accounting").
+	Prices *core.PriceTable
 }
 
 // Controller runs the loop. Create it with New, start it with Run.
@@ -125,6 +128,7 @@ type Controller struct {
 
 	wg          sync.WaitGroup
 	reconciling atomic.Bool
+	budget      budgets // budget.go
 }
 
 // New fills defaults and returns a Controller.
@@ -240,6 +244,7 @@ func (c *Controller) step(ctx context.Context) time.Time {
 	lapse := c.holdSpentJobs(&snap)
 	c.bindWaiting(ctx, &snap)
 	d := scheduler.Decide(snap)
+	c.warn(d.Warnings)
 	pools := make(map[string]core.Pool, len(snap.Pools))
 	for _, p := range snap.Pools {
 		pools[p.ID] = p
@@ -299,7 +304,7 @@ func (c *Controller) snapshot(ctx context.Context, now time.Time) (scheduler.Sna
 	}
 	return scheduler.Snapshot{Now: now, Pools: pools, Instances: insts, Jobs: jobs,
 		IdleGrace: c.o.IdleGrace, MaxCreateAttempts: c.o.MaxCreateAttempts, LabelRules: rules,
-		Tenants: tenants, Capacity: c.o.Capacity}, nil
+		Tenants: tenants, Capacity: c.o.Capacity, BudgetUsed: c.budgetUsed(ctx, now, tenants)}, nil
 }
 
 // labelRules maps each entity to its forge's label-matching rules, so the

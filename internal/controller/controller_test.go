@@ -99,7 +99,12 @@ func TestFullLifecycleDestroysMachineAfterOneJob(t *testing.T) {
 
 func TestFailedCreateIsCleanedUpAndRetriedWithBackoff(t *testing.T) {
 	var first string
-	h := newHarness(t, []core.Pool{pool("linux", "linux")})
+	// One slot, which the failed machine holds: the pool can only serve the
+	// job by retrying it (with room, it would create another machine and
+	// remove the failed one instead).
+	p := pool("linux", "linux")
+	p.MaxRunners = 1
+	h := newHarness(t, []core.Pool{p})
 	h.prov.failCreate = func(name string, attempt int) error {
 		if first == "" {
 			first = name

@@ -191,6 +191,9 @@ type Instance struct {
 	// recorded before its forge call: a first one can have left no
 	// registration behind.
 	MintAttempts int `json:"mint_attempts,omitempty"`
+	// OnlineAt is when the runner first came online (idle or active); the
+	// store stamps it. Usage splits boot from wait time there.
+	OnlineAt time.Time `json:"online_at,omitempty"`
 }
 
 // Job is one forge workflow job, keyed by (EntityID, ID).

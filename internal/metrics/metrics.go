@@ -35,6 +35,8 @@ type Metrics struct {
 	// rate_limited, error) and new queued jobs found.
 	PollBudgetUsed, PollBudgetRemaining *prometheus.GaugeVec
 	PollCalls, Polls, PollJobsFound     *prometheus.CounterVec
+	// Usage: machine time and cost by tenant and pool (usage.go).
+	Usage *UsageMetrics
 }
 
 // New creates and registers all collectors.
@@ -105,5 +107,6 @@ func New() *Metrics {
 		m.Webhooks, m.RateLimitRemaining,
 		m.PollBudgetUsed, m.PollBudgetRemaining, m.PollCalls, m.Polls, m.PollJobsFound,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.Usage = newUsage(m.Registry)
 	return m
 }

@@ -24,7 +24,8 @@ import (
 // once the retry is applied.
 //
 // A pool whose creates keep failing (Snapshot.Health) gets at most one
-// provider create at a time — a new machine first, else a due retry — and
+// provider create at a time — a new machine first, else a due retry; a due
+// retry the pool no longer needs is removed instead — and
 // none before its NextCreateAt, which becomes a wake-up; its jobs that no
 // other pool takes are noted as waiting on it.
 //
@@ -313,10 +314,18 @@ func (d *decider) heldRetries() {
 	pos := map[string]int{}
 	for _, ps := range d.states {
 		for _, idx := range ps.dueRetries {
-			// A retry the pool has no use for would come up as surplus and be
-			// scaled down by the next decision: a provider call for nothing,
-			// on a provider that is failing already.
-			if !ps.pool.Enabled || ps.created >= ps.budget || ps.unmet <= 0 {
+			if !ps.pool.Enabled {
+				break
+			}
+			if ps.unmet <= 0 {
+				// The pool has what it wants without this machine: a retry
+				// would be a call to a failing provider for a machine the next
+				// decision scales down. Remove it instead (its slot and
+				// whatever the failed create left behind).
+				d.del(idx, core.DeleteScaleDown)
+				continue
+			}
+			if ps.created >= ps.budget {
 				break
 			}
 			ps.created++

@@ -77,11 +77,13 @@ func TestDecideFailingPoolBacksOff(t *testing.T) {
 			want: summary{Notes: []string{"1>a", "2>a: " + backingOff}},
 		},
 		{
-			name: "a due retry waits while the probe goes to a new machine",
+			// The new machine covers the job, so the errored one is surplus:
+			// removed rather than retried later into an idle spare.
+			name: "the probe goes to a new machine; the due retry it replaces is removed",
 			snap: Snapshot{Pools: []core.Pool{mkPool("a")}, Jobs: []core.Job{mkJob(1, "linux")}, MaxCreateAttempts: 5,
 				Instances: []core.Instance{mkInst("e1", "a", errSt, rPend, time.Minute, attempts(1, now))},
 				Health:    failing("a", 1, now)},
-			want: summary{Creates: []string{"a//job"}, Notes: []string{"1>a"}},
+			want: summary{Creates: []string{"a//job"}, Deletes: []string{"e1:scale_down"}, Notes: []string{"1>a"}},
 		},
 		{
 			name: "the probe goes to a due retry when no new machine is wanted",
@@ -98,11 +100,11 @@ func TestDecideFailingPoolBacksOff(t *testing.T) {
 			// The retry would come up idle and be scaled down by the next
 			// decision: a provider call for nothing, and a decision that
 			// undoes the one before.
-			name: "no retry for a pool that wants no machine",
+			name: "no retry for a pool that wants no machine: the errored one is removed",
 			snap: Snapshot{Pools: []core.Pool{mkPool("a")}, MaxCreateAttempts: 5,
 				Instances: []core.Instance{mkInst("e1", "a", errSt, rPend, time.Minute, attempts(1, now))},
 				Health:    failing("a", 1, now)},
-			want: summary{},
+			want: summary{Deletes: []string{"e1:scale_down"}},
 		},
 		{
 			name: "a job spills over to a healthy pool",

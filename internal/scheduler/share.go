@@ -29,6 +29,7 @@ type tenantState struct {
 	next                 int   // first of jobs not yet assigned
 	noteMachines         string
 	noteVCPU             string
+	overBudget           string // the note while over a hard budget
 }
 
 type provState struct {
@@ -49,6 +50,15 @@ func (d *decider) initShare(s Snapshot) {
 		// must not stall or divide by zero.
 		ts.weight = max(1, t.Weight)
 		ts.maxMachines, ts.maxVCPU = max(0, t.MaxMachines), max(0, t.MaxVCPU)
+		if used := s.BudgetUsed[t.Name]; t.BudgetMinutes > 0 && used >= float64(t.BudgetMinutes) {
+			note := fmt.Sprintf("tenant %q over its monthly budget (%d of %d machine-minutes)",
+				t.Name, int64(used), t.BudgetMinutes)
+			if t.BudgetMode == core.BudgetSoft {
+				d.out.Warnings = append(d.out.Warnings, note+"; budget_mode soft: its jobs still run")
+			} else {
+				ts.overBudget = note
+			}
+		}
 		for _, e := range t.Entities {
 			if _, dup := d.byEntity[e]; !dup {
 				d.byEntity[e] = ts
@@ -110,6 +120,9 @@ func createSize(ps *poolState, size Size) Size {
 // provider pv (nil: one with no declared capacity) ("" = it may).
 func (d *decider) admit(t *tenantState, pv *provState, sz Size) string {
 	cpu := vcpu(sz.CPU)
+	if t.overBudget != "" {
+		return t.overBudget
+	}
 	if t.maxMachines > 0 && t.machines+1 > t.maxMachines {
 		if t.noteMachines == "" {
 			t.noteMachines = fmt.Sprintf("tenant %q at quota (max_machines %d)", t.name, t.maxMachines)

@@ -189,3 +189,35 @@ func TestFairShare(t *testing.T) {
 		}
 	}
 }
+
+func TestTenantBudget(t *testing.T) {
+	budget := func(minutes int, mode core.BudgetMode) []core.Tenant {
+		tn := tenant("libfoo", 1, "foo")
+		tn.BudgetMinutes, tn.BudgetMode = minutes, mode
+		return []core.Tenant{tn}
+	}
+	pool := mkPool("p", shared(nil, core.AllTenants))
+	jobs := []core.Job{jobOf("foo", 1, "linux"), jobOf("bar", 2, "linux")}
+	runCases(t, []decideCase{{
+		name: "over a hard budget the tenant's job waits; others run",
+		snap: Snapshot{Pools: []core.Pool{pool}, Tenants: budget(600, core.BudgetHard), Jobs: jobs,
+			BudgetUsed: map[string]float64{"libfoo": 612.4}},
+		want: summary{Creates: []string{"p//job"}, Notes: []string{
+			`1>p: tenant "libfoo" over its monthly budget (612 of 600 machine-minutes)`, "2>p"}},
+	}, {
+		name: "under the budget it runs",
+		snap: Snapshot{Pools: []core.Pool{pool}, Tenants: budget(600, core.BudgetHard), Jobs: jobs,
+			BudgetUsed: map[string]float64{"libfoo": 599.9}},
+		want: summary{Creates: []string{"p//job", "p//job"}, Notes: []string{"1>p", "2>p"}},
+	}, {
+		name: "over a soft budget it runs, with a warning",
+		snap: Snapshot{Pools: []core.Pool{pool}, Tenants: budget(600, core.BudgetSoft), Jobs: jobs,
+			BudgetUsed: map[string]float64{"libfoo": 700}},
+		want: summary{Creates: []string{"p//job", "p//job"}, Notes: []string{"1>p", "2>p"}},
+		check: func(t *testing.T, d Decision) {
+			if len(d.Warnings) != 1 || !strings.Contains(d.Warnings[0], `tenant "libfoo" over its monthly budget (700 of 600 machine-minutes)`) {
+				t.Errorf("warnings = %q", d.Warnings)
+			}
+		},
+	}})
+}

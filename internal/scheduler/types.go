@@ -37,6 +37,10 @@ type Snapshot struct {
 	// Capacity bounds what each provider (by name) may hold at once. A
 	// provider missing here is bounded only by its pools' max_runners.
 	Capacity map[string]Capacity
+	// BudgetUsed holds, by tenant name, the machine-minutes its machines used
+	// this month (usage records). A tenant with a hard budget_minutes at or
+	// over its budget gets no new machines; a soft one gets a Warning.
+	BudgetUsed map[string]float64
 }
 
 // Capacity is what a provider (or host) can run at once. 0 = no limit.
@@ -92,6 +96,9 @@ type Decision struct {
 	// NextWake is the earliest future moment at which a decision could change
 	// with no new event (a timeout or retry falling due). Zero = none.
 	NextWake time.Time
+	// Warnings are things an operator should hear of that stop nothing
+	// (a tenant over a soft budget).
+	Warnings []string
 }
 
 // Size is a machine size asked for by a job's size label (core.ParseSize).

@@ -62,6 +62,15 @@ type JobFilter struct {
 	ID       int64 // only jobs with this id (ids are unique per forge, not across forges)
 }
 
+// UsageFilter selects usage records. Zero fields match everything; From
+// and To bound EndedAt (From inclusive, To exclusive).
+type UsageFilter struct {
+	TenantID string
+	EntityID string
+	PoolID   string
+	From, To time.Time
+}
+
 // JobKey names one job.
 type JobKey struct {
 	EntityID string
@@ -159,6 +168,13 @@ type Store interface {
 	LastEventID(ctx context.Context) (int64, error)
 	// PruneEvents removes events that happened before t, in bounded batches.
 	PruneEvents(ctx context.Context, before time.Time) (int, error)
+
+	// RecordUsage stores what a removed machine cost (core.Usage), once per
+	// instance name: recording it again changes nothing and reports
+	// fresh=false, so the controller may retry after a crash.
+	RecordUsage(ctx context.Context, u *core.Usage) (fresh bool, err error)
+	// ListUsage returns the usage records matching f, oldest EndedAt first.
+	ListUsage(ctx context.Context, f UsageFilter) ([]core.Usage, error)
 
 	// Meta is a small key/value table for the controller id and similar.
 	GetMeta(ctx context.Context, key string) (string, error) // ErrNotFound if unset

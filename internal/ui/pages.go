@@ -263,5 +263,10 @@ func (h *Handler) instance(w http.ResponseWriter, r *http.Request, s session) {
 }
 
 func (h *Handler) usage(w http.ResponseWriter, r *http.Request, s session) {
-	h.render(w, r, http.StatusOK, "usage", page{Title: "Usage and cost", Nav: "usage", Sess: s})
+	rows, err := h.usageByTenant(r.Context(), time.Now())
+	if err != nil {
+		h.fail(w, r, "usage", err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "usage", page{Title: "Usage and cost", Nav: "usage", Sess: s, Data: rows})
 }

@@ -131,6 +131,9 @@ func ApplyInstance(old core.Instance, fn func(*core.Instance) error, now time.Ti
 	}
 	if cur.Runner != old.Runner {
 		cur.RunnerSince = now
+		if cur.OnlineAt.IsZero() && (cur.Runner == core.RunnerIdle || cur.Runner == core.RunnerActive) {
+			cur.OnlineAt = now
+		}
 	}
 	return cur, nil
 }

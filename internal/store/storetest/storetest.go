@@ -55,6 +55,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"EventsConcurrent", testEventsConcurrent},
 		{"ConcurrentUpdateInstance", testConcurrentUpdate},
 		{"ConcurrentCreateSameName", testConcurrentCreate},
+		{"Usage", testUsage},
+		{"UsageRecordedTwice", testUsageTwice},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
