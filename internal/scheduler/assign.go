@@ -34,8 +34,8 @@ func Waiting(in *core.Instance) bool {
 // the job's entity and labels, of the size the job asks for (a warm machine
 // is made at the pool's default size, so a sized job needs a machine of that
 // size label); at most one machine per job and one job per machine; a job
-// some machine is already bound to is skipped. Tenants' max_machines and
-// max_vcpu hold (machines count against the tenant of the entity they are
+// some machine is already bound to is skipped. Tenants' max_machines,
+// max_vcpu and hard monthly budgets hold (machines count against the tenant of the entity they are
 // bound to, as in Decide; a waiting machine counts against none). Across
 // tenants jobs are taken by weighted fair share (fewest machines per unit of
 // weight first), within a tenant FIFO (QueuedAt, then ID, then EntityID).
@@ -127,7 +127,7 @@ func Assign(s Snapshot) []Assignment {
 		if in == nil {
 			continue
 		}
-		if (t.maxMachines > 0 && t.machines+1 > t.maxMachines) || (t.maxVCPU > 0 && t.vcpu+vcpu(in.CPU) > t.maxVCPU) {
+		if t.overBudget != "" || (t.maxMachines > 0 && t.machines+1 > t.maxMachines) || (t.maxVCPU > 0 && t.vcpu+vcpu(in.CPU) > t.maxVCPU) {
 			// Put it back: another tenant's job may take it.
 			waiting[poolIdx[in.PoolID]] = append([]*core.Instance{in}, waiting[poolIdx[in.PoolID]]...)
 			perTenant[t] = nil // FIFO within the tenant: its later jobs wait too

@@ -27,6 +27,7 @@ func TestAssign(t *testing.T) {
 		insts   []core.Instance
 		jobs    []core.Job
 		want    []Assignment
+		budget  map[string]float64
 	}{
 		{name: "job of another entity takes the oldest waiting machine",
 			pools: []core.Pool{sharedPool},
@@ -76,6 +77,17 @@ func TestAssign(t *testing.T) {
 			insts:   []core.Instance{waiter("w1", "warm", time.Minute), busyInst("x", "warm", boundTo("a"))},
 			jobs:    []core.Job{jobOf("a", 1, "linux"), jobOf("b", 2, "linux")},
 			want:    []Assignment{{InstanceName: "w1", EntityID: "b", JobID: 2}}},
+		{name: "a tenant over its hard budget waits; another tenant takes the machine",
+			pools: []core.Pool{sharedPool},
+			tenants: []core.Tenant{func() core.Tenant {
+				t := tenant("broke", 1, "a") // sorts first: fair share would pick it
+				t.BudgetMinutes, t.BudgetMode = 10, core.BudgetHard
+				return t
+			}(), tenant("free", 1, "b")},
+			budget: map[string]float64{"broke": 10},
+			insts:  []core.Instance{waiter("w1", "warm", time.Minute)},
+			jobs:   []core.Job{jobOf("a", 1, "linux"), jobOf("b", 2, "linux")},
+			want:   []Assignment{{InstanceName: "w1", EntityID: "b", JobID: 2}}},
 		{name: "in-progress jobs are not assigned",
 			pools: []core.Pool{sharedPool},
 			insts: []core.Instance{waiter("w1", "warm", time.Minute)},
@@ -83,7 +95,7 @@ func TestAssign(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := Assign(Snapshot{Now: now, Pools: tc.pools, Instances: tc.insts, Jobs: tc.jobs, Tenants: tc.tenants})
+			got := Assign(Snapshot{Now: now, Pools: tc.pools, Instances: tc.insts, Jobs: tc.jobs, Tenants: tc.tenants, BudgetUsed: tc.budget})
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("Assign = %+v, want %+v", got, tc.want)
 			}
