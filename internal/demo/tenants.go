@@ -1,11 +1,13 @@
 package demo
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/app"
@@ -13,6 +15,7 @@ import (
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/forgesim"
 	"github.com/paddock-ci/paddock/internal/store"
+	"github.com/paddock-ci/paddock/internal/usage"
 )
 
 // The tenants demo (--tenants N): one shared pool of tenantPoolSize machines
@@ -64,7 +67,16 @@ func applyTenants(o Options, cfg *config.Config) {
 	// --warm: warm machines wait unbound for any tenant's job (late binding).
 	p.Name, p.Tenants, p.MaxRunners, p.MinIdle = "shared", []string{core.AllTenants}, tenantPoolSize, o.Warm
 	cfg.Pools = []config.PoolConfig{p}
+	if cfg.Prices == nil {
+		// A made-up price, so the summary can show cost per tenant against
+		// the GitHub-hosted reference; a real installation sets its own.
+		cfg.Prices = &core.PriceTable{Currency: "USD", Reference: core.GitHubHostedPrices(),
+			Prices: []core.Price{{Provider: p.Provider, Flavor: p.Flavor, PerMinute: demoPricePerMinute}}}
+	}
 }
+
+// demoPricePerMinute is the demo's machine price (USD per machine-minute).
+const demoPricePerMinute = 0.004
 
 // queueTenants queues A's burst, waits until A's jobs run on the whole pool,
 // then queues the other tenants' few jobs. It returns how many jobs it queued.
@@ -200,5 +212,44 @@ func tenantReport(ctx context.Context, w io.Writer, o Options, sim *forgesim.Sim
 		return fmt.Errorf("demo failed: the first job of %v waited longer than one machine turnover (%s)", slow, sec(turnover))
 	}
 	fmt.Fprintf(w, "  every other tenant's first job started within one machine turnover of being queued\n")
+	return tenantCost(ctx, w, a)
+}
+
+// tenantCost prints what each tenant's machines cost (recorded when each
+// machine was removed), against the GitHub-hosted reference price.
+func tenantCost(ctx context.Context, w io.Writer, a *app.App) error {
+	us, err := a.Store.ListUsage(ctx, store.UsageFilter{})
+	if err != nil {
+		return err
+	}
+	tenants, err := a.Store.ListTenants(ctx)
+	if err != nil {
+		return err
+	}
+	names := map[string]string{}
+	for _, t := range tenants {
+		names[t.ID] = t.Name
+	}
+	rows := usage.Summarize(us, func(u core.Usage) string {
+		if u.Overhead() {
+			return "(warm idle)"
+		}
+		return cmp.Or(names[u.TenantID], u.TenantID)
+	})
+	slices.SortFunc(rows, func(x, y usage.Row) int { return strings.Compare(x.Key, y.Key) })
+	fmt.Fprintf(w, "\nCost per tenant (machine price %.3f USD/min in this demo; reference: GitHub-hosted list price)\n", demoPricePerMinute)
+	fmt.Fprintf(w, "  %-12s %8s %10s %10s %10s %10s  %s\n", "TENANT", "MACHINES", "MACH-MIN", "COST", "REFERENCE", "SAVING", "NOTE")
+	unpriced := false
+	for _, r := range rows {
+		mins := r.BootMinutes + r.WaitMinutes + r.RunMinutes + r.OverheadMinute
+		fmt.Fprintf(w, "  %-12s %8d %10.2f %10.4f %10.4f %10.4f  %s\n", r.Key, r.Machines, mins, r.Cost, r.ReferenceCost, r.Saving, r.Note)
+		unpriced = unpriced || r.Note != ""
+	}
+	if len(rows) == 0 {
+		return errors.New("demo failed: no machine usage was recorded")
+	}
+	if unpriced {
+		return errors.New("demo failed: some machines had no price (see the note)")
+	}
 	return nil
 }

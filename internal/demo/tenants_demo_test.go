@@ -25,7 +25,8 @@ func TestDemoTenants(t *testing.T) {
 	if !sum.OK() || sum.Completed != 12+2*2 {
 		t.Fatalf("summary %+v\n%s", sum, out.String())
 	}
-	for _, want := range []string{"tenant-b       2         2", "tenant-c       2         2", "within one machine turnover"} {
+	for _, want := range []string{"tenant-b       2         2", "tenant-c       2         2", "within one machine turnover",
+		"Cost per tenant", "MACH-MIN"} {
 		if !strings.Contains(out.String(), want) {
 			t.Fatalf("output lacks %q:\n%s", want, out.String())
 		}
