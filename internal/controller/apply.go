@@ -52,10 +52,7 @@ func (c *Controller) planCreates(ctx context.Context, creates []scheduler.Create
 			EntityID: cr.EntityID, TokenHash: hashToken(c.instanceToken(name)),
 			// A shared pool's warm machine waits for a job of any entity
 			// it serves (late binding) instead of registering at the home one.
-			// Not on Windows: its PowerShell install script does not ask again
-			// on 204 yet, so those machines register at the home entity.
-			Unbound: cr.Reason != core.CreateForJob && cr.EntityID == "" && pools[cr.PoolID].Shared() &&
-				!strings.EqualFold(pools[cr.PoolID].OSType, "windows"),
+			Unbound: cr.Reason != core.CreateForJob && cr.EntityID == "" && pools[cr.PoolID].Shared(),
 		}
 	}
 	if err := c.o.Store.CreateInstances(ctx, insts); err != nil {

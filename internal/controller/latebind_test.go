@@ -184,16 +184,16 @@ func TestLateBindingSurvivesRestart(t *testing.T) {
 	}
 }
 
-// A shared Windows pool's warm machines register at the home entity as
-// before: the PowerShell install script does not ask again on 204.
-func TestWindowsWarmMachinesAreNotLateBound(t *testing.T) {
+// A shared Windows pool's warm machines wait unbound like Linux ones: the
+// PowerShell install script asks again on 204 (internal/winboot).
+func TestWindowsWarmMachinesAreLateBound(t *testing.T) {
 	h := newHarness(t, []core.Pool{pool("shared", "linux")})
 	if _, err := h.st.ModifyPool(h.ctx, "shared", func(p *core.Pool) error { p.OSType = "windows"; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	sharedWarm(h, "shared")
 	h.eventually("a warm machine", func() bool { return len(h.instances(core.InstanceRunning)) == 1 })
-	if inst := h.instances(core.InstanceRunning)[0]; inst.Unbound {
-		t.Fatalf("windows warm machine %s made unbound", inst.Name)
+	if inst := h.instances(core.InstanceRunning)[0]; !inst.Unbound {
+		t.Fatalf("windows warm machine %s bound at boot", inst.Name)
 	}
 }

@@ -62,8 +62,15 @@ try {
 	[Console]::Error.WriteLine("paddock install: cannot report to ${CallbackURL}: $_")
 	exit 1
 }
+# A warm machine of a shared pool waits unbound: the manager holds the
+# request until a job is assigned to it, or answers 204 (no body) after a
+# while, and the machine asks again. Invoke-RestMethod returns nothing for
+# a 204.
 try {
-	$Config = Invoke-Manager 'Get' "$MetadataURL/runner"
+	do {
+		$Config = Invoke-Manager 'Get' "$MetadataURL/runner"
+		if (-not $Config) { Start-Sleep -Milliseconds 200 }
+	} while (-not $Config)
 } catch {
 	Stop-Install "cannot fetch the runner configuration from $MetadataURL/runner ($_)"
 }
