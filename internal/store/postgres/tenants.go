@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/paddock-ci/paddock/internal/core"
-	"github.com/paddock-ci/paddock/internal/store"
 	"github.com/paddock-ci/paddock/internal/store/codec"
 )
 
@@ -68,14 +66,7 @@ func tenantEntitiesFree(ctx context.Context, tx pgx.Tx, t core.Tenant) error {
 	if err != nil {
 		return err
 	}
-	for _, o := range others {
-		for _, e := range t.Entities {
-			if slices.Contains(o.Entities, e) {
-				return fmt.Errorf("entity %s already belongs to tenant %q: %w", e, o.Name, store.ErrConflict)
-			}
-		}
-	}
-	return nil
+	return codec.TenantEntitiesFree(t, others)
 }
 
 // GetTenant returns the tenant with that id or name.
@@ -135,12 +126,7 @@ func tenantUnused(ctx context.Context, tx pgx.Tx, name string) error {
 	if err != nil {
 		return err
 	}
-	for _, p := range pools {
-		if slices.Contains(p.Tenants, name) {
-			return fmt.Errorf("tenant %q is used by pool %q: %w", name, p.Name, store.ErrConflict)
-		}
-	}
-	return nil
+	return codec.TenantUnused(name, pools)
 }
 
 // DeleteTenant removes a tenant no pool names; its entities return to the

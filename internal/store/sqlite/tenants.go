@@ -5,10 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/paddock-ci/paddock/internal/core"
-	"github.com/paddock-ci/paddock/internal/store"
+	"github.com/paddock-ci/paddock/internal/store/codec"
 )
 
 // CreateTenant stores t, filling its ID (if empty) and timestamps. Its
@@ -54,14 +53,7 @@ func tenantEntitiesFree(ctx context.Context, tx *sql.Tx, t core.Tenant) error {
 	if err != nil {
 		return err
 	}
-	for _, o := range others {
-		for _, e := range t.Entities {
-			if slices.Contains(o.Entities, e) {
-				return fmt.Errorf("entity %s already belongs to tenant %q: %w", e, o.Name, store.ErrConflict)
-			}
-		}
-	}
-	return nil
+	return codec.TenantEntitiesFree(t, others)
 }
 
 // GetTenant returns the tenant with that id or name.
@@ -119,12 +111,7 @@ func tenantUnused(ctx context.Context, tx *sql.Tx, name string) error {
 	if err != nil {
 		return err
 	}
-	for _, p := range pools {
-		if slices.Contains(p.Tenants, name) {
-			return fmt.Errorf("tenant %q is used by pool %q: %w", name, p.Name, store.ErrConflict)
-		}
-	}
-	return nil
+	return codec.TenantUnused(name, pools)
 }
 
 // DeleteTenant removes a tenant no pool names; its entities return to the
