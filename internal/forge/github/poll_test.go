@@ -11,6 +11,7 @@ import (
 	"github.com/paddock-ci/paddock/internal/forge"
 	"github.com/paddock-ci/paddock/internal/forge/github"
 	"github.com/paddock-ci/paddock/internal/forgesim"
+	"github.com/paddock-ci/paddock/internal/testutil"
 )
 
 const runsRoute = "GET /repos/{owner}/{repo}/actions/runs"
@@ -57,6 +58,11 @@ func TestConditionalListingAnswers304WithoutSpendingBudget(t *testing.T) {
 	if first.ETags["queued"] == "" || first.ETags["in_progress"] == "" {
 		t.Fatalf("no ETags kept: %v", first.ETags)
 	}
+	// The simulator counts a call after answering it: wait for the first
+	// listing's two run listings to be counted before taking the baseline.
+	testutil.Eventually(t, "first listing counted", 5*time.Second, func() bool {
+		return sim.Stats().APICalls[runsRoute][http.StatusOK] >= 2
+	})
 	before := sim.Stats().APICalls[runsRoute][http.StatusOK]
 
 	second, err := c.ListQueuedJobsIf(ctx, ent, forge.QueuedQuery{ETags: first.ETags})
@@ -66,12 +72,10 @@ func TestConditionalListingAnswers304WithoutSpendingBudget(t *testing.T) {
 	if !second.NotModified || second.Calls != 0 || second.NotModifiedCalls != 2 || len(second.Jobs) != 0 {
 		t.Fatalf("unchanged listing = %+v", second)
 	}
-	// The simulator counts a call after answering it: wait for the count.
+	testutil.Eventually(t, "304s counted", 5*time.Second, func() bool {
+		return sim.Stats().APICalls[runsRoute][http.StatusNotModified] >= 2
+	})
 	st := sim.Stats().APICalls[runsRoute]
-	for deadline := time.Now().Add(5 * time.Second); st[http.StatusNotModified] < 2 && time.Now().Before(deadline); {
-		time.Sleep(5 * time.Millisecond)
-		st = sim.Stats().APICalls[runsRoute]
-	}
 	if st[http.StatusNotModified] != 2 || st[http.StatusOK] != before {
 		t.Fatalf("sim counted %v for the runs listing", st)
 	}
@@ -107,7 +111,12 @@ func TestConditionalListingStopsAtMaxCalls(t *testing.T) {
 	if got.Complete || got.Calls != 4 || len(got.Jobs) != 2 {
 		t.Fatalf("bounded listing = %+v", got)
 	}
-	if n := sim.Stats().Calls(runsRoute) + sim.Stats().Calls("GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs"); n != 4 {
+	calls := func() int {
+		return sim.Stats().Calls(runsRoute) + sim.Stats().Calls("GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs")
+	}
+	// The simulator counts a call after answering it: wait for the count.
+	testutil.Eventually(t, "calls counted", 5*time.Second, func() bool { return calls() >= 4 })
+	if n := calls(); n != 4 {
 		t.Fatalf("sim saw %d calls, want 4", n)
 	}
 }
