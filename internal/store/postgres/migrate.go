@@ -5,10 +5,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -22,38 +18,8 @@ import (
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFS, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	seen := map[int]string{}
-	for _, e := range entries {
-		name := e.Name()
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("postgres store: migration %q is not named NNNN_name.sql", name)
-		}
-		if prev, dup := seen[v]; dup {
-			return nil, fmt.Errorf("postgres store: migrations %q and %q share version %d", prev, name, v)
-		}
-		seen[v] = name
-		body, err := migrationFS.ReadFile("migrations/" + name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: name, sql: string(body)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	return ms, nil
+func loadMigrations() ([]codec.Migration, error) {
+	return codec.LoadMigrations(migrationFS, "migrations", "postgres")
 }
 
 // SchemaVersion is the highest migration this build knows.
@@ -62,7 +28,7 @@ func SchemaVersion() int {
 	if err != nil || len(ms) == 0 {
 		return 0
 	}
-	return ms[len(ms)-1].version
+	return ms[len(ms)-1].Version
 }
 
 // ErrSchemaTooNew: the database was migrated by a newer Paddock.
@@ -108,7 +74,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	known := map[int]bool{}
 	for _, m := range ms {
-		known[m.version] = true
+		known[m.Version] = true
 	}
 	newest := 0
 	for _, v := range vs {
@@ -120,7 +86,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if newest > 0 {
 		return fmt.Errorf("%w: the database is at schema version %d, this paddock knows up to version %d; "+
 			"run the newer paddock (or point store.dsn at another database); nothing was changed",
-			ErrSchemaTooNew, newest, ms[len(ms)-1].version)
+			ErrSchemaTooNew, newest, ms[len(ms)-1].Version)
 	}
 	if applied[1] {
 		if err := s.checkKey(ctx, conn, false); err != nil {
@@ -128,15 +94,15 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 	}
 	for _, m := range ms {
-		if applied[m.version] {
+		if applied[m.Version] {
 			continue
 		}
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
-				return fmt.Errorf("postgres store: migration %s: %w", m.name, err)
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("postgres store: migration %s: %w", m.Name, err)
 			}
 			_, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-				m.version, m.name, codec.Nanos(now()))
+				m.Version, m.Name, codec.Nanos(now()))
 			return err
 		})
 		if err != nil {
