@@ -35,6 +35,8 @@ func (s *Sim) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := s.stats
+	s.callsMu.Lock()
+	defer s.callsMu.Unlock()
 	out.APICalls = make(map[string]map[int]int, len(s.stats.APICalls))
 	for k, v := range s.stats.APICalls {
 		out.APICalls[k] = maps.Clone(v)

@@ -50,9 +50,9 @@ func (s *Sim) handleRunnerRPC(w http.ResponseWriter, r *http.Request) {
 	}
 	if rpc == "Register" {
 		// Register is the manager's call: it is counted and faults apply, like REST.
-		rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		key := "POST /api/actions/runner.v1.RunnerService/Register"
-		defer func() { s.countCall(key, rw.status) }()
+		rw := s.countingWriter(w, key)
+		defer rw.done()
 		if s.applyFaults(rw, r, key) {
 			return
 		}

@@ -49,6 +49,7 @@ type Sim struct {
 	mux  *http.ServeMux
 
 	mu         sync.Mutex
+	callsMu    sync.Mutex // guards stats.APICalls; taken inside mu, never around it
 	rng        *rand.Rand
 	faults     Faults
 	failNext   []*failRule
@@ -241,12 +242,12 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 		s.mux.ServeHTTP(w, r)
 		return
 	}
-	rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	key := pattern
 	if key == "" {
 		key = r.Method + " (unmatched)"
 	}
-	defer func() { s.countCall(key, rw.status) }()
+	rw := s.countingWriter(w, key)
+	defer rw.done()
 
 	token := bearer(r)
 	if r.Method == http.MethodGet && token != "" {
@@ -268,9 +269,19 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(rw, r)
 }
 
+// countingWriter counts the call when its status is decided, before any
+// byte reaches the client: a client that has read an answer then always
+// finds it counted. Counting when the handler returns raced with clients
+// that stop reading at the end of the JSON value.
+func (s *Sim) countingWriter(w http.ResponseWriter, key string) *statusWriter {
+	return &statusWriter{ResponseWriter: w, status: http.StatusOK,
+		onStatus: func(code int) { s.countCall(key, code) }}
+}
+
+// countCall takes only callsMu: it runs inside handlers that hold s.mu.
 func (s *Sim) countCall(key string, status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.callsMu.Lock()
+	defer s.callsMu.Unlock()
 	byStatus := s.stats.APICalls[key]
 	if byStatus == nil {
 		byStatus = map[int]int{}
@@ -295,18 +306,30 @@ func bearer(r *http.Request) string {
 
 type statusWriter struct {
 	http.ResponseWriter
-	status int
-	wrote  bool
+	status   int
+	wrote    bool
+	onStatus func(int) // called once, when the status is decided
 }
 
-func (w *statusWriter) WriteHeader(code int) {
-	if !w.wrote {
-		w.status, w.wrote = code, true
+func (w *statusWriter) decide(code int) {
+	if w.wrote {
+		return
 	}
+	w.status, w.wrote = code, true
+	if w.onStatus != nil {
+		w.onStatus(code)
+	}
+}
+
+// done counts a handler that wrote nothing (net/http then sends 200).
+func (w *statusWriter) done() { w.decide(w.status) }
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.decide(code)
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
-	w.wrote = true
+	w.decide(http.StatusOK)
 	return w.ResponseWriter.Write(b)
 }
