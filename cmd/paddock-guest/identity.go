@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -97,12 +98,12 @@ func waitIdentity(port string, log io.Writer) (map[string]string, error) {
 	var fd int
 	var err error
 	for deadline := time.Now().Add(30 * time.Second); ; {
-		fd, err = syscall.Open(port, syscall.O_RDWR|syscall.O_CLOEXEC, 0)
+		fd, err = openPort(port)
 		if err == nil {
 			break
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("identity port: %w", err)
+			return nil, fmt.Errorf("identity port %s: %w", port, err)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -126,6 +127,19 @@ func waitIdentity(port string, log io.Writer) (map[string]string, error) {
 		return nil, fmt.Errorf("acknowledge the time: %w", err)
 	}
 	return id, nil
+}
+
+// openPort opens the virtio-serial port named name. Its device node is
+// named after the virtio device's index (/dev/vportNp1), which depends on
+// the other devices, so the port is found by the name the host gave it.
+func openPort(name string) (int, error) {
+	names, _ := filepath.Glob("/sys/class/virtio-ports/*/name")
+	for _, n := range names {
+		if b, err := os.ReadFile(n); err == nil && strings.TrimSpace(string(b)) == name {
+			return syscall.Open("/dev/"+filepath.Base(filepath.Dir(n)), syscall.O_RDWR|syscall.O_CLOEXEC, 0)
+		}
+	}
+	return -1, os.ErrNotExist
 }
 
 // applyIdentity sets the clock and reseeds the kernel's random generator

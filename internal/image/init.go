@@ -67,7 +67,7 @@ elif grep -qw paddock.snapshot /proc/cmdline; then
 	# A snapshot template: paddock-guest waits on the virtio-serial port for
 	# the identity the host writes after each restore (docs/qemu.md).
 	echo "paddock-init: network up $up, snapshot template, waiting for identity"
-	cd /work && PADDOCK_IDENTITY_PORT=/dev/vport0p1 PADDOCK_TIMING="$t" HOME=/work PATH=/bin:/sbin:/usr/bin:/usr/sbin /bin/paddock-guest boot
+	cd /work && PADDOCK_IDENTITY_PORT=org.paddock.identity PADDOCK_TIMING="$t" HOME=/work PATH=/bin:/sbin:/usr/bin:/usr/sbin /bin/paddock-guest boot
 	echo "paddock-init: paddock-guest exited with $?"
 else
 	echo "paddock-init: no boot settings in fw_cfg (opt/paddock/boot)"

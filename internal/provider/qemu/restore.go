@@ -42,6 +42,8 @@ func (p *Provider) startRestored(ctx context.Context, binary string, v vmConfig,
 		log.Info("qemu: VM restored from snapshot", "accel", v.accel, "cpu", v.cpus, "memory_mb", v.memoryMB)
 		return true
 	}
+	console, _ := os.ReadFile(filepath.Join(v.dir, "console.log"))
+	err = fmt.Errorf("%w (QEMU running: %v; console: %q)", err, vmPID(v.dir) != 0, tail(console))
 	_ = stop(context.WithoutCancel(ctx), v.dir)
 	for _, f := range []string{"qemu.pid", "qmp.sock", identitySocket, "console.log"} {
 		_ = os.Remove(filepath.Join(v.dir, f))

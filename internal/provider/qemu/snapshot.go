@@ -283,9 +283,9 @@ func (p *Provider) saveTemplate(ctx context.Context, binary string, v vmConfig, 
 		return err
 	}
 	defer q.Close()
-	if _, err := q.do("stop", nil); err != nil {
-		return err
-	}
+	// Migrated while running (the idle guest converges at once), the stream
+	// records the run state "running", so a restore starts the guest by
+	// itself; a template stopped first would restore paused.
 	if _, err := q.do("migrate", map[string]string{"uri": "exec:cat > " + shellWord(state)}); err != nil {
 		return err
 	}
