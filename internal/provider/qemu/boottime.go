@@ -31,6 +31,9 @@ type Boot struct {
 	Init time.Duration
 	// Stamps is the guest's uptime at each phase paddock-guest reported:
 	// init, modules, net, agent, config, runner, online (those reached).
+	// A VM restored from a snapshot also has identity (received) and seeded
+	// (clock and random generator set); its init … agent stamps are the
+	// template's, from before it was saved.
 	Stamps map[string]time.Duration
 	// Tools is the runner package the guest downloaded (its file name).
 	Tools string
@@ -71,7 +74,14 @@ func readBoot(dir string) (Boot, bool) {
 			}
 		}
 	}
-	return b, ok
+	// A restored VM's console starts after the restore: no init line.
+	return b, ok || b.Restored()
+}
+
+// Restored says whether the VM was restored from a snapshot template.
+func (b Boot) Restored() bool {
+	_, ok := b.Stamps["identity"]
+	return ok
 }
 
 func seconds(b []byte) (time.Duration, error) {

@@ -386,4 +386,3 @@ func pruneTemplates(root string, cur templateMeta) {
 		}
 	}
 }
-
