@@ -30,13 +30,15 @@ func waitSnapshots(ctx context.Context, out io.Writer, a *app.App) error {
 // it served. As for a cold start, the guest's uptime stamps are placed on
 // the host's clock by the moment the runner took the job.
 type restoreStart struct {
-	total    time.Duration // job queued → runner online
+	total    time.Duration // job queued → runner took the job
 	dispatch time.Duration // job queued → QEMU launched
-	restore  time.Duration // QEMU launched → identity received in the guest (state loaded, guest running)
+	qemu     time.Duration // QEMU launched → QEMU started (daemonized; host clock)
+	load     time.Duration // → state loaded, guest running and its identity acknowledged (host clock)
 	seed     time.Duration // identity received → clock set, random generator reseeded
 	config   time.Duration // → runner config received
 	runner   time.Duration // → runner found in the image (or downloaded) and started
 	connect  time.Duration // runner started → runner online
+	take     time.Duration // runner online → the forge hands it the job (the rest of total)
 }
 
 func restoreStarts(boots []qemu.Boot, jobs []forgesim.Job) []restoreStart {
@@ -52,12 +54,13 @@ func restoreStarts(boots []qemu.Boot, jobs []forgesim.Job) []restoreStart {
 		}
 		s := b.Stamps
 		online, ok := s["online"]
-		if !ok || s["seeded"] == 0 || s["config"] == 0 || s["runner"] == 0 {
+		if !ok || s["seeded"] == 0 || s["config"] == 0 || s["runner"] == 0 || b.IdentityTaken.IsZero() {
 			continue
 		}
 		r := restoreStart{total: j.StartedAt.Sub(j.CreatedAt), dispatch: b.Launched.Sub(j.CreatedAt),
+			qemu: b.QEMUStarted.Sub(b.Launched), load: b.IdentityTaken.Sub(b.QEMUStarted),
 			seed: s["seeded"] - s["identity"], config: s["config"] - s["seeded"], runner: s["runner"] - s["config"], connect: online - s["runner"]}
-		r.restore = j.StartedAt.Sub(b.Launched) - (online - s["identity"])
+		r.take = r.total - r.dispatch - r.qemu - r.load - (online - s["identity"])
 		out = append(out, r)
 	}
 	return out
@@ -84,11 +87,13 @@ func printRestoreTimes(out io.Writer, boots []qemu.Boot, jobs []forgesim.Job) {
 		f    func(restoreStart) time.Duration
 	}{
 		{"queued → QEMU launched", func(r restoreStart) time.Duration { return r.dispatch }},
-		{"restore (QEMU → identity in)", func(r restoreStart) time.Duration { return r.restore }},
+		{"QEMU start (host)", func(r restoreStart) time.Duration { return r.qemu }},
+		{"restore + identity (host)", func(r restoreStart) time.Duration { return r.load }},
 		{"clock + RNG reseed", func(r restoreStart) time.Duration { return r.seed }},
 		{"config fetch", func(r restoreStart) time.Duration { return r.config }},
 		{"runner fetch + start", func(r restoreStart) time.Duration { return r.runner }},
 		{"runner connect", func(r restoreStart) time.Duration { return r.connect }},
+		{"online → job taken", func(r restoreStart) time.Duration { return r.take }},
 		{"queued → runner online", func(r restoreStart) time.Duration { return r.total }},
 	}
 	for _, r := range rows {

@@ -138,7 +138,7 @@ func baseArgs(v vmConfig) []string {
 		args = append(args, cloudBootArgs(v)...)
 	} else if v.snapshot {
 		args = append(args, "-kernel", v.kernel, "-initrd", v.initrd,
-			"-append", kernelCmdline(v.arch)+" paddock.snapshot")
+			"-append", kernelCmdline(v.arch)+" paddock.snapshot init_on_free=1")
 		args = append(args, snapshotDevices()...)
 	} else {
 		args = append(args, "-kernel", v.kernel, "-initrd", v.initrd,

@@ -37,6 +37,10 @@ type Boot struct {
 	Stamps map[string]time.Duration
 	// Tools is the runner package the guest downloaded (its file name).
 	Tools string
+	// QEMUStarted and IdentityTaken (host clock) are, for a restored VM,
+	// when QEMU had started (daemonized, the state still loading) and when
+	// the guest had acknowledged its identity.
+	QEMUStarted, IdentityTaken time.Time
 }
 
 // readBoot parses the instance's console log; ok is false if init never
@@ -101,6 +105,10 @@ func (p *Provider) recordBoot(dir string, rec record) {
 	if b, ok := readBoot(dir); ok {
 		b.Name, b.Arch, b.Launched = rec.Name, cmp.Or(rec.Arch, "amd64"), rec.CreatedAt
 		p.bootMu.Lock()
+		if r, ok := p.restores[rec.Name]; ok {
+			b.QEMUStarted, b.IdentityTaken = r[0], r[1]
+			delete(p.restores, rec.Name)
+		}
 		p.boots = append(p.boots, b)
 		p.bootMu.Unlock()
 	}

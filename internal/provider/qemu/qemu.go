@@ -86,8 +86,9 @@ type Provider struct {
 	// Create there, as a manager killed at that point would.
 	afterStart func(pid int) error
 
-	bootMu sync.Mutex
-	boots  []Boot
+	bootMu   sync.Mutex
+	boots    []Boot
+	restores map[string][2]time.Time // restored VMs: QEMU started, identity taken
 
 	snap snapshots
 }

@@ -37,9 +37,17 @@ func (p *Provider) startRestored(ctx context.Context, binary string, v vmConfig,
 		log.Info("qemu: cold boot: " + why)
 		return false
 	}
-	err := p.restore(ctx, binary, v.dir, v, state, v.name, meta, cb, token)
+	began := time.Now()
+	started, err := p.restore(ctx, binary, v.dir, v, state, v.name, meta, cb, token)
 	if err == nil {
-		log.Info("qemu: VM restored from snapshot", "accel", v.accel, "cpu", v.cpus, "memory_mb", v.memoryMB)
+		p.bootMu.Lock()
+		if p.restores == nil {
+			p.restores = map[string][2]time.Time{}
+		}
+		p.restores[v.name] = [2]time.Time{started, time.Now()}
+		p.bootMu.Unlock()
+		log.Info("qemu: VM restored from snapshot", "accel", v.accel, "cpu", v.cpus, "memory_mb", v.memoryMB,
+			"qemu_started", started.Sub(began).Round(time.Millisecond), "identity_taken", time.Since(began).Round(time.Millisecond))
 		return true
 	}
 	console, _ := os.ReadFile(filepath.Join(v.dir, "console.log"))
@@ -70,18 +78,25 @@ func identity(name, meta, cb, token string) []byte {
 }
 
 // restore starts a VM from the template's state file and hands it its
-// identity; it returns once the guest has acknowledged it.
-func (p *Provider) restore(ctx context.Context, binary, dir string, v vmConfig, state, name, meta, cb, token string) error {
+// identity; it returns once the guest has acknowledged it, and when QEMU
+// had started (daemonized).
+func (p *Provider) restore(ctx context.Context, binary, dir string, v vmConfig, state, name, meta, cb, token string) (started time.Time, err error) {
 	f, err := os.Open(state)
 	if err != nil {
-		return err
+		return started, err
 	}
 	defer f.Close()
 	// QEMU reads the stream from fd 3 into this VM's own memory: nothing of
 	// the template is shared or written by the clone.
 	if err := p.start(ctx, binary, dir, append(vmArgs(v), "-incoming", "fd:3"), f); err != nil {
-		return err
+		return started, err
 	}
+	started = time.Now()
+	return started, p.giveIdentity(ctx, dir, name, meta, cb, token)
+}
+
+// giveIdentity sends a restored VM its identity and the time.
+func (p *Provider) giveIdentity(ctx context.Context, dir, name, meta, cb, token string) error {
 	dctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	conn, err := dialUnix(dctx, filepath.Join(dir, identitySocket))

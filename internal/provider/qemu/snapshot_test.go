@@ -211,6 +211,7 @@ sleep 600
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("template state: %.1f MB", float64(len(state))/1e6)
 	if loc := regexp.MustCompile(`tok-snap-\d`).FindIndex(state); loc != nil {
 		t.Fatalf("a token is in the snapshot at byte %d", loc[0])
 	}
