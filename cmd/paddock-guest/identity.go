@@ -144,19 +144,20 @@ func openPort(name string) (int, error) {
 
 // applyIdentity sets the clock and reseeds the kernel's random generator
 // before anything of this job runs, then exports the boot settings for the
-// bootstrap as the cold boot's init does.
+// bootstrap as the cold boot's init does. Every value is checked before the
+// first is used.
 func applyIdentity(id map[string]string, log io.Writer) error {
 	ns, err := strconv.ParseInt(id["PADDOCK_TIME_NS"], 10, 64)
 	if err != nil || ns <= 0 {
 		return fmt.Errorf("identity: bad PADDOCK_TIME_NS %q", id["PADDOCK_TIME_NS"])
 	}
-	tv := syscall.NsecToTimeval(ns)
-	if err := syscall.Settimeofday(&tv); err != nil {
-		return fmt.Errorf("set the clock: %w", err)
-	}
 	seed, err := hex.DecodeString(id["PADDOCK_ENTROPY"])
 	if err != nil || len(seed) < 32 {
 		return errors.New("identity: PADDOCK_ENTROPY must be at least 32 bytes in hex")
+	}
+	tv := syscall.NsecToTimeval(ns)
+	if err := syscall.Settimeofday(&tv); err != nil {
+		return fmt.Errorf("set the clock: %w", err)
 	}
 	if err := reseed(seed); err != nil {
 		return fmt.Errorf("reseed the kernel random generator: %w", err)
