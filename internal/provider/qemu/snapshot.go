@@ -317,6 +317,15 @@ func (p *Provider) saveTemplate(ctx context.Context, binary string, v vmConfig, 
 	if err := os.Rename(build, final); err != nil {
 		return err
 	}
+	// Just hashed: the first restore need not hash it again.
+	if fi, err := os.Stat(filepath.Join(final, "state.bin")); err == nil && fi.Size() == meta.Size {
+		p.snap.mu.Lock()
+		if p.snap.verified == nil {
+			p.snap.verified = map[string]fileStamp{}
+		}
+		p.snap.verified[filepath.Join(final, "state.bin")] = fileStamp{fi.Size(), fi.ModTime()}
+		p.snap.mu.Unlock()
+	}
 	pruneTemplates(root, meta)
 	return nil
 }
