@@ -148,6 +148,7 @@ func New(opts Options) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("qemu provider: %w", err)
 	}
+	cleanTemplateBuilds(opts.StateDir)
 	p := &Provider{opts: opts, reg: reg, fwd: fwd}
 	p.Machines = localmachine.Machines[record]{Reg: reg, Machine: p.machine}
 	return p, nil

@@ -330,6 +330,18 @@ func (p *Provider) saveTemplate(ctx context.Context, binary string, v vmConfig, 
 	return nil
 }
 
+// cleanTemplateBuilds removes the template builds a previous manager left
+// (it died mid-build); a new provider has none of its own running yet. Each
+// one's QEMU, if still there, is the one with that build's pidfile.
+func cleanTemplateBuilds(stateDir string) {
+	builds, _ := filepath.Glob(filepath.Join(stateDir, templatesDir, ".build-*"))
+	for _, b := range builds {
+		if stop(context.Background(), b) == nil {
+			_ = os.RemoveAll(b)
+		}
+	}
+}
+
 // waitConsole waits until the console log holds marker (or QEMU is gone).
 func waitConsole(ctx context.Context, dir string, marker []byte) error {
 	for {
