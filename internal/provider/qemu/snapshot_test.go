@@ -111,6 +111,7 @@ func TestSnapshotRestore(t *testing.T) {
 	needVM(t)
 	runSh := `#!/bin/sh
 echo "JOB jit=$ACTIONS_RUNNER_INPUT_JITCONFIG date=$(date +%s)"
+echo "VMGENID $(ls /sys/bus/acpi/drivers/vmgenid/ 2>&1 | tr '\n' ' ')"
 echo "Listening for Jobs"
 sleep 600
 `
@@ -197,6 +198,11 @@ sleep 600
 		}
 		if guest, _ := strconv.ParseInt(string(m[1]), 10, 64); time.Since(time.Unix(guest, 0)).Abs() > 2*time.Minute {
 			t.Errorf("%s: guest clock not set on restore:\n%s", spec(i).Name, out)
+		}
+		// The guest's vmgenid driver is bound to QEMU's device (ACPI QEMUVGID),
+		// so a new generation ID reseeds its random generator.
+		if !regexp.MustCompile(`VMGENID .*QEMUVGID`).Match(out) {
+			t.Errorf("%s: the guest's vmgenid driver has no device:\n%s", spec(i).Name, out)
 		}
 		fp := fingerprintRE.FindSubmatch(out)
 		if fp == nil {
