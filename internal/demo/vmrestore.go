@@ -67,11 +67,12 @@ func restoreStarts(boots []qemu.Boot, jobs []forgesim.Job) []restoreStart {
 }
 
 // printRestoreTimes is the snapshot start's table: job queued → runner
-// online for the jobs whose VM was restored for them, phase by phase.
-func printRestoreTimes(out io.Writer, boots []qemu.Boot, jobs []forgesim.Job) {
+// online for the jobs whose VM was restored for them, phase by phase. It
+// returns how many there were.
+func printRestoreTimes(out io.Writer, boots []qemu.Boot, jobs []forgesim.Job) int {
 	rs := restoreStarts(boots, jobs)
 	if len(rs) == 0 {
-		return
+		return 0
 	}
 	med := func(f func(restoreStart) time.Duration) string {
 		ds := make([]time.Duration, len(rs))
@@ -99,4 +100,5 @@ func printRestoreTimes(out io.Writer, boots []qemu.Boot, jobs []forgesim.Job) {
 	for _, r := range rows {
 		fmt.Fprintf(out, "  %-30s %s\n", r.name, med(r.f))
 	}
+	return len(rs)
 }

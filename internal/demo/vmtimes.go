@@ -82,8 +82,11 @@ func printVMTimes(out io.Writer, a *app.App, sim *forgesim.Sim) {
 	for _, name := range slices.Sorted(maps.Keys(tools)) {
 		fmt.Fprintf(out, "runner package the VMs ran: %s (%d VMs)\n", name, tools[name])
 	}
-	printRestoreTimes(out, boots, sim.Jobs())
+	restored := printRestoreTimes(out, boots, sim.Jobs())
 	cold, warm := coldStarts(boots, sim.Jobs())
+	if len(cold) == 0 && restored > 0 {
+		return
+	}
 	if len(cold) == 0 {
 		fmt.Fprintf(out, "VM timings: no cold start recorded (%d VMs reported a boot, %d jobs went to VMs booted before them)\n", len(boots), warm)
 		return
