@@ -64,6 +64,18 @@ func boot(ctx context.Context, log io.Writer) error {
 	}
 	t := &timing{w: log}
 	t.stamp("agent")
+	if port := os.Getenv("PADDOCK_IDENTITY_PORT"); port != "" {
+		id, err := waitIdentity(port, log)
+		if err != nil {
+			t.print()
+			return err
+		}
+		t.stamp("identity")
+		if err := applyIdentity(id, log); err != nil {
+			return err
+		}
+		t.stamp("seeded")
+	}
 	err = bootstrap.Run(ctx, bootstrap.Options{
 		MetadataURL: os.Getenv("PADDOCK_METADATA_URL"),
 		CallbackURL: os.Getenv("PADDOCK_CALLBACK_URL"),

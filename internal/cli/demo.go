@@ -46,6 +46,7 @@ Exits 0 only if every job completed and nothing leaked.`,
 	cmd.Flags().StringVar(&o.Intake, "intake", "webhook", "how jobs reach Paddock: webhook, poll (the simulator sends no webhooks) or scaleset (a GitHub runner scale set)")
 	cmd.Flags().StringVar(&o.Provider, "provider", "process", "provider for the machines (process, external, qemu or lxd: LXD containers, set up by scripts/lxd-setup)")
 	cmd.Flags().StringVar(&o.Arch, "arch", "x64", "machine architecture: x64, or arm64 with --provider qemu (arm64 microVMs, emulated on other hosts)")
+	cmd.Flags().StringVar(&o.QEMUStart, "start", "boot", "--provider qemu: how VMs start: boot (cold boot) or snapshot (restore a booted template, then give the VM its identity)")
 	cmd.Flags().BoolVar(&o.DownloadRunner, "download-runner", false, "--provider qemu: every VM downloads the runner package instead of finding it baked into the image")
 	cmd.Flags().StringVar(&o.ImageDir, "image-dir", "", "where --provider qemu builds and caches the fast VM image (default: the user cache dir)")
 	cmd.Flags().StringVar(&o.ProviderExec, "provider-exec", "", "provider executable for --provider external (GARM's protocol)")

@@ -166,6 +166,9 @@ type QEMUConfig struct {
 	// RelayCommand carries a VM's connection to a forwarded endpoint (host:port
 	// appended); default: this paddock binary's hidden qemu-relay command.
 	RelayCommand []string `yaml:"relay_command"`
+	// Start is how fast-image VMs start: boot (default, cold boot) or
+	// snapshot (restore a saved booted template, then deliver the identity).
+	Start string `yaml:"start"`
 }
 
 // ExternalConfig configures the external provider: an executable speaking

@@ -20,6 +20,11 @@ func (v *validator) qemu(path string, pr ProviderConfig) {
 	default:
 		v.p.at(path+".accel", "%q: want auto, kvm or tcg", q.Accel)
 	}
+	switch q.Start {
+	case "", "boot", "snapshot":
+	default:
+		v.p.at(path+".start", "%q: want boot or snapshot", q.Start)
+	}
 	switch q.Workspace {
 	case "", "scratch", "tmpfs":
 	default:

@@ -23,6 +23,7 @@ import (
 	"github.com/paddock-ci/paddock/internal/config"
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/forgesim"
+	"github.com/paddock-ci/paddock/internal/provider/qemu"
 	"github.com/paddock-ci/paddock/internal/store"
 )
 
@@ -68,6 +69,10 @@ type Options struct {
 	// DownloadRunner makes qemu VMs download the runner package rather than
 	// find it baked into the image.
 	DownloadRunner bool
+	// QEMUStart is the qemu provider's start mode (boot or snapshot). With
+	// snapshot the demo waits, before queueing, for the warm VM (which
+	// cold-boots and has the template built) and the template.
+	QEMUStart      string
 	dir            string            // the run's state dir
 	simHost        string            // the simulator's host:port, forwarded into VMs (set for qemu)
 	guest          string            // paddock-guest for the fast image (qemu)
@@ -115,6 +120,10 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		return nil, fmt.Errorf("provider %q is not available in this build (use process, external, qemu or lxd)", o.Provider)
 	case o.Provider != "external" && (o.ProviderExec != "" || o.ProviderConfig != ""):
 		return nil, errors.New("--provider-exec and --provider-config need --provider external")
+	case o.QEMUStart != "" && o.QEMUStart != qemu.StartBoot && o.QEMUStart != qemu.StartSnapshot:
+		return nil, fmt.Errorf("--start %q: want boot or snapshot", o.QEMUStart)
+	case o.QEMUStart == qemu.StartSnapshot && (o.Provider != "qemu" || o.Arch == "arm64"):
+		return nil, errors.New("--start snapshot needs --provider qemu with x64 guests")
 	}
 	if err := checkForge(&o); err != nil {
 		return nil, err
@@ -258,8 +267,13 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		fmt.Fprintln(o.Out)
 	}
 	var startup map[string]map[int]int
-	if o.Settle || o.Warm > 0 {
+	if o.Settle || o.Warm > 0 || o.QEMUStart == qemu.StartSnapshot {
 		if startup, err = settle(ctx, o.Out, sim, a.Store, cfg); err != nil {
+			return nil, err
+		}
+	}
+	if o.QEMUStart == qemu.StartSnapshot {
+		if err := waitSnapshots(ctx, o.Out, a); err != nil {
 			return nil, err
 		}
 	}

@@ -116,8 +116,8 @@ func prepareQEMU(ctx context.Context, o *Options, sim *forgesim.Sim) error {
 // into the VMs, size labels are capped to what this host can carry.
 func qemuBlock(o Options, dir string) string {
 	q := func(s string) string { b, _ := json.Marshal(s); return string(b) }
-	return fmt.Sprintf("    type: qemu\n    qemu: {image_dir: %s, accel: %s, max_cpu: 2, max_memory_mb: 1024, forward: [%s]}",
-		q(o.ImageDir), cmp.Or(os.Getenv("PADDOCK_DEMO_ACCEL"), "auto"), q(o.simHost))
+	return fmt.Sprintf("    type: qemu\n    qemu: {image_dir: %s, accel: %s, start: %s, max_cpu: 2, max_memory_mb: 1024, forward: [%s]}",
+		q(o.ImageDir), cmp.Or(os.Getenv("PADDOCK_DEMO_ACCEL"), "auto"), q(cmp.Or(o.QEMUStart, qemu.StartBoot)), q(o.simHost))
 }
 
 // applyArch makes the demo's pools and jobs arm64 ones for --arch arm64:

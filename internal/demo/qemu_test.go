@@ -21,6 +21,9 @@ func TestQEMUDemoRefusesBadInput(t *testing.T) {
 		"gitea in a VM":       {demo.Options{Provider: "qemu", Forge: "gitea"}, "--forge github only"},
 		"no guest agent":      {demo.Options{Provider: "qemu", Arch: "arm64"}, "GOARCH=arm64 go build"},
 		"no guest agent, x64": {demo.Options{Provider: "qemu"}, "./cmd/paddock-guest"},
+		"unknown start":       {demo.Options{Provider: "qemu", QEMUStart: "resume"}, "--start \"resume\": want boot or snapshot"},
+		"snapshot, arm64":     {demo.Options{Provider: "qemu", Arch: "arm64", QEMUStart: "snapshot"}, "needs --provider qemu with x64 guests"},
+		"snapshot, process":   {demo.Options{Provider: "process", QEMUStart: "snapshot"}, "needs --provider qemu with x64 guests"},
 	} {
 		c.o.Jobs, c.o.Self = 1, self
 		if _, err := demo.Run(context.Background(), c.o); err == nil || !strings.Contains(err.Error(), c.want) {

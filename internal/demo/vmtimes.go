@@ -42,6 +42,9 @@ func coldStarts(boots []qemu.Boot, jobs []forgesim.Job) (cold []coldStart, warm 
 		if j.StartedAt.IsZero() || !ok {
 			continue
 		}
+		if b.Restored() {
+			continue // restoreStarts has these
+		}
 		if b.Launched.Before(j.CreatedAt) {
 			warm++ // a VM booted before the job was queued (min_idle): not a cold start
 			continue
@@ -79,7 +82,11 @@ func printVMTimes(out io.Writer, a *app.App, sim *forgesim.Sim) {
 	for _, name := range slices.Sorted(maps.Keys(tools)) {
 		fmt.Fprintf(out, "runner package the VMs ran: %s (%d VMs)\n", name, tools[name])
 	}
+	restored := printRestoreTimes(out, boots, sim.Jobs())
 	cold, warm := coldStarts(boots, sim.Jobs())
+	if len(cold) == 0 && restored > 0 {
+		return
+	}
 	if len(cold) == 0 {
 		fmt.Fprintf(out, "VM timings: no cold start recorded (%d VMs reported a boot, %d jobs went to VMs booted before them)\n", len(boots), warm)
 		return

@@ -63,6 +63,12 @@ if [ -r "$cfg" ]; then
 	echo "paddock-init: network up $up, booting runner"
 	cd /work && PADDOCK_TIMING="$t" HOME=/work PATH=/bin:/sbin:/usr/bin:/usr/sbin /bin/paddock-guest boot
 	echo "paddock-init: paddock-guest exited with $?"
+elif grep -qw paddock.snapshot /proc/cmdline; then
+	# A snapshot template: paddock-guest waits on the virtio-serial port for
+	# the identity the host writes after each restore (docs/qemu.md).
+	echo "paddock-init: network up $up, snapshot template, waiting for identity"
+	cd /work && PADDOCK_IDENTITY_PORT=org.paddock.identity PADDOCK_TIMING="$t" HOME=/work PATH=/bin:/sbin:/usr/bin:/usr/sbin /bin/paddock-guest boot
+	echo "paddock-init: paddock-guest exited with $?"
 else
 	echo "paddock-init: no boot settings in fw_cfg (opt/paddock/boot)"
 fi
@@ -71,9 +77,11 @@ poweroff -f
 `
 
 // Modules are the kernel modules the fast image loads at every boot (with
-// their dependencies): PCI virtio transport, network and block devices, and
-// the fw_cfg sysfs interface for boot settings.
-var Modules = []string{"virtio_pci", "virtio_net", "virtio_blk", "qemu_fw_cfg"}
+// their dependencies): PCI virtio transport, network and block devices, the
+// fw_cfg sysfs interface for boot settings, and virtio-serial, the channel
+// a VM restored from a snapshot gets its identity on (loading it is a few
+// milliseconds, and a cold-booted VM has no such port).
+var Modules = []string{"virtio_pci", "virtio_net", "virtio_blk", "qemu_fw_cfg", "virtio_console"}
 
 // ScratchModules are loaded only for a scratch disk: dm-crypt (AES-XTS over
 // ECB) and ext4 (which also mounts ext2, what busybox's mke2fs makes).

@@ -136,6 +136,10 @@ func baseArgs(v vmConfig) []string {
 	)
 	if v.cloud {
 		args = append(args, cloudBootArgs(v)...)
+	} else if v.snapshot {
+		args = append(args, "-kernel", v.kernel, "-initrd", v.initrd,
+			"-append", kernelCmdline(v.arch)+" paddock.snapshot init_on_free=1")
+		args = append(args, snapshotDevices()...)
 	} else {
 		args = append(args, "-kernel", v.kernel, "-initrd", v.initrd,
 			"-append", kernelCmdline(v.arch),
@@ -159,4 +163,24 @@ type vmConfig struct {
 	// cloud boots the instance's overlay and seed (a cloud image) instead
 	// of the fast image's kernel and initramfs.
 	cloud bool
+	// snapshot is a template or a VM restored from one: no boot settings
+	// file, an identity port instead (see snapshotDevices).
+	snapshot bool
+}
+
+// snapshotDevices are what a template and its clones have beyond a cold
+// boot's devices: the virtio-serial port the identity arrives on, backed by
+// a unix socket in the instance's own directory (only the manager's user can
+// reach it; the path is relative because QEMU starts there, keeping it short),
+// and a VM generation ID device. guid=auto gives every QEMU a new generation
+// ID; a restored guest sees it change, and Linux's vmgenid driver reseeds the
+// kernel's random generator right away, before the agent does it again
+// with the host's entropy.
+func snapshotDevices() []string {
+	return []string{
+		"-device", "virtio-serial-pci,id=vser0",
+		"-chardev", "socket,id=ident,path=" + identitySocket + ",server=on,wait=off",
+		"-device", "virtserialport,bus=vser0.0,nr=1,chardev=ident,name=org.paddock.identity",
+		"-device", "vmgenid,guid=auto",
+	}
 }

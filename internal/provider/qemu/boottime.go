@@ -31,9 +31,16 @@ type Boot struct {
 	Init time.Duration
 	// Stamps is the guest's uptime at each phase paddock-guest reported:
 	// init, modules, net, agent, config, runner, online (those reached).
+	// A VM restored from a snapshot also has identity (received) and seeded
+	// (clock and random generator set); its init … agent stamps are the
+	// template's, from before it was saved.
 	Stamps map[string]time.Duration
 	// Tools is the runner package the guest downloaded (its file name).
 	Tools string
+	// QEMUStarted and IdentityTaken (host clock) are, for a restored VM,
+	// when QEMU had started (daemonized, the state still loading) and when
+	// the guest had acknowledged its identity.
+	QEMUStarted, IdentityTaken time.Time
 }
 
 // readBoot parses the instance's console log; ok is false if init never
@@ -71,7 +78,14 @@ func readBoot(dir string) (Boot, bool) {
 			}
 		}
 	}
-	return b, ok
+	// A restored VM's console starts after the restore: no init line.
+	return b, ok || b.Restored()
+}
+
+// Restored says whether the VM was restored from a snapshot template.
+func (b Boot) Restored() bool {
+	_, ok := b.Stamps["identity"]
+	return ok
 }
 
 func seconds(b []byte) (time.Duration, error) {
@@ -91,6 +105,10 @@ func (p *Provider) recordBoot(dir string, rec record) {
 	if b, ok := readBoot(dir); ok {
 		b.Name, b.Arch, b.Launched = rec.Name, cmp.Or(rec.Arch, "amd64"), rec.CreatedAt
 		p.bootMu.Lock()
+		if r, ok := p.restores[rec.Name]; ok {
+			b.QEMUStarted, b.IdentityTaken = r[0], r[1]
+			delete(p.restores, rec.Name)
+		}
 		p.boots = append(p.boots, b)
 		p.bootMu.Unlock()
 	}

@@ -67,7 +67,11 @@ type Options struct {
 	// Forward lists extra host endpoints (host:port) guests may reach at
 	// GuestHostAddr on the same port, e.g. a forge simulator in tests.
 	Forward []string
-	Logger  *slog.Logger
+	// Start is how fast-image VMs start: StartBoot (default, cold boot) or
+	// StartSnapshot (restore from a template; x64 guests without a scratch
+	// disk, anything else cold-boots).
+	Start  string
+	Logger *slog.Logger
 }
 
 // Provider runs one QEMU VM per instance.
@@ -82,8 +86,11 @@ type Provider struct {
 	// Create there, as a manager killed at that point would.
 	afterStart func(pid int) error
 
-	bootMu sync.Mutex
-	boots  []Boot
+	bootMu   sync.Mutex
+	boots    []Boot
+	restores map[string][2]time.Time // restored VMs: QEMU started, identity taken
+
+	snap snapshots
 }
 
 // New checks the options and creates the state directory.
@@ -102,6 +109,13 @@ func New(opts Options) (*Provider, error) {
 	case WorkspaceScratch, WorkspaceTmpfs:
 	default:
 		return nil, fmt.Errorf("qemu provider: workspace %q: want %s or %s", opts.Workspace, WorkspaceScratch, WorkspaceTmpfs)
+	}
+	switch opts.Start {
+	case "":
+		opts.Start = StartBoot
+	case StartBoot, StartSnapshot:
+	default:
+		return nil, fmt.Errorf("qemu provider: start %q: want %s or %s", opts.Start, StartBoot, StartSnapshot)
 	}
 	switch opts.Accel {
 	case "":
@@ -134,6 +148,7 @@ func New(opts Options) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("qemu provider: %w", err)
 	}
+	cleanTemplateBuilds(opts.StateDir)
 	p := &Provider{opts: opts, reg: reg, fwd: fwd}
 	p.Machines = localmachine.Machines[record]{Reg: reg, Machine: p.machine}
 	return p, nil
@@ -243,6 +258,13 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 		os.RemoveAll(dir)
 		return provider.Machine{}, err
 	}
+	vm := vmConfig{name: spec.Name, dir: dir, accel: accel, arch: arch, kernel: img.Kernel, initrd: img.Initrd,
+		cpus: rec.CPU, memoryMB: rec.MemoryMB, relay: p.opts.RelayCommand, fwd: fwd, scratch: rec.ScratchGB > 0, cloud: base != ""}
+	if p.opts.Start == StartSnapshot {
+		if p.startRestored(ctx, binary, vm, img, meta, cb, spec.Token) {
+			return p.machine(rec), nil
+		}
+	}
 	// The boot settings with the token go to the fast image's fw_cfg file or
 	// the cloud image's seed. QEMU reads both while starting up, before
 	// -daemonize lets the parent exit; after that the token lives only in
@@ -272,9 +294,7 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 			return provider.Machine{}, err
 		}
 	}
-	args := vmArgs(vmConfig{name: spec.Name, dir: dir, accel: accel, arch: arch, kernel: img.Kernel, initrd: img.Initrd,
-		cpus: rec.CPU, memoryMB: rec.MemoryMB, relay: p.opts.RelayCommand, fwd: fwd, scratch: rec.ScratchGB > 0, cloud: base != ""})
-	if err := p.start(ctx, binary, dir, args); err != nil {
+	if err := p.start(ctx, binary, dir, vmArgs(vm), nil); err != nil {
 		_ = stop(context.WithoutCancel(ctx), dir)
 		_ = p.reg.Remove(spec.Name, func(moved string) error { return killMoved(moved, dir) })
 		return provider.Machine{}, fmt.Errorf("start VM %s: %w", spec.Name, err)
@@ -289,8 +309,9 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 }
 
 // start runs QEMU with -daemonize: the command returns once the VM is set up
-// and QEMU has detached into its own session.
-func (p *Provider) start(ctx context.Context, binary, dir string, args []string) error {
+// and QEMU has detached into its own session. A non-nil incoming becomes
+// QEMU's fd 3 (a restore's migration stream).
+func (p *Provider) start(ctx context.Context, binary, dir string, args []string, incoming *os.File) error {
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(cctx, binary, args...)
@@ -299,6 +320,9 @@ func (p *Provider) start(ctx context.Context, binary, dir string, args []string)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if incoming != nil {
+		cmd.ExtraFiles = []*os.File{incoming}
+	}
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("%w: %s", err, bytes.TrimSpace(out.Bytes()))
 	}
