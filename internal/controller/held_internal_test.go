@@ -15,13 +15,17 @@ func TestHoldSpent(t *testing.T) {
 	}
 	// The pool "linux" serves jobs labelled linux, "gpu" those labelled gpu,
 	// "any" every job.
-	serves := func(s spentRunner, j core.Job) bool { return s.poolID == "any" || slices.Contains(j.Labels, s.poolID) }
+	serves := func(s spentRunner, j core.Job) (bool, bool) {
+		ok := s.poolID == "any" || slices.Contains(j.Labels, s.poolID)
+		return ok, ok && j.PoolID == s.poolID
+	}
 	jobs := []core.Job{
 		job(3, "e1", 2*time.Second, "linux"),
 		job(1, "e1", time.Second, "linux"),
 		job(2, "e1", time.Second, "gpu"),
 		job(4, "e2", 0, "linux"),
 	}
+	planned := func(j core.Job, pool string) core.Job { j.PoolID = pool; return j }
 	spent := func(ent, pool string, ago time.Duration) spentRunner {
 		return spentRunner{entityID: ent, poolID: pool, at: t0.Add(10*time.Second - ago)}
 	}
@@ -46,6 +50,12 @@ func TestHoldSpent(t *testing.T) {
 		{"a general pool's runner leaves the oldest job to the only runner that could have taken it",
 			[]spentRunner{spent("e1", "any", time.Second), spent("e1", "gpu", time.Second)},
 			nil, 2, time.Second, []core.Job{job(5, "e1", 0, "gpu"), job(6, "e1", time.Second, "linux")}},
+		{"a runner holds the job its machine was made for before an older one",
+			[]spentRunner{spent("e1", "any", time.Second)},
+			[]int64{7}, 1, time.Second, []core.Job{job(7, "e1", 0, "linux"), planned(job(8, "e1", time.Second, "gpu"), "any")}},
+		{"the count of holds still comes first",
+			[]spentRunner{spent("e1", "any", time.Second), spent("e1", "gpu", time.Second)},
+			nil, 2, time.Second, []core.Job{job(7, "e1", 0, "linux"), planned(job(8, "e1", time.Second, "gpu"), "any")}},
 		{"a hold lapses after holdLimit", []spentRunner{spent("e1", "linux", holdLimit), spent("e1", "gpu", time.Second)},
 			[]int64{3, 1, 4}, 1, time.Second, nil},
 	} {
