@@ -28,23 +28,16 @@ type spentRunner struct {
 	at               time.Time // when the machine said its runner had exited
 }
 
-// canHold says whether a spent runner could have taken a job (serves) and
-// whether the job is of the class its machine was made for (planned: the
-// scheduler chose the runner's pool for it, at the machine's size).
-type canHold func(s spentRunner, j core.Job) (serves, planned bool)
-
 // holdSpent is the pure decision: for each spent runner it holds back one
-// queued job of its entity that its pool serves until a listing that began
-// after the runner exited confirms what is still queued (Listed drops the
-// runner then). Of the jobs it could have taken it holds, where it can, one
-// of the class its machine was made for (a machine planned for a docker job
-// came up while that job waited, and jobs of that class went to machines of
-// that class), else the oldest, which the forge most likely gave out first.
+// queued job of its entity that its pool serves (the oldest, which the
+// forge most likely gave out first) until a listing that began after the
+// runner exited confirms what is still queued (Listed drops the runner then).
 // At most one listing interval passes before a job that was not in fact taken
 // gets its machine; if no listing succeeds, holdLimit ends the hold. It
 // returns the jobs to plan for, the runners still holding, and when the first
 // hold lapses (zero if none).
-func holdSpent(now time.Time, jobs []core.Job, spent []spentRunner, serves canHold) ([]core.Job, []spentRunner, time.Time) {
+func holdSpent(now time.Time, jobs []core.Job, spent []spentRunner,
+	serves func(s spentRunner, j core.Job) bool) ([]core.Job, []spentRunner, time.Time) {
 	var live []spentRunner
 	var lapse time.Time
 	for _, s := range spent {
@@ -75,37 +68,17 @@ func holdSpent(now time.Time, jobs []core.Job, spent []spentRunner, serves canHo
 	// maximum bipartite matching, by augmenting paths): holding greedily
 	// could give a runner of a general pool the one job only a special
 	// pool's runner could have taken, and plan a machine for a job that ran.
-	// The matching starts from each runner's preferred free job, so the
-	// augmenting paths only move holds where the count needs it; a held job
-	// of the wrong class would plan a machine of the wrong class.
-	cand := make([][]int, len(live)) // runner → the jobs it could have taken, planned class first, oldest first
+	cand := make([][]int, len(live)) // runner → the jobs it could have taken, oldest first
 	for r, s := range live {
-		var other []int
 		for _, i := range order {
-			if jobs[i].EntityID != s.entityID {
-				continue
-			}
-			switch ok, planned := serves(s, jobs[i]); {
-			case planned:
+			if jobs[i].EntityID == s.entityID && serves(s, jobs[i]) {
 				cand[r] = append(cand[r], i)
-			case ok:
-				other = append(other, i)
 			}
 		}
-		cand[r] = append(cand[r], other...)
 	}
 	holder := make([]int, len(jobs)) // job → runner holding it, or -1
 	for i := range holder {
 		holder[i] = -1
-	}
-	holds := make([]bool, len(live))
-	for r := range live {
-		for _, i := range cand[r] {
-			if holder[i] < 0 {
-				holder[i], holds[r] = r, true
-				break
-			}
-		}
 	}
 	var augment func(r int, seen []bool) bool
 	augment = func(r int, seen []bool) bool {
@@ -122,9 +95,7 @@ func holdSpent(now time.Time, jobs []core.Job, spent []spentRunner, serves canHo
 		return false
 	}
 	for r := range live {
-		if !holds[r] {
-			augment(r, make([]bool, len(jobs)))
-		}
+		augment(r, make([]bool, len(jobs)))
 	}
 	held := make([]bool, len(jobs))
 	for i, r := range holder {
@@ -208,16 +179,15 @@ func (c *Controller) holdSpentJobs(snap *scheduler.Snapshot) time.Time {
 		pools[p.ID] = p
 	}
 	type key struct{ pool, entity, size, labels string }
-	type answer struct{ serves, sized bool }
-	memo := map[key]answer{}
-	serves := func(s spentRunner, j core.Job) (bool, bool) {
+	memo := map[key]bool{}
+	serves := func(s spentRunner, j core.Job) bool {
 		k := key{s.poolID, s.entityID, strings.ToLower(s.size), strings.Join(j.Labels, "\x00")}
-		a, ok := memo[k]
-		if !ok {
-			a.serves, a.sized = poolServes(pools, snap.LabelRules, s, j)
-			memo[k] = a
+		if v, ok := memo[k]; ok {
+			return v
 		}
-		return a.serves, a.serves && a.sized && j.PoolID == s.poolID
+		v := poolServes(pools, snap.LabelRules, s, j)
+		memo[k] = v
+		return v
 	}
 	var lapse time.Time
 	snap.Jobs, c.spent, lapse = holdSpent(snap.Now, snap.Jobs, c.spent, serves)
@@ -227,24 +197,21 @@ func (c *Controller) holdSpentJobs(snap *scheduler.Snapshot) time.Time {
 // poolServes says whether the spent runner could have taken job j under its
 // entity's forge label rules: its pool matches the job, and a job asking for
 // a size went to a machine of that size (a machine carries its size label,
-// so a sized machine also takes the pool's unsized jobs, but not the other
-// way round). sized reports that the job asks for the machine's own size
-// (none for an unsized machine).
-func poolServes(pools map[string]core.Pool, labelRules map[string]forge.LabelRules, s spentRunner, j core.Job) (serves, sized bool) {
+// so a sized machine also takes the pool's unsized jobs, but an unsized one
+// cannot take a sized job).
+func poolServes(pools map[string]core.Pool, labelRules map[string]forge.LabelRules, s spentRunner, j core.Job) bool {
 	p, ok := pools[s.poolID]
 	if !ok {
-		return false, false
+		return false
 	}
 	rules, ok := labelRules[s.entityID]
 	if !ok {
 		rules = forge.LabelRulesFor(core.ForgeGitHub)
 	}
 	for _, m := range scheduler.MatchPoolsWith(rules, []core.Pool{p}, s.entityID, j.Labels) {
-		if m.Pool.ID != p.ID {
-			continue
+		if m.Pool.ID == p.ID {
+			return m.Size.Label == "" || strings.EqualFold(m.Size.Label, s.size)
 		}
-		same := strings.EqualFold(m.Size.Label, s.size)
-		return m.Size.Label == "" || same, same
 	}
-	return false, false
+	return false
 }

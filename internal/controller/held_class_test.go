@@ -71,18 +71,3 @@ func TestSpentUnsizedRunnerHoldsNoSizedJob(t *testing.T) {
 		t.Fatalf("%d linux machines, want 2: the unsized runner was taken to hold the sized job", n)
 	}
 }
-
-// A runner holds a job of the class its machine was made for before an
-// older job it could also have taken: the docker machine came up for the
-// docker job, while the plain job had a plain machine of its own. Holding
-// the plain job would plan a second docker machine for the docker job that
-// most likely ran.
-func TestSpentRunnerHoldsTheJobItsMachineWasMadeFor(t *testing.T) {
-	plain, docker := pool("plain", "linux"), pool("docker", "linux", "docker")
-	plain.Priority = 10 // plain jobs go to the plain pool, though docker runners can take them too
-	h := spentCase(t, []core.Pool{plain, docker}, []string{"self-hosted", "linux"}, []string{"self-hosted", "linux", "docker"},
-		func(i core.Instance) bool { return slices.Contains(i.Labels, "docker") })
-	if p, d := poolInstances(h, "plain"), poolInstances(h, "docker"); p != 1 || d != 1 {
-		t.Fatalf("%d plain and %d docker machines, want 1 and 1", p, d)
-	}
-}

@@ -15,17 +15,13 @@ func TestHoldSpent(t *testing.T) {
 	}
 	// The pool "linux" serves jobs labelled linux, "gpu" those labelled gpu,
 	// "any" every job.
-	serves := func(s spentRunner, j core.Job) (bool, bool) {
-		ok := s.poolID == "any" || slices.Contains(j.Labels, s.poolID)
-		return ok, ok && j.PoolID == s.poolID
-	}
+	serves := func(s spentRunner, j core.Job) bool { return s.poolID == "any" || slices.Contains(j.Labels, s.poolID) }
 	jobs := []core.Job{
 		job(3, "e1", 2*time.Second, "linux"),
 		job(1, "e1", time.Second, "linux"),
 		job(2, "e1", time.Second, "gpu"),
 		job(4, "e2", 0, "linux"),
 	}
-	planned := func(j core.Job, pool string) core.Job { j.PoolID = pool; return j }
 	spent := func(ent, pool string, ago time.Duration) spentRunner {
 		return spentRunner{entityID: ent, poolID: pool, at: t0.Add(10*time.Second - ago)}
 	}
@@ -50,12 +46,6 @@ func TestHoldSpent(t *testing.T) {
 		{"a general pool's runner leaves the oldest job to the only runner that could have taken it",
 			[]spentRunner{spent("e1", "any", time.Second), spent("e1", "gpu", time.Second)},
 			nil, 2, time.Second, []core.Job{job(5, "e1", 0, "gpu"), job(6, "e1", time.Second, "linux")}},
-		{"a runner holds the job its machine was made for before an older one",
-			[]spentRunner{spent("e1", "any", time.Second)},
-			[]int64{7}, 1, time.Second, []core.Job{job(7, "e1", 0, "linux"), planned(job(8, "e1", time.Second, "gpu"), "any")}},
-		{"the count of holds still comes first",
-			[]spentRunner{spent("e1", "any", time.Second), spent("e1", "gpu", time.Second)},
-			nil, 2, time.Second, []core.Job{job(7, "e1", 0, "linux"), planned(job(8, "e1", time.Second, "gpu"), "any")}},
 		{"a hold lapses after holdLimit", []spentRunner{spent("e1", "linux", holdLimit), spent("e1", "gpu", time.Second)},
 			[]int64{3, 1, 4}, 1, time.Second, nil},
 	} {
@@ -87,5 +77,29 @@ func TestHoldSpent(t *testing.T) {
 				t.Error("the snapshot's job list was changed in place")
 			}
 		})
+	}
+}
+
+func TestPoolServesBySize(t *testing.T) {
+	p := core.Pool{ID: "p", Name: "linux", EntityID: "e", Enabled: true, Labels: []string{"linux"}, Sizes: &core.SizeLimits{MaxCPU: 8, MaxMemoryGB: 32}}
+	pools := map[string]core.Pool{"p": p}
+	sized := core.Job{Labels: []string{"self-hosted", "linux", "4cpu-16gb"}}
+	plain := core.Job{Labels: []string{"self-hosted", "linux"}}
+	for _, tc := range []struct {
+		name   string
+		size   string
+		job    core.Job
+		serves bool
+	}{
+		{"an unsized machine takes an unsized job", "", plain, true},
+		{"an unsized machine cannot take a sized job (it lacks the label)", "", sized, false},
+		{"a sized machine takes a job of its size", "4cpu-16gb", sized, true},
+		{"a sized machine also takes an unsized job", "4cpu-16gb", plain, true},
+		{"a machine of another size cannot take it", "2cpu-8gb", sized, false},
+	} {
+		s := spentRunner{entityID: "e", poolID: "p", size: tc.size}
+		if got := poolServes(pools, nil, s, tc.job); got != tc.serves {
+			t.Errorf("%s: serves = %v, want %v", tc.name, got, tc.serves)
+		}
 	}
 }
