@@ -246,9 +246,9 @@ func (c *Controller) step(ctx context.Context) time.Time {
 		c.log.Error("read snapshot", "err", err)
 		return now.Add(time.Second)
 	}
+	snap.Health = c.observeHealth(snap.Pools)
 	lapse := c.holdSpentJobs(&snap)
 	c.spentMu.Unlock()
-	snap.Health = c.observeHealth(snap.Pools)
 	c.bindWaiting(ctx, &snap)
 	d := scheduler.Decide(snap)
 	c.warn(d.Warnings)
