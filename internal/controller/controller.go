@@ -120,6 +120,10 @@ type Controller struct {
 	spent []spentRunner
 	// polled (under mu): entities a poller has reported a listing of (Listed).
 	polled map[string]bool
+	// spentMu makes a machine's exit and its hold one step for a decision:
+	// a snapshot that no longer counts the machine live also sees its hold
+	// (held.go).
+	spentMu sync.Mutex
 	// offline (under mu): instance name → consecutive runner listings that
 	// showed its runner offline (runnercheck.go).
 	offline map[string]int
@@ -235,13 +239,16 @@ func (c *Controller) Run(ctx context.Context) error {
 // loop should next wake with no event.
 func (c *Controller) step(ctx context.Context) time.Time {
 	now := c.o.Now()
+	c.spentMu.Lock()
 	snap, err := c.snapshot(ctx, now)
 	if err != nil {
+		c.spentMu.Unlock()
 		c.log.Error("read snapshot", "err", err)
 		return now.Add(time.Second)
 	}
 	snap.Health = c.observeHealth(snap.Pools)
 	lapse := c.holdSpentJobs(&snap)
+	c.spentMu.Unlock()
 	c.bindWaiting(ctx, &snap)
 	d := scheduler.Decide(snap)
 	c.warn(d.Warnings)

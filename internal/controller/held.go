@@ -24,6 +24,7 @@ const holdLimit = time.Minute
 // machines for 20 jobs, each costing a runner registration).
 type spentRunner struct {
 	entityID, poolID string
+	size             string    // the size label its machine was made for, if any
 	at               time.Time // when the machine said its runner had exited
 }
 
@@ -141,7 +142,7 @@ func (c *Controller) noteSpent(ctx context.Context, inst core.Instance, now time
 	if !c.polled[entityID] {
 		return
 	}
-	c.spent = append(c.spent, spentRunner{entityID: entityID, poolID: inst.PoolID, at: now})
+	c.spent = append(c.spent, spentRunner{entityID: entityID, poolID: inst.PoolID, size: inst.Size, at: now})
 }
 
 // Listed tells the controller that a complete listing of an entity's queued
@@ -177,10 +178,10 @@ func (c *Controller) holdSpentJobs(snap *scheduler.Snapshot) time.Time {
 	for _, p := range snap.Pools {
 		pools[p.ID] = p
 	}
-	type key struct{ pool, entity, labels string }
+	type key struct{ pool, entity, size, labels string }
 	memo := map[key]bool{}
 	serves := func(s spentRunner, j core.Job) bool {
-		k := key{s.poolID, s.entityID, strings.Join(j.Labels, "\x00")}
+		k := key{s.poolID, s.entityID, strings.ToLower(s.size), strings.Join(j.Labels, "\x00")}
 		if v, ok := memo[k]; ok {
 			return v
 		}
@@ -193,8 +194,11 @@ func (c *Controller) holdSpentJobs(snap *scheduler.Snapshot) time.Time {
 	return lapse
 }
 
-// poolServes says whether the spent runner's pool could have taken job j
-// under its entity's forge label rules.
+// poolServes says whether the spent runner could have taken job j under its
+// entity's forge label rules: its pool matches the job, and a job asking for
+// a size went to a machine of that size (a machine carries its size label,
+// so a sized machine also takes the pool's unsized jobs, but an unsized one
+// cannot take a sized job).
 func poolServes(pools map[string]core.Pool, labelRules map[string]forge.LabelRules, s spentRunner, j core.Job) bool {
 	p, ok := pools[s.poolID]
 	if !ok {
@@ -206,7 +210,7 @@ func poolServes(pools map[string]core.Pool, labelRules map[string]forge.LabelRul
 	}
 	for _, m := range scheduler.MatchPoolsWith(rules, []core.Pool{p}, s.entityID, j.Labels) {
 		if m.Pool.ID == p.ID {
-			return true
+			return m.Size.Label == "" || strings.EqualFold(m.Size.Label, s.size)
 		}
 	}
 	return false

@@ -79,3 +79,27 @@ func TestHoldSpent(t *testing.T) {
 		})
 	}
 }
+
+func TestPoolServesBySize(t *testing.T) {
+	p := core.Pool{ID: "p", Name: "linux", EntityID: "e", Enabled: true, Labels: []string{"linux"}, Sizes: &core.SizeLimits{MaxCPU: 8, MaxMemoryGB: 32}}
+	pools := map[string]core.Pool{"p": p}
+	sized := core.Job{Labels: []string{"self-hosted", "linux", "4cpu-16gb"}}
+	plain := core.Job{Labels: []string{"self-hosted", "linux"}}
+	for _, tc := range []struct {
+		name   string
+		size   string
+		job    core.Job
+		serves bool
+	}{
+		{"an unsized machine takes an unsized job", "", plain, true},
+		{"an unsized machine cannot take a sized job (it lacks the label)", "", sized, false},
+		{"a sized machine takes a job of its size", "4cpu-16gb", sized, true},
+		{"a sized machine also takes an unsized job", "4cpu-16gb", plain, true},
+		{"a machine of another size cannot take it", "2cpu-8gb", sized, false},
+	} {
+		s := spentRunner{entityID: "e", poolID: "p", size: tc.size}
+		if got := poolServes(pools, nil, s, tc.job); got != tc.serves {
+			t.Errorf("%s: serves = %v, want %v", tc.name, got, tc.serves)
+		}
+	}
+}

@@ -216,6 +216,10 @@ func (c *Controller) Report(ctx context.Context, token string, status core.Runne
 // the job running on it, which can read the token) could lie, and lying only
 // ends its own machine.
 func (c *Controller) machineDone(ctx context.Context, name, message string) error {
+	// Until the hold is noted, no decision may see the machine gone without
+	// it, or it would plan a machine for the job the runner most likely ran.
+	c.spentMu.Lock()
+	defer c.spentMu.Unlock()
 	inst, err := c.o.Store.UpdateInstance(ctx, name, func(i *core.Instance) error {
 		switch {
 		case i.Runner == core.RunnerFailed:

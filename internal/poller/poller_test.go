@@ -76,15 +76,22 @@ func TestUnchangedListingIsAnswered304AndCostsNothing(t *testing.T) {
 		t.Fatalf("budget used = %v, want 3", used)
 	}
 
-	// A new job changes the queued listing: refetched with the in-progress
-	// one (whose 304 alone does not give its runs) and the new run's jobs;
-	// the first run's jobs answer 304.
+	// A new job changes the queued listing: one charged call for it and one
+	// for the new run's jobs. The in-progress listing answers 304 and the
+	// client still holds the page that ETag stands for, so it is not read
+	// again; the first run's jobs answer 304 too.
 	h.queue("a/etag", 1)
 	h.eventually("second job found", 10*time.Second, func() bool { return h.storedJobs() == 2 })
 	h.eventually("charges settle", 5*time.Second, func() bool {
 		c, _ := h.pollCalls()
-		return c == 3+1+1+1 && int(counter(h.m, "calls", "sim", "charged")) == c
+		return c == 3+1+1 && int(counter(h.m, "calls", "sim", "charged")) == c
 	})
+	// And stay there: every later poll is answered 304.
+	_, nm := h.pollCalls()
+	h.eventually("more 304s", 10*time.Second, func() bool { _, n := h.pollCalls(); return n >= nm+6 })
+	if c, _ := h.pollCalls(); c != 3+1+1 {
+		t.Fatalf("charged calls = %d after the second job, want 5", c)
+	}
 }
 
 func TestPollsSpreadOverEntitiesWithinBudget(t *testing.T) {

@@ -39,7 +39,8 @@ type Client struct {
 	gh  *gh.Client
 	now func() time.Time
 
-	runs forgehttp.ETagCache[int64, runJobs] // per-run job listings for conditional polls (poll.go)
+	runs  forgehttp.ETagCache[int64, runJobs]   // per-run job listings for conditional polls (poll.go)
+	lists forgehttp.ETagCache[string, runsPage] // first pages of the run listings by status (poll.go)
 }
 
 var _ forge.Client = (*Client)(nil)

@@ -41,22 +41,28 @@ func (c *Client) ListQueuedJobsIf(ctx context.Context, ent core.Entity, q forge.
 		return out, fmt.Errorf("list queued jobs of %s %q: polling needs repository entities for now", ent.Kind, ent.Name)
 	}
 	p := &pollCalls{c: c, max: q.MaxCalls, out: &out, ent: ent.Name}
-	firstPages := map[string]*gh.WorkflowRuns{}
-	next := map[string]int{}
+	firstPages := map[string]runsPage{}
 	unchanged := 0
 	for _, status := range runStatuses {
 		etag := q.ETags[status]
-		runs, resp, err := p.listRuns(ctx, ent, status, 1, etag)
+		page, err := p.listRuns(ctx, ent, status, 1, etag)
 		if err != nil {
 			return p.finish(err)
 		}
-		if resp == nil { // 304
+		if page.notModified {
 			unchanged++
 			out.ETags[status] = etag
+			// The page that validator stands for, if this client decoded it
+			// (a strong ETag names exact bytes): then a 304 here costs
+			// nothing even when the other listing changed.
+			if cached, ok := c.lists.Get(ent.Name, status); ok && cached.ETag == etag {
+				firstPages[status] = cached.Value
+			}
 			continue
 		}
-		firstPages[status], next[status] = runs, resp.NextPage
-		out.ETags[status] = resp.Header.Get("ETag")
+		firstPages[status] = page
+		out.ETags[status] = page.etag
+		c.lists.Keep(ent.Name, map[string]forgehttp.Cached[runsPage]{status: {ETag: page.etag, Value: page}}, false)
 	}
 	if unchanged == len(runStatuses) {
 		out.NotModified, out.Complete = true, true
@@ -64,35 +70,37 @@ func (c *Client) ListQueuedJobsIf(ctx context.Context, ent core.Entity, q forge.
 	}
 	seen := map[int64]bool{}
 	for _, status := range runStatuses {
-		page := firstPages[status]
-		if page == nil {
+		page, ok := firstPages[status]
+		if !ok {
 			// Unchanged, but its runs are needed now that the other listing
-			// changed: the caller keeps no copy of the previous jobs.
-			runs, resp, err := p.listRuns(ctx, ent, status, 1, "")
+			// changed and this client holds no copy (it was restarted, or the
+			// validator came from elsewhere).
+			fresh, err := p.listRuns(ctx, ent, status, 1, "")
 			if err != nil {
 				return p.finish(err)
 			}
-			page, next[status] = runs, resp.NextPage
-			out.ETags[status] = resp.Header.Get("ETag")
+			page = fresh
+			out.ETags[status] = page.etag
+			c.lists.Keep(ent.Name, map[string]forgehttp.Cached[runsPage]{status: {ETag: page.etag, Value: page}}, false)
 		}
 		for {
-			for _, run := range page.WorkflowRuns {
-				if seen[run.GetID()] {
+			for _, id := range page.runs {
+				if seen[id] {
 					continue
 				}
-				seen[run.GetID()] = true
-				if err := p.runJobs(ctx, ent, run.GetID()); err != nil {
+				seen[id] = true
+				if err := p.runJobs(ctx, ent, id); err != nil {
 					return p.finish(err)
 				}
 			}
-			if next[status] == 0 {
+			if page.next == 0 {
 				break
 			}
-			runs, resp, err := p.listRuns(ctx, ent, status, next[status], "")
+			more, err := p.listRuns(ctx, ent, status, page.next, "")
 			if err != nil {
 				return p.finish(err)
 			}
-			page, next[status] = runs, resp.NextPage
+			page = more
 		}
 	}
 	out.Complete = true
@@ -148,15 +156,30 @@ func (p *pollCalls) get(ctx context.Context, path, etag string, v any) (*gh.Resp
 	return resp, nil
 }
 
-func (p *pollCalls) listRuns(ctx context.Context, ent core.Entity, status string, page int, etag string) (*gh.WorkflowRuns, *gh.Response, error) {
+// runsPage is one page of a run listing, as much of it as a poll uses.
+type runsPage struct {
+	runs        []int64 // run ids, in the listing's order
+	next        int     // the next page, 0 if none
+	etag        string
+	notModified bool // a 304: the fields above are empty
+}
+
+func (p *pollCalls) listRuns(ctx context.Context, ent core.Entity, status string, page int, etag string) (runsPage, error) {
 	path := fmt.Sprintf("repos/%s/%s/actions/runs?status=%s&per_page=%d&page=%d",
 		url.PathEscape(ent.Owner()), url.PathEscape(ent.Repo()), status, perPage, page)
 	var runs gh.WorkflowRuns
 	resp, err := p.get(ctx, path, etag, &runs)
 	if err != nil {
-		return nil, nil, fmt.Errorf("list %s runs of %q: %w", status, ent.Name, err)
+		return runsPage{}, fmt.Errorf("list %s runs of %q: %w", status, ent.Name, err)
 	}
-	return &runs, resp, nil
+	if resp == nil {
+		return runsPage{notModified: true}, nil
+	}
+	out := runsPage{next: resp.NextPage, etag: resp.Header.Get("ETag")}
+	for _, r := range runs.WorkflowRuns {
+		out.runs = append(out.runs, r.GetID())
+	}
+	return out, nil
 }
 
 // runJobs lists one run's jobs. The first page is asked for conditionally

@@ -86,10 +86,11 @@ func TestConditionalListingAnswers304WithoutSpendingBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Charged: the changed queued listing, the in-progress one again (its
-	// 304 alone does not give its runs) and the new run's jobs. The first
-	// run's jobs are unchanged: a free 304 answered from the client's cache.
-	if third.NotModified || !third.Complete || len(third.Jobs) != 2 || third.Calls != 3 || third.NotModifiedCalls != 2 {
+	// Charged: the changed queued listing and the new run's jobs. The
+	// in-progress listing's 304 is answered from the client's copy of the
+	// page its ETag stands for, and the first run's jobs are unchanged: both
+	// free 304s.
+	if third.NotModified || !third.Complete || len(third.Jobs) != 2 || third.Calls != 2 || third.NotModifiedCalls != 2 {
 		t.Fatalf("changed listing = %+v", third)
 	}
 	ids := map[int64]bool{third.Jobs[0].ID: true, third.Jobs[1].ID: true}
@@ -131,5 +132,37 @@ func TestConditionalListingCountsRateLimitedCall(t *testing.T) {
 	}
 	if got.Calls != 1 || got.Complete {
 		t.Fatalf("listing = %+v, want 1 counted call and incomplete", got)
+	}
+}
+
+// A client that holds no copy of a listing whose ETag it is handed (a
+// restarted manager) reads that listing again rather than trusting the 304.
+func TestConditionalListingWithoutCopyRereadsUnchangedListing(t *testing.T) {
+	sim, c := simClient(t)
+	ctx := context.Background()
+	ent := core.Entity{Kind: core.EntityRepository, Name: "octo/restart"}
+	j1 := queue(t, sim, "octo/restart")
+	first, err := c.ListQueuedJobsIf(ctx, ent, forge.QueuedQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := github.New(core.Forge{Name: "sim", Kind: core.ForgeGitHub, APIURL: sim.URL(),
+		Credential: core.Credential{Kind: core.CredentialPAT, Token: "poll-token"}}, github.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j2 := queue(t, sim, "octo/restart")
+	got, err := fresh.ListQueuedJobsIf(ctx, ent, forge.QueuedQuery{ETags: first.ETags})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The queued listing changed; the in-progress one answers 304 but is
+	// read again in full, and both runs' jobs are read (no cached copies).
+	if !got.Complete || got.NotModified || len(got.Jobs) != 2 || got.Calls != 4 || got.NotModifiedCalls != 1 {
+		t.Fatalf("listing by a client without copies = %+v", got)
+	}
+	ids := map[int64]bool{got.Jobs[0].ID: true, got.Jobs[1].ID: true}
+	if !ids[j1.ID] || !ids[j2.ID] {
+		t.Fatalf("jobs %v, want %d and %d", ids, j1.ID, j2.ID)
 	}
 }
