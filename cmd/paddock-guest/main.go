@@ -27,7 +27,7 @@ import (
 // checks they agree).
 const runnerCache = "/opt/paddock/runners"
 
-const usage = "usage: paddock-guest boot | paddock-guest scratch DEVICE NAME"
+const usage = "usage: paddock-guest boot | paddock-guest scratch DEVICE NAME | paddock-guest protocol"
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
@@ -42,6 +42,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		return boot(ctx, stderr)
+	case len(args) == 1 && args[0] == "protocol":
+		// Also keeps bootstrap.GuestProtocol in the binary, where the
+		// image builder looks for it.
+		fmt.Fprintln(stdout, bootstrap.GuestProtocol)
+		return nil
 	case len(args) == 3 && args[0] == "scratch":
 		dev, err := scratch.Open(args[1], args[2])
 		if err != nil {

@@ -20,6 +20,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/paddock-ci/paddock/internal/bootstrap"
 )
 
 // formatVersion changes whenever the image layout changes, so cached images
@@ -284,8 +286,10 @@ func setCurrent(dir string, img Image) error {
 	return os.Rename(tmp, filepath.Join(dir, name))
 }
 
-// checkGuest refuses a dynamically linked binary (the initramfs has no libc)
-// and one built for another architecture.
+// checkGuest refuses a dynamically linked binary (the initramfs has no libc),
+// one built for another architecture, and one older than this manager (see
+// bootstrap.GuestProtocol; the marker is searched for, not run, since the
+// agent may be built for another architecture).
 func checkGuest(b []byte, a arch) error {
 	f, err := elf.NewFile(bytes.NewReader(b))
 	if err != nil {
@@ -298,6 +302,9 @@ func checkGuest(b []byte, a arch) error {
 		if p.Type == elf.PT_INTERP {
 			return errors.New("dynamically linked; build it with CGO_ENABLED=0 (see `paddock image build --help`)")
 		}
+	}
+	if !bytes.Contains(b, []byte(bootstrap.GuestProtocol)) {
+		return fmt.Errorf("not a paddock-guest that speaks this paddock's protocol (%s): it is older or from other sources; rebuild it (see `paddock image build --help`)", bootstrap.GuestProtocol)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"debug/elf"
 	"encoding/hex"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -282,5 +283,39 @@ func TestRunnerPackageIsBakedUnderItsSHA256(t *testing.T) {
 	}
 	if _, _, err := runnerPackage("/bin/sh"); err == nil || !strings.Contains(err.Error(), ".tar.gz") {
 		t.Fatalf("not a tarball: %v", err)
+	}
+}
+
+// A static binary of the right architecture that is not a paddock-guest of
+// this protocol (here: a stale agent, played by any other program) is
+// refused before anything is downloaded; the real agent is accepted.
+func TestBuildRefusesGuestOfAnotherProtocol(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds two programs")
+	}
+	build := func(dir, pkg string) []byte {
+		out := filepath.Join(t.TempDir(), "bin")
+		cmd := exec.Command("go", "build", "-o", out, pkg)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOARCH=amd64")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	a, _ := lookupArch("amd64")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module stale\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\nfunc main() {}\n"), 0o644)
+	stale := build(dir, ".")
+	if err := checkGuest(stale, a); err == nil || !strings.Contains(err.Error(), "protocol") {
+		t.Fatalf("a program without the protocol marker: %v", err)
+	}
+	if err := checkGuest(build("", "github.com/paddock-ci/paddock/cmd/paddock-guest"), a); err != nil {
+		t.Fatalf("the real agent: %v", err)
 	}
 }
