@@ -125,6 +125,7 @@ type Controller struct {
 	offline map[string]int
 
 	binds binders // unbound warm machines waiting for a job (latebind.go)
+	live  *liveState // live instances and queued jobs, kept by deltas (livestate.go)
 
 	wg          sync.WaitGroup
 	reconciling atomic.Bool
@@ -170,6 +171,7 @@ func New(o Options) *Controller {
 		o: o, log: o.Logger, kick: make(chan struct{}, 1),
 		sem:      map[string]chan struct{}{},
 		tools:    newToolCache(),
+		live:     newLiveState(),
 		inflight: map[string]bool{}, arrivals: map[jobKey]time.Time{},
 		dispatch: map[string]time.Time{}, lastPoll: map[string]time.Time{}, backoff: map[string]time.Time{},
 		health: map[string]scheduler.PoolHealth{}, failedAs: map[string]string{}, bootFailing: map[string]bool{},
@@ -200,6 +202,9 @@ func (c *Controller) Notify() {
 // for in-flight provider calls before returning.
 func (c *Controller) Run(ctx context.Context) error {
 	defer c.wg.Wait()
+	// A new term (Run starts on each leadership gain) trusts no copy kept
+	// from an earlier one: other replicas wrote meanwhile.
+	c.live.invalidate()
 	c.startReconcile(ctx)
 	var wake *time.Timer
 	wakeC := func() <-chan time.Time {
@@ -218,6 +223,7 @@ func (c *Controller) Run(ctx context.Context) error {
 		case <-c.kick:
 		case <-wakeC():
 		case <-tick.C:
+			c.live.invalidate()
 			c.startReconcile(ctx)
 		}
 		next := c.step(ctx)
@@ -286,11 +292,10 @@ func (c *Controller) snapshot(ctx context.Context, now time.Time) (scheduler.Sna
 	if err != nil {
 		return scheduler.Snapshot{}, err
 	}
-	insts, err := c.o.Store.ListInstances(ctx, store.InstanceFilter{Live: true})
-	if err != nil {
-		return scheduler.Snapshot{}, err
+	if c.o.Leading != nil && !c.o.Leading() {
+		c.live.invalidate() // others decide meanwhile; start afresh when leading again
 	}
-	jobs, err := c.o.Store.ListJobs(ctx, store.JobFilter{States: []core.JobState{core.JobQueued}})
+	insts, jobs, err := c.live.read(ctx, c.o.Store)
 	if err != nil {
 		return scheduler.Snapshot{}, err
 	}
