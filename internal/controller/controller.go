@@ -124,7 +124,7 @@ type Controller struct {
 	// showed its runner offline (runnercheck.go).
 	offline map[string]int
 
-	binds binders // unbound warm machines waiting for a job (latebind.go)
+	binds binders    // unbound warm machines waiting for a job (latebind.go)
 	live  *liveState // live instances and queued jobs, kept by deltas (livestate.go)
 
 	wg          sync.WaitGroup
