@@ -1,8 +1,10 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/paddock-ci/paddock/internal/core"
@@ -35,13 +37,21 @@ func (s *Store) ChangesSince(ctx context.Context, cursor string) (store.Changes,
 	}
 	ch.Cursor = strconv.FormatInt(seq, 10)
 	if after >= 0 && after < seq {
-		if ch.Instances, err = s.queryInstancesOn(ctx, tx, []string{"seq > ?"}, []any{after}, ""); err != nil {
+		// Ordered by seq, so the seq index serves: ordered by the list
+		// order, SQLite walks that order's index through the whole table.
+		// The few rows are put in list order here instead.
+		if ch.Instances, err = s.queryInstancesOn(ctx, tx, []string{"seq > ?"}, []any{after}, " ORDER BY seq"); err != nil {
 			return store.Changes{}, err
 		}
-		if ch.Jobs, err = listJSON[core.Job](ctx, tx,
-			"SELECT data FROM jobs WHERE seq > ? ORDER BY received_at, entity_id, id", after); err != nil {
+		if ch.Jobs, err = listJSON[core.Job](ctx, tx, "SELECT data FROM jobs WHERE seq > ? ORDER BY seq", after); err != nil {
 			return store.Changes{}, err
 		}
+		slices.SortFunc(ch.Instances, func(a, b core.Instance) int {
+			return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.Name, b.Name))
+		})
+		slices.SortFunc(ch.Jobs, func(a, b core.Job) int {
+			return cmp.Or(a.ReceivedAt.Compare(b.ReceivedAt), cmp.Compare(a.EntityID, b.EntityID), cmp.Compare(a.ID, b.ID))
+		})
 	}
 	// Counted through the state indexes: live states are listed rather than
 	// "not deleted", which would walk every deleted row kept as history.
