@@ -60,9 +60,10 @@ func newLiveState() *liveState {
 func (l *liveState) invalidate() { l.stale.Store(true) }
 
 // read brings the copy up to date and returns the live instances and queued
-// jobs in the store's list order. The slices are the caller's (the decision
-// replaces elements of them); the rows' own slices (labels) are shared and
-// must not be changed in place.
+// jobs in the store's list order. The slices are the copy's own, not cloned
+// (copying 10,000 instances a pass cost a third of a pass): the caller only
+// reads them, until the next read; one that changes an element clones first
+// (bindWaiting).
 func (l *liveState) read(ctx context.Context, st store.Store) ([]core.Instance, []core.Job, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -70,7 +71,7 @@ func (l *liveState) read(ctx context.Context, st store.Store) ([]core.Instance, 
 		l.valid = false
 		return nil, nil, err
 	}
-	return slices.Clone(l.insts.list), slices.Clone(l.jobs.list), nil
+	return l.insts.list, l.jobs.list, nil
 }
 
 func (l *liveState) update(ctx context.Context, st store.Store) error {
