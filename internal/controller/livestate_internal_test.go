@@ -7,6 +7,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -263,4 +264,86 @@ func TestLiveStateMatchesFullRead(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkPassRead: what one decision pays to learn the live instances and
+// queued jobs at 10,000 live instances and 1,000 queued jobs, with one
+// instance changed since the last pass: by deltas (the loop) or by listing
+// everything (before livestate.go).
+func BenchmarkPassRead(b *testing.B) {
+	box, err := secretbox.New(make([]byte, secretbox.KeySize))
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "p.db"), box)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	f := core.Forge{Name: "gh", Kind: core.ForgeGitHub, APIURL: "http://127.0.0.1:1", WebhookSecret: "s",
+		Credential: core.Credential{Kind: core.CredentialPAT, Token: "t"}}
+	e := core.Entity{Kind: core.EntityRepository, Name: "octo/a"}
+	p := core.Pool{Name: "a", Provider: "mem", Image: "img", Flavor: "small", OSType: "linux", Arch: "amd64",
+		Labels: []string{"linux"}, MaxRunners: 100000, Enabled: true}
+	if err := st.CreateForge(ctx, &f); err != nil {
+		b.Fatal(err)
+	}
+	e.ForgeID = f.ID
+	if err := st.CreateEntity(ctx, &e); err != nil {
+		b.Fatal(err)
+	}
+	p.EntityID = e.ID
+	if err := st.CreatePool(ctx, &p); err != nil {
+		b.Fatal(err)
+	}
+	var batch []*core.Instance
+	for n := range 10000 {
+		batch = append(batch, &core.Instance{Name: "m-" + strconv.Itoa(n), PoolID: p.ID, Labels: []string{"linux"},
+			State: core.InstanceRunning, Runner: core.RunnerActive})
+	}
+	if err := st.CreateInstances(ctx, batch); err != nil {
+		b.Fatal(err)
+	}
+	for id := range int64(1000) {
+		if _, err := st.UpsertJob(ctx, queued(e.ID, id+1)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	touch := func(n int) {
+		if _, err := st.UpdateInstance(ctx, batch[n%len(batch)].ID, func(i *core.Instance) error {
+			i.Fault = strconv.Itoa(n)
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("deltas", func(b *testing.B) {
+		l := newLiveState()
+		n := 0
+		for b.Loop() {
+			b.StopTimer()
+			touch(n)
+			n++
+			b.StartTimer()
+			if _, _, err := l.read(ctx, st); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("full", func(b *testing.B) {
+		n := 0
+		for b.Loop() {
+			b.StopTimer()
+			touch(n)
+			n++
+			b.StartTimer()
+			if _, err := st.ListInstances(ctx, store.InstanceFilter{Live: true}); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := st.ListJobs(ctx, store.JobFilter{States: []core.JobState{core.JobQueued}}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
