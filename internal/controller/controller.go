@@ -292,9 +292,7 @@ func (c *Controller) snapshot(ctx context.Context, now time.Time) (scheduler.Sna
 	if err != nil {
 		return scheduler.Snapshot{}, err
 	}
-	if c.o.Leading != nil && !c.o.Leading() {
-		c.live.invalidate() // others decide meanwhile; start afresh when leading again
-	}
+	c.live.leading(c.o.Leading == nil || c.o.Leading())
 	insts, jobs, err := c.live.read(ctx, c.o.Store)
 	if err != nil {
 		return scheduler.Snapshot{}, err

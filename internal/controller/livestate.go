@@ -31,6 +31,7 @@ type liveState struct {
 	insts  rowSet[string, core.Instance]
 	jobs   rowSet[jobKey, core.Job]
 
+	led     bool         // the last pass led (the loop's only)
 	stale   atomic.Bool  // read everything at the next pass
 	reloads atomic.Int64 // full reads, for tests and debugging
 }
@@ -58,6 +59,16 @@ func newLiveState() *liveState {
 
 // invalidate makes the next read a full one.
 func (l *liveState) invalidate() { l.stale.Store(true) }
+
+// leading tells, before each read, whether this replica leads now. A pass
+// while following, and the first one leading again, read everything: the
+// copy is trusted only within one unbroken stretch of leading.
+func (l *liveState) leading(now bool) {
+	if !now || !l.led {
+		l.invalidate()
+	}
+	l.led = now
+}
 
 // read brings the copy up to date and returns the live instances and queued
 // jobs in the store's list order. The slices are the copy's own, not cloned

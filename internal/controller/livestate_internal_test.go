@@ -8,10 +8,12 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/core"
+	"github.com/paddock-ci/paddock/internal/forge"
 	"github.com/paddock-ci/paddock/internal/secretbox"
 	"github.com/paddock-ci/paddock/internal/store"
 	"github.com/paddock-ci/paddock/internal/store/postgres"
@@ -346,4 +348,55 @@ func BenchmarkPassRead(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestSnapshotReadsAfreshAfterLeadershipOrReconcile: a pass while this
+// replica does not lead, a new Run (a new term) and the periodic reconcile
+// each make the next pass read everything; other passes read deltas.
+func TestSnapshotReadsAfreshAfterLeadershipOrReconcile(t *testing.T) {
+	leader, other := replicas[0].open(t)
+	p := seedPool(t, leader, "a")
+	var leading atomic.Bool
+	leading.Store(true)
+	c := New(Options{Store: leader, Leading: leading.Load, Forges: noForges{}})
+	pass := func() []core.Instance {
+		t.Helper()
+		snap, err := c.snapshot(t.Context(), time.Now())
+		must(t, err)
+		return snap.Instances
+	}
+	pass()
+	i := core.Instance{Name: "m-1", PoolID: p.ID}
+	must(t, other.CreateInstance(t.Context(), &i))
+	if got := pass(); len(got) != 1 || c.live.reloads.Load() != 1 {
+		t.Fatalf("delta pass: %d instances, %d full reads", len(got), c.live.reloads.Load())
+	}
+	leading.Store(false)
+	pass()
+	leading.Store(true)
+	pass()
+	if n := c.live.reloads.Load(); n < 3 {
+		t.Fatalf("%d full reads; a pass while following and the first one leading again must read everything", n)
+	}
+	before := c.live.reloads.Load()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { _ = c.Run(ctx); close(done) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for c.live.reloads.Load() == before && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if c.live.reloads.Load() == before {
+		t.Fatal("a new Run (leadership term) did not read everything")
+	}
+}
+
+// noForges answers that no forge can be reached: the reconcile Run starts
+// with then skips the forges, which this test is not about.
+type noForges struct{}
+
+func (noForges) Client(context.Context, string) (forge.Client, error) {
+	return nil, errors.New("no forges in this test")
 }
