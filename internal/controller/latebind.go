@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -74,6 +75,8 @@ func (c *Controller) bindWaiting(ctx context.Context, snap *scheduler.Snapshot) 
 		idx[snap.Instances[n].Name] = n
 	}
 	now := c.o.Now()
+	// snap's slices are the loop's kept copy (livestate.go): change a clone.
+	snap.Instances = slices.Clone(snap.Instances)
 	for _, a := range as {
 		got, err := c.o.Store.UpdateInstance(ctx, a.InstanceName, func(i *core.Instance) error {
 			if !scheduler.Waiting(i) {

@@ -77,6 +77,21 @@ type JobKey struct {
 	ID       int64
 }
 
+// Changes is what ChangesSince reports: the instances and jobs written
+// (created or updated) after a cursor was handed out, as they are now, and
+// how many live instances and queued jobs exist, all read at one moment.
+// A row removed outright (PurgeInstances, DeleteEntity) is not reported; a
+// reader keeping a copy sees it by its counts no longer matching.
+type Changes struct {
+	// Cursor is where the next ChangesSince continues. Opaque: only the
+	// store that handed it out can read it.
+	Cursor    string
+	Instances []core.Instance // any state, deleted included
+	Jobs      []core.Job      // any state
+	// LiveInstances counts instances not deleted, QueuedJobs jobs queued.
+	LiveInstances, QueuedJobs int
+}
+
 // Store is everything Paddock persists. Every method is safe for concurrent use.
 // Lookups "by ref" accept an id or a name.
 type Store interface {
@@ -149,6 +164,15 @@ type Store interface {
 	UpdateJob(ctx context.Context, entityID string, id int64, fn func(*core.Job) error) (core.Job, error)
 	// UpdateJobs applies fn to several jobs in one transaction: all or nothing.
 	UpdateJobs(ctx context.Context, keys []JobKey, fn func(*core.Job) error) error
+
+	// ChangesSince returns the instances and jobs written after cursor by
+	// any process, so the controller keeps its view up to date without
+	// listing every row on each decision. A change that commits after a
+	// read is never skipped by the next one, whatever order writers
+	// started in. Cursor "" returns no rows, only the current cursor and
+	// counts: where a reader that has just listed everything starts.
+	// ErrBadCursor for a cursor this store did not hand out.
+	ChangesSince(ctx context.Context, cursor string) (Changes, error)
 
 	// RecordDelivery remembers a webhook delivery id; fresh=false means it was seen before.
 	RecordDelivery(ctx context.Context, source, deliveryID string, at time.Time) (fresh bool, err error)

@@ -152,12 +152,18 @@ func (s *Store) ListInstances(ctx context.Context, f store.InstanceFilter) ([]co
 // queryInstances lists instances matching where in (created_at, name) order;
 // tail (such as a LIMIT) is appended.
 func (s *Store) queryInstances(ctx context.Context, where []string, a args, tail string) ([]core.Instance, error) {
+	return queryInstancesOn(ctx, s.pool, where, a, tail)
+}
+
+// queryInstancesOn is queryInstances on db (a read transaction, for one
+// consistent view with other reads).
+func queryInstancesOn(ctx context.Context, db queryer, where []string, a args, tail string) ([]core.Instance, error) {
 	q := "SELECT " + instanceCols + " FROM instances"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	q += " ORDER BY created_at, name" + tail
-	rows, err := s.pool.Query(ctx, q, a...)
+	rows, err := db.Query(ctx, q, a...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres store: list instances: %w", err)
 	}

@@ -153,12 +153,18 @@ func (s *Store) ListInstances(ctx context.Context, f store.InstanceFilter) ([]co
 // queryInstances lists instances matching where in (created_at, name) order;
 // tail (such as a LIMIT) is appended with its args.
 func (s *Store) queryInstances(ctx context.Context, where []string, args []any, tail string, tailArgs ...any) ([]core.Instance, error) {
+	return s.queryInstancesOn(ctx, s.r, where, args, " ORDER BY created_at, name"+tail, tailArgs...)
+}
+
+// queryInstancesOn is queryInstances on db (a read transaction, for one
+// consistent view with other reads) with tail (ORDER BY and any LIMIT) its own.
+func (s *Store) queryInstancesOn(ctx context.Context, db queryer, where []string, args []any, tail string, tailArgs ...any) ([]core.Instance, error) {
 	q := "SELECT id, " + instanceCols + " FROM instances"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY created_at, name" + tail
-	rows, err := s.r.QueryContext(ctx, q, append(args, tailArgs...)...)
+	q += tail
+	rows, err := db.QueryContext(ctx, q, append(args, tailArgs...)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite store: list instances: %w", err)
 	}

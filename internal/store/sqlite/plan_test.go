@@ -17,6 +17,10 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		{"instances page", "SELECT data FROM instances WHERE (created_at, name) > (1, 'n') ORDER BY created_at, name LIMIT 11"},
 		{"job purge batch", "SELECT rowid FROM jobs WHERE state = 'completed' AND updated_at < 5 LIMIT 500"},
 		{"instance purge batch", "SELECT rowid FROM instances WHERE state = 'deleted' AND updated_at < 5 LIMIT 500"},
+		{"instances changed", "SELECT data FROM instances WHERE seq > 5 ORDER BY seq"},
+		{"jobs changed", "SELECT data FROM jobs WHERE seq > 5 ORDER BY seq"},
+		{"live instances counted", "SELECT count(*) FROM instances WHERE state IN ('running', 'creating')"},
+		{"queued jobs counted", "SELECT count(*) FROM jobs WHERE state = 'queued'"},
 		{"delivery purge batch", "SELECT rowid FROM deliveries WHERE at < 5 LIMIT 500"},
 	} {
 		rows, err := s.r.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+tc.q)

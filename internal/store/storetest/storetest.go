@@ -57,6 +57,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentCreateSameName", testConcurrentCreate},
 		{"Usage", testUsage},
 		{"UsageRecordedTwice", testUsageTwice},
+		{"Changes", testChanges},
+		{"ChangesRemoved", testChangesRemoved},
+		{"ChangesLateCommit", testChangesLateCommit},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
