@@ -181,11 +181,10 @@ func (s *Store) queryInstancesOn(ctx context.Context, db queryer, where []string
 		}
 		i, ok := s.memo.get(id, data)
 		if !ok {
-			text := string(data)
-			if err := fromJSON(text, &i); err != nil {
+			if err := fromJSON(string(data), &i); err != nil {
 				return nil, err
 			}
-			s.memo.put(id, text, i)
+			s.memo.put(id, data, i)
 		}
 		i.TokenHash, i.TokenUsed = hash, used != 0
 		out = append(out, i)
