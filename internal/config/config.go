@@ -166,6 +166,12 @@ type QEMUConfig struct {
 	// RelayCommand carries a VM's connection to a forwarded endpoint (host:port
 	// appended); default: this paddock binary's hidden qemu-relay command.
 	RelayCommand []string `yaml:"relay_command"`
+
+	// UEFI firmware for arm64 cloud images: code (read-only) and the
+	// variable store template each VM gets a copy of; default Debian's
+	// qemu-efi-aarch64 (/usr/share/AAVMF/AAVMF_CODE.fd, AAVMF_VARS.fd).
+	FirmwareArm64     string `yaml:"firmware_arm64"`
+	FirmwareVarsArm64 string `yaml:"firmware_vars_arm64"`
 }
 
 // ExternalConfig configures the external provider: an executable speaking
