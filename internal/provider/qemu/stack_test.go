@@ -38,6 +38,7 @@ type stackOpts struct {
 	bootstrapTimeout time.Duration
 	relay            []string // default: the test paddock's qemu-relay
 	arch             string   // the pool's arch: x64 (default) or arm64
+	image            string   // the pool's image; default the fast image
 }
 
 func newStack(t *testing.T, o stackOpts) *stack {
@@ -135,9 +136,16 @@ forges:
 entities:
   - {forge: sim, kind: repository, name: %s, intake: webhook}
 pools:
-  - {name: vms, entity: %s, provider: vm, labels: [linux, %s], arch: %s, max_runners: %d, min_idle: 0, bootstrap_timeout: %s}
+  - {name: vms, entity: %s, provider: vm, labels: [linux, %s], arch: %s, max_runners: %d, min_idle: 0, bootstrap_timeout: %s%s}
 `, listen, filepath.Join(dir, "paddock.db"), "ab0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd",
-		dir, imageDir, strings.Join(quoted, ", "), simHost, sim.URL(), sim.URL(), fakePAT, stackRepo, stackRepo, arch, arch, o.maxRunners, o.bootstrapTimeout)
+		dir, imageDir, strings.Join(quoted, ", "), simHost, sim.URL(), sim.URL(), fakePAT, stackRepo, stackRepo, arch, arch, o.maxRunners, o.bootstrapTimeout, poolImage(o.image))
+}
+
+func poolImage(img string) string {
+	if img == "" {
+		return ""
+	}
+	return fmt.Sprintf(", image: %q", img)
 }
 
 func (s *stack) vmDir() string { return filepath.Join(s.stateDir, "vms", "vm") }
