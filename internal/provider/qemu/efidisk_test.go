@@ -311,4 +311,3 @@ func newc(files []cpioFile) []byte {
 	entry("TRAILER!!!", 0, nil)
 	return b.Bytes()
 }
-
