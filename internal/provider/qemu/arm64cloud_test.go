@@ -1,8 +1,13 @@
 package qemu_test
 
 import (
+	"bytes"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -61,4 +66,67 @@ func TestArm64CloudImageRunsAJob(t *testing.T) {
 		t.Fatalf("boots = %+v; want one arm64 VM that downloaded the linux-arm64 runner", boots)
 	}
 	t.Logf("guest uptime at runner online: %s (stamps %v)", boots[0].Stamps["online"], boots[0].Stamps)
+}
+
+// lockedBuffer collects the manager's log across goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestArm64CloudImageNotBootable: a qcow2 with nothing the UEFI firmware can
+// boot (here blank; an x64-only image looks the same to it). The VM never
+// calls back, so the pool destroys it at its bootstrap timeout, the log says
+// why in words, and the next VM comes only after that timeout: one VM per
+// bootstrap timeout, not a retry storm.
+func TestArm64CloudImageNotBootable(t *testing.T) {
+	needArm64VM(t)
+	needFirmware(t)
+	blank := filepath.Join(t.TempDir(), "blank.qcow2")
+	if out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", blank, "64M").CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	logs := &lockedBuffer{}
+	const timeout = 40 * time.Second
+	s := newStack(t, stackOpts{maxRunners: 1, bootstrapTimeout: timeout, arch: "arm64", image: qemu.CloudImagePrefix + blank, logs: logs})
+	j := s.queue("never-booted", "true")
+	var first string
+	var started time.Time
+	waitFor(t, "a VM to start", 60*time.Second, func() bool {
+		if v := s.vms(); len(v) == 1 {
+			first, started = v[0], time.Now()
+			return true
+		}
+		return false
+	})
+	waitFor(t, "the VM that never booted to be destroyed at its bootstrap timeout", timeout+90*time.Second, func() bool {
+		return len(qemuPIDs(filepath.Join(s.vmDir(), first))) == 0 && !slices.Contains(s.vms(), first)
+	})
+	if gone := time.Since(started); gone < timeout-5*time.Second {
+		t.Errorf("the VM was destroyed after %s, before its bootstrap timeout %s", gone, timeout)
+	}
+	log := logs.String()
+	for _, want := range []string{"reason=bootstrap_timeout", "the UEFI firmware found no boot loader on its cloud image", "EFI/BOOT/BOOTAA64.EFI", blank} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the manager's log lacks %q", want)
+		}
+	}
+	if n := strings.Count(log, "msg=\"qemu: VM started\""); n > 2 {
+		t.Errorf("%d VMs started within one bootstrap timeout: a retry storm", n)
+	}
+	if st := s.job(j.ID).Status; st == forgesim.StatusCompleted {
+		t.Errorf("the job completed on an image that cannot boot")
+	}
 }

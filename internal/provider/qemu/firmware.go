@@ -7,7 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 )
+
+// uefiShellMarker is what the firmware prints when it falls back to its
+// built-in shell: no boot entry and no removable-path loader
+// (EFI/BOOT/BOOTAA64.EFI) on any disk would start.
+var uefiShellMarker = regexp.MustCompile(`BdsDxe: starting Boot[0-9A-F]{4} "EFI Internal Shell"`)
 
 // The UEFI firmware arm64 cloud images boot through: AAVMF, Debian's build
 // of EDK2 for QEMU's virt machine (package qemu-efi-aarch64). x64 cloud
@@ -97,4 +103,20 @@ func firmwareArgs(v vmConfig) []string {
 		"-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + optEscape(v.firmware),
 		"-drive", "if=pflash,format=raw,unit=1,file=" + optEscape(filepath.Join(v.dir, efiVarsFile)),
 	}
+}
+
+// noteFirmwareFault explains, in the log, a cloud-image VM whose firmware
+// found nothing to boot: such a VM never calls back, so the pool sees only
+// its bootstrap timeout. The console is read as the VM is deleted.
+func (p *Provider) noteFirmwareFault(dir string, rec record) {
+	if rec.CloudImage == "" || rec.Arch != "arm64" {
+		return
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "console.log"))
+	if err != nil || !uefiShellMarker.Match(b) {
+		return
+	}
+	p.opts.Logger.Warn("qemu: VM never started an operating system: the UEFI firmware found no boot loader on its cloud image; "+
+		"an arm64 pool needs an arm64 UEFI disk image (GPT, EFI system partition with EFI/BOOT/BOOTAA64.EFI)",
+		"name", rec.Name, "image", rec.CloudImage)
 }

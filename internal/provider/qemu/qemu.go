@@ -376,6 +376,7 @@ func (p *Provider) Delete(ctx context.Context, name string) error {
 		return fmt.Errorf("stop VM %s: %w", name, err)
 	}
 	p.recordBoot(dir, rec)
+	p.noteFirmwareFault(dir, rec)
 	return p.reg.Remove(name, func(moved string) error { return killMoved(moved, dir) })
 }
 

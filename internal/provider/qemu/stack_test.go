@@ -36,9 +36,10 @@ type stack struct {
 type stackOpts struct {
 	maxRunners       int
 	bootstrapTimeout time.Duration
-	relay            []string // default: the test paddock's qemu-relay
-	arch             string   // the pool's arch: x64 (default) or arm64
-	image            string   // the pool's image; default the fast image
+	relay            []string  // default: the test paddock's qemu-relay
+	arch             string    // the pool's arch: x64 (default) or arm64
+	image            string    // the pool's image; default the fast image
+	logs             io.Writer // also gets the manager's log
 }
 
 func newStack(t *testing.T, o stackOpts) *stack {
@@ -57,6 +58,9 @@ func newStack(t *testing.T, o stackOpts) *stack {
 	logw := io.Writer(io.Discard)
 	if testing.Verbose() {
 		logw = os.Stderr
+	}
+	if o.logs != nil {
+		logw = io.MultiWriter(logw, o.logs)
 	}
 	a, err := app.New(context.Background(), cfg, app.Options{Listener: l,
 		Logger: slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelInfo}))})
