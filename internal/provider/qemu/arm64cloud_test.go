@@ -47,7 +47,13 @@ func TestArm64CloudImageRunsAJob(t *testing.T) {
 		boot = 20 * time.Minute // systemd and cloud-init under emulation
 	}
 	s := newStack(t, stackOpts{maxRunners: 1, bootstrapTimeout: boot, arch: "arm64", image: qemu.CloudImagePrefix + disk})
-	j := s.queue("on-arm64-cloud", `m=$(uname -m); [ "$m" = aarch64 ] || { echo "running on $m"; exit 1; }`)
+	check := `m=$(uname -m); [ "$m" = aarch64 ] || { echo "running on $m"; exit 1; }`
+	if full {
+		// cloud-init ran the user-data's bootstrap: the workspace is the
+		// encrypted scratch disk.
+		check += `; grep -q '^/dev/mapper/paddock-scratch /work ' /proc/mounts || { echo "workspace not on the encrypted scratch disk"; exit 1; }`
+	}
+	j := s.queue("on-arm64-cloud", check)
 	waitFor(t, "the arm64 cloud-image job to complete", boot+2*time.Minute, func() bool {
 		return s.job(j.ID).Status == forgesim.StatusCompleted
 	})
