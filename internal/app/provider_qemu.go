@@ -30,6 +30,7 @@ func newQEMUProvider(pc config.ProviderConfig, env ProviderEnv) (provider.Provid
 	return qemu.New(qemu.Options{
 		StateDir: filepath.Join(env.Config.StateDir, "vms", pc.Name), ControllerID: env.ControllerID,
 		ImageDir: imageDir, Binary: q.Binary, BinaryArm64: q.BinaryArm64, Accel: q.Accel,
+		FirmwareArm64: q.FirmwareArm64, FirmwareVarsArm64: q.FirmwareVarsArm64,
 		CPU: q.CPU, MemoryMB: q.MemoryMB, MaxCPU: q.MaxCPU, MaxMemoryMB: q.MaxMemoryMB, ScratchGB: q.ScratchGB,
 		RelayCommand: relay, Forward: q.Forward, Logger: env.Logger, Workspace: q.Workspace, Start: q.Start,
 	})

@@ -169,6 +169,12 @@ type QEMUConfig struct {
 	// Start is how fast-image VMs start: boot (default, cold boot) or
 	// snapshot (restore a saved booted template, then deliver the identity).
 	Start string `yaml:"start"`
+
+	// UEFI firmware for arm64 cloud images: code (read-only) and the
+	// variable store template each VM gets a copy of; default Debian's
+	// qemu-efi-aarch64 (/usr/share/AAVMF/AAVMF_CODE.fd, AAVMF_VARS.fd).
+	FirmwareArm64     string `yaml:"firmware_arm64"`
+	FirmwareVarsArm64 string `yaml:"firmware_vars_arm64"`
 }
 
 // ExternalConfig configures the external provider: an executable speaking

@@ -163,6 +163,8 @@ type vmConfig struct {
 	// cloud boots the instance's overlay and seed (a cloud image) instead
 	// of the fast image's kernel and initramfs.
 	cloud bool
+	// firmware is the UEFI code an arm64 cloud image boots through.
+	firmware string
 	// snapshot is a template or a VM restored from one: no boot settings
 	// file, an identity port instead (see snapshotDevices).
 	snapshot bool

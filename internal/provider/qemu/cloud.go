@@ -93,12 +93,19 @@ func (p *Provider) cloudScratchGB(diskGB int) int {
 
 // cloudBootArgs boot the overlay through the firmware (the image's own
 // bootloader and kernel) with the seed as a second, read-only disk, which
-// cloud-init finds by its label.
+// cloud-init finds by its label. x64 guests boot through SeaBIOS, QEMU's
+// default; arm64 guests through UEFI in flash, with an entropy source, as
+// the virt machine has none that a guest kernel trusts early and an
+// emulated guest would otherwise wait for its random pool at boot.
 func cloudBootArgs(v vmConfig) []string {
-	return []string{
-		"-drive", "if=none,id=root,format=qcow2,cache=unsafe,discard=unmap,file=" + optEscape(v.dir+"/"+overlayFile),
-		"-device", "virtio-blk-pci,drive=root,bootindex=0",
-		"-drive", "if=none,id=seed,format=raw,readonly=on,file=" + optEscape(v.dir+"/"+seedFile),
-		"-device", "virtio-blk-pci,drive=seed",
+	var args []string
+	if v.arch == "arm64" {
+		args = append(firmwareArgs(v), "-device", "virtio-rng-pci")
 	}
+	return append(args,
+		"-drive", "if=none,id=root,format=qcow2,cache=unsafe,discard=unmap,file="+optEscape(v.dir+"/"+overlayFile),
+		"-device", "virtio-blk-pci,drive=root,bootindex=0",
+		"-drive", "if=none,id=seed,format=raw,readonly=on,file="+optEscape(v.dir+"/"+seedFile),
+		"-device", "virtio-blk-pci,drive=seed",
+	)
 }

@@ -45,6 +45,13 @@ type Options struct {
 	Binary, BinaryArm64 string
 	// QemuImg makes cloud images' overlays; default qemu-img.
 	QemuImg string
+	// FirmwareArm64 is the UEFI firmware code arm64 cloud images boot
+	// through, FirmwareVarsArm64 the variable store template each VM gets a
+	// copy of; defaults: Debian's qemu-efi-aarch64 (DefaultFirmwareArm64,
+	// DefaultFirmwareVarsArm64). A path set here must exist when New runs;
+	// the defaults are checked only when an arm64 cloud image boots, so
+	// hosts without arm64 cloud pools need not install the package.
+	FirmwareArm64, FirmwareVarsArm64 string
 	// Workspace is where a cloud image's guest keeps the workspace:
 	// WorkspaceScratch (the default: encrypted scratch disk) or
 	// WorkspaceTmpfs (RAM only). The fast image follows ScratchGB.
@@ -103,6 +110,15 @@ func New(opts Options) (*Provider, error) {
 	}
 	opts.BinaryArm64 = cmp.Or(opts.BinaryArm64, "qemu-system-aarch64")
 	opts.QemuImg = cmp.Or(opts.QemuImg, "qemu-img")
+	if opts.FirmwareArm64 != "" || opts.FirmwareVarsArm64 != "" {
+		opts.FirmwareArm64 = cmp.Or(opts.FirmwareArm64, DefaultFirmwareArm64)
+		opts.FirmwareVarsArm64 = cmp.Or(opts.FirmwareVarsArm64, DefaultFirmwareVarsArm64)
+		if err := checkFirmware(opts.FirmwareArm64, opts.FirmwareVarsArm64); err != nil {
+			return nil, err
+		}
+	}
+	opts.FirmwareArm64 = cmp.Or(opts.FirmwareArm64, DefaultFirmwareArm64)
+	opts.FirmwareVarsArm64 = cmp.Or(opts.FirmwareVarsArm64, DefaultFirmwareVarsArm64)
 	switch opts.Workspace {
 	case "":
 		opts.Workspace = WorkspaceScratch
@@ -182,8 +198,11 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 	if err != nil {
 		return provider.Machine{}, err
 	}
-	if arch != "amd64" && base != "" {
-		return provider.Machine{}, fmt.Errorf("qemu provider: %s cloud images are not supported yet (they need UEFI firmware); use the fast image (`%s`)", arch, image.BuildCommand(arch))
+	uefi := arch == "arm64" && base != ""
+	if uefi {
+		if err := checkFirmware(p.opts.FirmwareArm64, p.opts.FirmwareVarsArm64); err != nil {
+			return provider.Machine{}, err
+		}
 	}
 	binary, err := p.binary(arch)
 	if err != nil {
@@ -259,7 +278,8 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 		return provider.Machine{}, err
 	}
 	vm := vmConfig{name: spec.Name, dir: dir, accel: accel, arch: arch, kernel: img.Kernel, initrd: img.Initrd,
-		cpus: rec.CPU, memoryMB: rec.MemoryMB, relay: p.opts.RelayCommand, fwd: fwd, scratch: rec.ScratchGB > 0, cloud: base != ""}
+		cpus: rec.CPU, memoryMB: rec.MemoryMB, relay: p.opts.RelayCommand, fwd: fwd, scratch: rec.ScratchGB > 0, cloud: base != "",
+		firmware: p.opts.FirmwareArm64}
 	if p.opts.Start == StartSnapshot {
 		if p.startRestored(ctx, binary, vm, img, meta, cb, spec.Token) {
 			return p.machine(rec), nil
@@ -276,6 +296,9 @@ func (p *Provider) Create(ctx context.Context, spec provider.Spec) (provider.Mac
 	defer os.Remove(secret)
 	if base != "" {
 		err = p.prepareCloud(ctx, dir, base, spec.Name, meta, cb, spec.Token)
+		if err == nil && uefi {
+			err = copyVars(p.opts.FirmwareVarsArm64, filepath.Join(dir, efiVarsFile))
+		}
 	} else {
 		err = os.WriteFile(secret, fastBootCfg(spec.Name, meta, cb, spec.Token), 0o600)
 	}
@@ -377,6 +400,7 @@ func (p *Provider) Delete(ctx context.Context, name string) error {
 		return fmt.Errorf("stop VM %s: %w", name, err)
 	}
 	p.recordBoot(dir, rec)
+	p.noteFirmwareFault(dir, rec)
 	return p.reg.Remove(name, func(moved string) error { return killMoved(moved, dir) })
 }
 

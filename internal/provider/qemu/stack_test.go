@@ -36,8 +36,10 @@ type stack struct {
 type stackOpts struct {
 	maxRunners       int
 	bootstrapTimeout time.Duration
-	relay            []string // default: the test paddock's qemu-relay
-	arch             string   // the pool's arch: x64 (default) or arm64
+	relay            []string  // default: the test paddock's qemu-relay
+	arch             string    // the pool's arch: x64 (default) or arm64
+	image            string    // the pool's image; default the fast image
+	logs             io.Writer // also gets the manager's log
 }
 
 func newStack(t *testing.T, o stackOpts) *stack {
@@ -56,6 +58,9 @@ func newStack(t *testing.T, o stackOpts) *stack {
 	logw := io.Writer(io.Discard)
 	if testing.Verbose() {
 		logw = os.Stderr
+	}
+	if o.logs != nil {
+		logw = io.MultiWriter(logw, o.logs)
 	}
 	a, err := app.New(context.Background(), cfg, app.Options{Listener: l,
 		Logger: slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelInfo}))})
@@ -135,9 +140,16 @@ forges:
 entities:
   - {forge: sim, kind: repository, name: %s, intake: webhook}
 pools:
-  - {name: vms, entity: %s, provider: vm, labels: [linux, %s], arch: %s, max_runners: %d, min_idle: 0, bootstrap_timeout: %s}
+  - {name: vms, entity: %s, provider: vm, labels: [linux, %s], arch: %s, max_runners: %d, min_idle: 0, bootstrap_timeout: %s%s}
 `, listen, filepath.Join(dir, "paddock.db"), "ab0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd",
-		dir, imageDir, strings.Join(quoted, ", "), simHost, sim.URL(), sim.URL(), fakePAT, stackRepo, stackRepo, arch, arch, o.maxRunners, o.bootstrapTimeout)
+		dir, imageDir, strings.Join(quoted, ", "), simHost, sim.URL(), sim.URL(), fakePAT, stackRepo, stackRepo, arch, arch, o.maxRunners, o.bootstrapTimeout, poolImage(o.image))
+}
+
+func poolImage(img string) string {
+	if img == "" {
+		return ""
+	}
+	return fmt.Sprintf(", image: %q", img)
 }
 
 func (s *stack) vmDir() string { return filepath.Join(s.stateDir, "vms", "vm") }
