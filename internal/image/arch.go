@@ -44,18 +44,25 @@ func lookupArch(name string) (arch, error) {
 // paddock-guest-ARCH beside the paddock binary self (see Beside).
 func DefaultGuest(self, arch string) string { return Beside(self, "paddock-guest", arch) }
 
-// Beside returns PROG-ARCH in the directory of the paddock binary self, or
-// PROG there when arch is this host's and only PROG exists (what
-// `go build -o bin/ ./cmd/...` makes).
+// Beside returns PROG-ARCH in the directory of the paddock binary self, or,
+// when arch is this host's, PROG there (what `go build -o bin/ ./cmd/...`
+// makes) if PROG-ARCH is missing or older: a fresh `go build` beside a
+// PROG-ARCH left by an earlier scripts/test run must win, or the image
+// would carry a stale agent.
 func Beside(self, prog, arch string) string {
 	dir := filepath.Dir(self)
 	path := filepath.Join(dir, prog+"-"+archName(arch))
-	if _, err := os.Stat(path); err != nil && archName(arch) == runtime.GOARCH {
-		if _, err := os.Stat(filepath.Join(dir, prog)); err == nil {
-			return filepath.Join(dir, prog)
-		}
+	if archName(arch) != runtime.GOARCH {
+		return path
 	}
-	return path
+	plain, err := os.Stat(filepath.Join(dir, prog))
+	if err != nil {
+		return path
+	}
+	if named, err := os.Stat(path); err == nil && !plain.ModTime().After(named.ModTime()) {
+		return path
+	}
+	return filepath.Join(dir, prog)
 }
 
 // GuestBuildHint is the command that builds the guest agent for arch at path.

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // readCPIO parses a newc archive the way the kernel does and returns name →
@@ -228,8 +229,16 @@ func TestBesideFindsArchOrPlainName(t *testing.T) {
 		t.Fatalf("plain name for the host's arch: %s", got)
 	}
 	os.WriteFile(filepath.Join(dir, "paddock-guest-"+host), nil, 0o755)
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(filepath.Join(dir, "paddock-guest"), old, old)
 	if got := Beside(self, "paddock-guest", host); got != filepath.Join(dir, "paddock-guest-"+host) {
 		t.Fatalf("the -ARCH name comes first: %s", got)
+	}
+	// A plain build newer than the -ARCH one (go build -o bin/ after an
+	// earlier scripts/test) wins: the older one is stale.
+	os.Chtimes(filepath.Join(dir, "paddock-guest-"+host), old.Add(-time.Hour), old.Add(-time.Hour))
+	if got := Beside(self, "paddock-guest", host); got != filepath.Join(dir, "paddock-guest") {
+		t.Fatalf("the newer plain build: %s", got)
 	}
 	if _, err := FindGuest(filepath.Join(dir, "none"), "arm64"); err == nil || !strings.Contains(err.Error(), "GOARCH=arm64") {
 		t.Fatalf("FindGuest: %v", err)
