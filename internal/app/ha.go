@@ -2,11 +2,13 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -143,7 +145,11 @@ func (a *App) replicaList() func(context.Context) (any, error) {
 
 // lockSQLite holds an exclusive lock on a file beside the SQLite database
 // for as long as the manager runs: two managers on one SQLite file would
-// both run the controller loop and make every machine twice.
+// both run the controller loop and make every machine twice. A lock still
+// held is asked again for sqliteLockWait: a manager restarted right after a
+// crash (systemd, a test's kill -9) can find its predecessor's lock not yet
+// released — a machine process it was forking when it died holds a copy of
+// the descriptor until its exec closes it.
 func lockSQLite(dbPath string) (*os.File, error) {
 	path := dbPath + ".lock"
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
@@ -153,14 +159,24 @@ func lockSQLite(dbPath string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("another paddock manager is using the SQLite store %s (lock %s held): "+
-			"a SQLite store serves exactly one manager; stop the other one, or run several replicas on "+
-			"store.driver: postgres (docs/ha.md)", dbPath, path)
+	deadline := time.Now().Add(sqliteLockWait)
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
+			f.Close()
+			return nil, fmt.Errorf("another paddock manager is using the SQLite store %s (lock %s held): "+
+				"a SQLite store serves exactly one manager; stop the other one, or run several replicas on "+
+				"store.driver: postgres (docs/ha.md)", dbPath, path)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	return f, nil
 }
+
+// sqliteLockWait is how long a start waits for a held SQLite lock.
+var sqliteLockWait = 3 * time.Second
 
 // ready is /healthz's readiness: a replica whose heartbeats no longer reach
 // the database says unavailable, so a load balancer skips it.
