@@ -17,6 +17,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/app"
@@ -146,6 +147,10 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if o.Out == nil {
 		o.Out = io.Discard
 	}
+	// The progress lines and the tenants' queueing goroutine print at the
+	// same time; a caller's writer (a test's buffer) need not be safe for
+	// that.
+	o.Out = &lockedWriter{w: o.Out}
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
@@ -280,9 +285,15 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	start := time.Now()
 	total := o.Jobs
 	if o.Tenants > 0 {
+		// Stopped and waited for when Run returns, so nothing is printed
+		// after it.
+		qctx, qcancel := context.WithCancel(ctx)
+		qdone := make(chan struct{})
+		defer func() { qcancel(); <-qdone }()
 		go func() {
+			defer close(qdone)
 			// Watch counts o.Jobs; it learns the total once all are queued.
-			if _, qerr := queueTenants(ctx, o, sim); qerr != nil {
+			if _, qerr := queueTenants(qctx, o, sim); qerr != nil && qctx.Err() == nil {
 				fmt.Fprintf(o.Out, "queue tenants' jobs: %v\n", qerr)
 			}
 		}()
@@ -456,4 +467,16 @@ func providerBlock(o Options, dir string) (string, error) {
 	q := func(s string) string { b, _ := json.Marshal(s); return string(b) }
 	return fmt.Sprintf("    type: external\n    external:\n      provider_executable: %s\n      config_file: %s\n      exec_timeout: 3m\n      interface_version: %s",
 		q(exe), q(cfgFile), q(cmp.Or(o.External.InterfaceVersion, "auto"))), nil
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
