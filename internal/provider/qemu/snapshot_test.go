@@ -185,9 +185,10 @@ sleep 600
 		waitFor(t, spec(i).Name+"'s runner to report idle with its own token", 90*time.Second, func() bool { return mgr.saw(tokens[i], "idle") })
 		console := filepath.Join(dir, spec(i).Name, "console.log")
 		var out []byte
+		// Until the script's last line: its lines reach the console one by one.
 		waitFor(t, spec(i).Name+"'s job output", 30*time.Second, func() bool {
 			out, _ = os.ReadFile(console)
-			return bytes.Contains(out, []byte("JOB jit="))
+			return bytes.Contains(out, []byte("JOB jit=")) && bytes.Contains(out, []byte("Listening for Jobs"))
 		})
 		if !bytes.Contains(out, []byte("JOB jit=JIT-"+tokens[i]+" ")) {
 			t.Errorf("%s ran with another identity:\n%s", spec(i).Name, out)
