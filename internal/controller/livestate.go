@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -41,18 +40,12 @@ func newLiveState() *liveState {
 		insts: rowSet[string, core.Instance]{
 			key:  func(i core.Instance) string { return i.ID },
 			keep: func(i core.Instance) bool { return i.State.Live() },
-			// ListInstances' order: oldest first.
-			cmp: func(a, b core.Instance) int {
-				return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.Name, b.Name))
-			},
+			cmp:  store.InstanceOrder,
 		},
 		jobs: rowSet[jobKey, core.Job]{
 			key:  func(j core.Job) jobKey { return jobKey{j.EntityID, j.ID} },
 			keep: func(j core.Job) bool { return j.State == core.JobQueued },
-			// ListJobs' order: oldest received first.
-			cmp: func(a, b core.Job) int {
-				return cmp.Or(a.ReceivedAt.Compare(b.ReceivedAt), cmp.Compare(a.EntityID, b.EntityID), cmp.Compare(a.ID, b.ID))
-			},
+			cmp:  store.JobOrder,
 		},
 	}
 }

@@ -74,6 +74,18 @@ func (s InstanceState) Valid() bool {
 // not yet confirmed gone counts, so max_runners holds through deletes too.
 func (s InstanceState) Live() bool { return s != InstanceDeleted }
 
+// LiveInstanceStates lists the states Live accepts, for queries that select
+// them through a state index instead of "not deleted".
+func LiveInstanceStates() []InstanceState {
+	var live []InstanceState
+	for _, st := range InstanceStates {
+		if st.Live() {
+			live = append(live, st)
+		}
+	}
+	return live
+}
+
 // ErrTransition is returned for a move the state machine does not allow.
 type ErrTransition struct {
 	Kind     string

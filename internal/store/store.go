@@ -4,6 +4,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -44,6 +45,16 @@ func (e *SharedSecretError) Is(target error) bool { return target == ErrConflict
 type Page struct {
 	Limit  int    // page size, at least 1
 	Cursor string // opaque: "" for the first page, else the next of the previous page
+}
+
+// InstanceOrder is ListInstances' order: oldest first, then by name.
+func InstanceOrder(a, b core.Instance) int {
+	return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.Name, b.Name))
+}
+
+// JobOrder is ListJobs' order without a limit: oldest received first.
+func JobOrder(a, b core.Job) int {
+	return cmp.Or(a.ReceivedAt.Compare(b.ReceivedAt), cmp.Compare(a.EntityID, b.EntityID), cmp.Compare(a.ID, b.ID))
 }
 
 // InstanceFilter selects instances. Zero fields match everything.

@@ -44,14 +44,8 @@ func (s *Store) ChangesSince(ctx context.Context, cursor string) (store.Changes,
 					return err
 				}
 			}
-			var live []core.InstanceState
-			for _, st := range core.InstanceStates {
-				if st.Live() {
-					live = append(live, st)
-				}
-			}
 			var a args
-			q := "SELECT (SELECT count(*) FROM instances WHERE " + in(&a, "state", live) + "), " +
+			q := "SELECT (SELECT count(*) FROM instances WHERE " + in(&a, "state", core.LiveInstanceStates()) + "), " +
 				"(SELECT count(*) FROM jobs WHERE state = " + a.add(string(core.JobQueued)) + ")"
 			return tx.QueryRow(ctx, q, a...).Scan(&ch.LiveInstances, &ch.QueuedJobs)
 		})

@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -46,21 +45,12 @@ func (s *Store) ChangesSince(ctx context.Context, cursor string) (store.Changes,
 		if ch.Jobs, err = listJSON[core.Job](ctx, tx, "SELECT data FROM jobs WHERE seq > ? ORDER BY seq", after); err != nil {
 			return store.Changes{}, err
 		}
-		slices.SortFunc(ch.Instances, func(a, b core.Instance) int {
-			return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.Name, b.Name))
-		})
-		slices.SortFunc(ch.Jobs, func(a, b core.Job) int {
-			return cmp.Or(a.ReceivedAt.Compare(b.ReceivedAt), cmp.Compare(a.EntityID, b.EntityID), cmp.Compare(a.ID, b.ID))
-		})
+		slices.SortFunc(ch.Instances, store.InstanceOrder)
+		slices.SortFunc(ch.Jobs, store.JobOrder)
 	}
 	// Counted through the state indexes: live states are listed rather than
 	// "not deleted", which would walk every deleted row kept as history.
-	var live []core.InstanceState
-	for _, st := range core.InstanceStates {
-		if st.Live() {
-			live = append(live, st)
-		}
-	}
+	live := core.LiveInstanceStates()
 	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM instances WHERE "+inList("state", len(live)),
 		appendStrings(nil, live)...).Scan(&ch.LiveInstances); err != nil {
 		return store.Changes{}, fmt.Errorf("sqlite store: changes: %w", err)
