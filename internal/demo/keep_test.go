@@ -1,39 +1,21 @@
 package demo_test
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"regexp"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/demo"
+	"github.com/paddock-ci/paddock/internal/testutil"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestDemoKeepServesTheDashboard: the demo prints the dashboard's URL and,
 // with Keep, leaves the manager up after its summary until ctx ends.
 func TestDemoKeepServesTheDashboard(t *testing.T) {
 	self := paddockBinary(t)
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)

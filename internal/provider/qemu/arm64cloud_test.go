@@ -1,18 +1,17 @@
 package qemu_test
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/forgesim"
 	"github.com/paddock-ci/paddock/internal/provider/qemu"
+	"github.com/paddock-ci/paddock/internal/testutil"
 )
 
 // needFirmware skips (loudly) without Debian's AAVMF, except in CI.
@@ -74,24 +73,6 @@ func TestArm64CloudImageRunsAJob(t *testing.T) {
 	t.Logf("guest uptime at runner online: %s (stamps %v)", boots[0].Stamps["online"], boots[0].Stamps)
 }
 
-// lockedBuffer collects the manager's log across goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestArm64CloudImageNotBootable: a qcow2 with nothing the UEFI firmware can
 // boot (here blank; an x64-only image looks the same to it). The VM never
 // calls back, so the pool destroys it at its bootstrap timeout, the log says
@@ -104,7 +85,7 @@ func TestArm64CloudImageNotBootable(t *testing.T) {
 	if out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", blank, "64M").CombinedOutput(); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
-	logs := &lockedBuffer{}
+	logs := &testutil.SyncBuffer{}
 	const timeout = 40 * time.Second
 	s := newStack(t, stackOpts{maxRunners: 1, bootstrapTimeout: timeout, arch: "arm64", image: qemu.CloudImagePrefix + blank, logs: logs})
 	j := s.queue("never-booted", "true")

@@ -21,6 +21,7 @@ import (
 	"github.com/paddock-ci/paddock/internal/machineapi"
 	"github.com/paddock-ci/paddock/internal/provider"
 	"github.com/paddock-ci/paddock/internal/provider/qemu"
+	"github.com/paddock-ci/paddock/internal/testutil"
 )
 
 // tokenManager answers the machine endpoints for any token it issued and
@@ -82,24 +83,6 @@ func (m *tokenManager) saw(token, status string) bool {
 	return false
 }
 
-// syncBuffer is a log sink tests read while the provider writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 var fingerprintRE = regexp.MustCompile(`rng fingerprint ([0-9a-f]{16})`)
 
 // TestSnapshotRestore: with start: snapshot the first VM cold-boots while a
@@ -118,7 +101,7 @@ sleep 600
 	tokens := []string{"tok-snap-0", "tok-snap-1", "tok-snap-2", "tok-snap-3"}
 	mgr := newTokenManager(t, runnerTarball(t, runSh), tokens...)
 	dir := t.TempDir()
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	p, err := qemu.New(qemu.Options{StateDir: dir, ControllerID: "c", ImageDir: imageDir, Accel: "tcg", Start: qemu.StartSnapshot,
 		RelayCommand: []string{paddockBin, "qemu-relay"}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
