@@ -82,7 +82,12 @@ func Run(ctx context.Context, jitconfig string, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "agent: running job %d %q\n", job.ID, job.Name)
-	conclusion := runJob(ctx, job, out)
+	conclusion := conclusionFailure
+	if err := runStartedHook(ctx, job, cfg.RunnerName, out); err != nil {
+		fmt.Fprintf(out, "agent: job %d: %v\n", job.ID, err)
+	} else {
+		conclusion = runJob(ctx, job, out)
+	}
 
 	// Report even if ctx ended mid-job, so the forge does not keep the job
 	// in progress forever; a short detached deadline bounds the attempt.

@@ -251,3 +251,38 @@ func untar(t *testing.T, r io.Reader, dir string) {
 		}
 	}
 }
+
+// As GitHub's runner does, the stand-in runs ACTIONS_RUNNER_HOOK_JOB_STARTED
+// before the job with the job's GITHUB_* variables, and a hook that fails
+// fails the job without running it.
+func TestJobStartedHook(t *testing.T) {
+	e := newEnv(t, forgesim.Options{})
+	dir := t.TempDir()
+	t.Chdir(dir)
+	hook := filepath.Join(dir, "hook.sh")
+	os.WriteFile(hook, []byte(`echo "$GITHUB_RUN_ID $GITHUB_RUN_ATTEMPT $GITHUB_REPOSITORY $GITHUB_JOB $RUNNER_NAME" > hook.txt
+[ ! -e fail ]
+`), 0o644)
+	t.Setenv(agent.JobStartedHookEnv, hook)
+	job, _ := e.sim.QueueJob(forgesim.JobSpec{Repo: "o/r", Name: "build", Labels: []string{"linux"}, Command: "touch ran"})
+	if err := agent.Run(context.Background(), e.mint(t, "hooked", "linux").GetEncodedJITConfig(), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("%d 1 o/r build hooked", job.RunID)
+	if b, _ := os.ReadFile(filepath.Join(dir, "hook.txt")); strings.TrimSpace(string(b)) != want {
+		t.Fatalf("hook saw %q, want %q", b, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ran")); err != nil || e.sim.Jobs()[0].Conclusion != forgesim.ConclusionSuccess {
+		t.Fatalf("job after the hook: %v, %+v", err, e.sim.Jobs()[0])
+	}
+
+	os.WriteFile(filepath.Join(dir, "fail"), nil, 0o644)
+	os.Remove(filepath.Join(dir, "ran"))
+	e.sim.QueueJob(forgesim.JobSpec{Repo: "o/r", Labels: []string{"linux"}, Command: "touch ran"})
+	if err := agent.Run(context.Background(), e.mint(t, "hook-fails", "linux").GetEncodedJITConfig(), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ran")); err == nil || e.sim.Jobs()[1].Conclusion != forgesim.ConclusionFailure {
+		t.Fatalf("a failing hook must fail the job without running it: %+v", e.sim.Jobs()[1])
+	}
+}

@@ -28,6 +28,10 @@ type assignedJob struct {
 	Name       string `json:"name"`
 	DurationMS int64  `json:"duration_ms"`
 	Command    string `json:"command,omitempty"`
+	RunID      int64  `json:"run_id"`
+	RunAttempt int64  `json:"run_attempt"`
+	Repository string `json:"repository"`
+	Workflow   string `json:"workflow"`
 }
 
 // completeRequest reports a finished job.

@@ -103,6 +103,14 @@ func Run(ctx context.Context, o Options) error {
 		return fail(err)
 	}
 	cmd.Dir = runDir
+	hookDir := filepath.Join(o.Dir, "hooks")
+	if cfg.Kind == "" {
+		if entry, err := installStartedHook(hookDir, cmd.Env); err != nil {
+			logf("job-started hook not installed (the manager will guess which job ran): %v", err)
+		} else {
+			cmd.Env = append(cmd.Env, entry)
+		}
+	}
 	out := &onlineWatch{w: o.Log, online: func() { o.Phase(PhaseOnline) }}
 	cmd.Stdout, cmd.Stderr = out, o.Log
 	if err := installed(); err != nil {
@@ -112,14 +120,26 @@ func Run(ctx context.Context, o Options) error {
 	if err := cmd.Start(); err != nil {
 		return fail(fmt.Errorf("start runner: %w", err))
 	}
-	// From here on the token only serves the one "done" report below.
+	// From here on the token only serves one "active" report (the hook
+	// said which run the runner's job is in) and the one "done" report.
 	if err := report(ctx, o, "idle", ""); err != nil {
 		logf("report idle: %v", err)
 	}
-	werr := cmd.Wait()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	var werr error
+	if cfg.Kind == "" {
+		werr = watchStarted(ctx, o, hookDir, exited)
+	} else {
+		werr = <-exited
+	}
 	// The machine is single-use: once its runner has exited, the manager may
 	// destroy it at once rather than wait for the forge to say so.
-	if err := report(ctx, o, "done", exitStatus(cmd.ProcessState, werr)); err != nil {
+	done := machineapi.StatusReport{Status: "done", Message: exitStatus(cmd.ProcessState, werr)}
+	if cfg.Kind == "" {
+		done.Ran = readStarted(hookDir)
+	}
+	if err := send(ctx, o, done); err != nil {
 		logf("report done: %v", err)
 	}
 	if werr != nil {
@@ -145,7 +165,11 @@ func failed(ctx context.Context, o Options, cause error) error {
 }
 
 func report(ctx context.Context, o Options, status, msg string) error {
-	body, _ := json.Marshal(map[string]string{"status": status, "message": msg})
+	return send(ctx, o, machineapi.StatusReport{Status: status, Message: msg})
+}
+
+func send(ctx context.Context, o Options, rep machineapi.StatusReport) error {
+	body, _ := json.Marshal(rep)
 	return o.call(ctx, http.MethodPost, strings.TrimRight(o.CallbackURL, "/")+"/status", body, nil)
 }
 

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -73,10 +74,14 @@ func newManager(t *testing.T, tar []byte, sum string) *manager {
 	})
 	mux.HandleFunc("GET /runner.tar.gz", func(w http.ResponseWriter, r *http.Request) { w.Write(m.tar) })
 	mux.HandleFunc("POST /cb/status", func(w http.ResponseWriter, r *http.Request) {
-		var rep map[string]string
+		var rep machineapi.StatusReport
 		json.NewDecoder(r.Body).Decode(&rep)
+		st := rep.Status + ":" + rep.Message
+		if rep.Ran != nil {
+			st += fmt.Sprintf("[run %d/%d %s]", rep.Ran.RunID, rep.Ran.RunAttempt, rep.Ran.Repository)
+		}
 		m.mu.Lock()
-		m.statuses = append(m.statuses, rep["status"]+":"+rep["message"])
+		m.statuses = append(m.statuses, st)
 		m.mu.Unlock()
 	})
 	m.srv = httptest.NewServer(mux)

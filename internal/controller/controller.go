@@ -118,8 +118,9 @@ type Controller struct {
 	// spent (under mu): runners of polled entities that exited before a
 	// listing showed them running a job (held.go).
 	spent []spentRunner
-	// polled (under mu): entities a poller has reported a listing of (Listed).
-	polled map[string]bool
+	// polled (under mu): entities a poller has reported a listing of
+	// (Listed), with when the latest such listing began.
+	polled map[string]time.Time
 	// spentMu makes a machine's exit and its hold one step for a decision:
 	// a snapshot that no longer counts the machine live also sees its hold
 	// (held.go).

@@ -142,6 +142,10 @@ func (c *Controller) runnerTookJob(ctx context.Context, job core.Job) {
 		return
 	}
 	inst, err := c.o.Store.UpdateInstance(ctx, job.RunnerName, func(i *core.Instance) error {
+		if i.Runner == core.RunnerActive && i.JobID == 0 {
+			i.JobID = job.ID // the machine said it was busy; now the forge names the job
+			return nil
+		}
 		if !i.Runner.CanTransition(core.RunnerActive) {
 			return errSkip
 		}

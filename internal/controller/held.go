@@ -26,6 +26,27 @@ type spentRunner struct {
 	entityID, poolID string
 	size             string    // the size label its machine was made for, if any
 	at               time.Time // when the machine said its runner had exited
+	// ran is the run its job was in, as the machine's job-started hook saw
+	// it (nil if the machine did not say): the hold is then one of that
+	// run's jobs, not a guess among all the entity's.
+	ran *core.RunRef
+	// claim: a live machine's report that its runner is busy with a job of
+	// ran (derived from the store on every decision, not kept in c.spent).
+	claim bool
+}
+
+// tookFrom says whether a spent runner that named its run could have taken j
+// (one that did not name it could have taken any job of its entity).
+func (s spentRunner) tookFrom(j core.Job) bool {
+	switch {
+	case s.ran == nil:
+		return true
+	case j.RunID != s.ran.RunID:
+		return false
+	case s.ran.RunAttempt > 0 && j.RunAttempt > 0 && j.RunAttempt != s.ran.RunAttempt:
+		return false // a re-run's jobs are new jobs of the same run
+	}
+	return s.ran.Repository == "" || j.Repository == "" || strings.EqualFold(j.Repository, s.ran.Repository)
 }
 
 // holdSpent is the pure decision: for each spent runner it holds back one
@@ -71,7 +92,7 @@ func holdSpent(now time.Time, jobs []core.Job, spent []spentRunner,
 	cand := make([][]int, len(live)) // runner → the jobs it could have taken, oldest first
 	for r, s := range live {
 		for _, i := range order {
-			if jobs[i].EntityID == s.entityID && serves(s, jobs[i]) {
+			if jobs[i].EntityID == s.entityID && s.tookFrom(jobs[i]) && serves(s, jobs[i]) {
 				cand[r] = append(cand[r], i)
 			}
 		}
@@ -94,8 +115,14 @@ func holdSpent(now time.Time, jobs []core.Job, spent []spentRunner,
 		}
 		return false
 	}
-	for r := range live {
-		augment(r, make([]bool, len(jobs)))
+	// Runners that named their run first: an augmenting path never unmatches
+	// a matched runner, so a guess can only move them within their run.
+	for _, named := range []bool{true, false} {
+		for r, s := range live {
+			if (s.ran != nil) == named {
+				augment(r, make([]bool, len(jobs)))
+			}
+		}
 	}
 	held := make([]bool, len(jobs))
 	for i, r := range holder {
@@ -125,9 +152,12 @@ func cmpInt64(a, b int64) int {
 // a webhook says so before the runner can finish, and the reconcile's own
 // rare listing of webhook entities does not report through Listed, so a hold
 // there would last until holdLimit).
-func (c *Controller) noteSpent(ctx context.Context, inst core.Instance, now time.Time) {
+func (c *Controller) noteSpent(ctx context.Context, inst core.Instance, now time.Time, ran *core.RunRef) {
 	if inst.JobID != 0 {
 		return // its job is known started: no queued job stands for it
+	}
+	if ran == nil {
+		ran = inst.Ran // said when the job started, if not again at exit
 	}
 	entityID := inst.EntityID
 	if entityID == "" {
@@ -139,10 +169,10 @@ func (c *Controller) noteSpent(ctx context.Context, inst core.Instance, now time
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.polled[entityID] {
+	if _, ok := c.polled[entityID]; !ok {
 		return
 	}
-	c.spent = append(c.spent, spentRunner{entityID: entityID, poolID: inst.PoolID, size: inst.Size, at: now})
+	c.spent = append(c.spent, spentRunner{entityID: entityID, poolID: inst.PoolID, size: inst.Size, at: now, ran: ran})
 }
 
 // Listed tells the controller that a complete listing of an entity's queued
@@ -152,9 +182,11 @@ func (c *Controller) noteSpent(ctx context.Context, inst core.Instance, now time
 func (c *Controller) Listed(entityID string, began time.Time) {
 	c.mu.Lock()
 	if c.polled == nil {
-		c.polled = map[string]bool{}
+		c.polled = map[string]time.Time{}
 	}
-	c.polled[entityID] = true
+	if last, ok := c.polled[entityID]; !ok || began.After(last) {
+		c.polled[entityID] = began
+	}
 	n := len(c.spent)
 	c.spent = slices.DeleteFunc(c.spent, func(s spentRunner) bool {
 		return s.entityID == entityID && s.at.Before(began)
@@ -166,12 +198,14 @@ func (c *Controller) Listed(entityID string, began time.Time) {
 	}
 }
 
-// holdSpentJobs applies holdSpent to a snapshot's jobs. It returns when the
-// first hold lapses.
+// holdSpentJobs applies holdSpent to a snapshot's jobs, for the spent
+// runners and for the live machines that said which run their busy runner's
+// job is in (claims). It returns when the first hold lapses.
 func (c *Controller) holdSpentJobs(snap *scheduler.Snapshot) time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.spent) == 0 {
+	claims := c.claims(snap)
+	if len(c.spent) == 0 && len(claims) == 0 {
 		return time.Time{}
 	}
 	pools := make(map[string]core.Pool, len(snap.Pools))
@@ -190,7 +224,9 @@ func (c *Controller) holdSpentJobs(snap *scheduler.Snapshot) time.Time {
 		return v
 	}
 	var lapse time.Time
-	snap.Jobs, c.spent, lapse = holdSpent(snap.Now, snap.Jobs, c.spent, serves)
+	var live []spentRunner
+	snap.Jobs, live, lapse = holdSpent(snap.Now, snap.Jobs, append(claims, c.spent...), serves)
+	c.spent = slices.DeleteFunc(live, func(s spentRunner) bool { return s.claim })
 	return lapse
 }
 
@@ -214,4 +250,37 @@ func poolServes(pools map[string]core.Pool, labelRules map[string]forge.LabelRul
 		}
 	}
 	return false
+}
+
+// claims are the live machines of polled entities whose runner said it took
+// a job of some run (Instance.Ran) that no forge answer has named yet. Each
+// holds one queued job of its run until a listing that began after it said
+// so (or holdLimit): a listing names the job, or shows the machine was wrong.
+// Caller holds c.mu.
+func (c *Controller) claims(snap *scheduler.Snapshot) []spentRunner {
+	var out []spentRunner
+	var pools map[string]string // pool → entity, built on the first claim
+	for n := range snap.Instances {
+		in := &snap.Instances[n]
+		if in.Ran == nil || in.JobID != 0 || in.Runner != core.RunnerActive {
+			continue
+		}
+		entityID := in.EntityID
+		if entityID == "" {
+			if pools == nil {
+				pools = make(map[string]string, len(snap.Pools))
+				for _, p := range snap.Pools {
+					pools[p.ID] = p.EntityID
+				}
+			}
+			entityID = pools[in.PoolID]
+		}
+		listed, ok := c.polled[entityID]
+		if !ok || !in.RanAt.After(listed) {
+			continue
+		}
+		out = append(out, spentRunner{entityID: entityID, poolID: in.PoolID, size: in.Size, at: in.RanAt,
+			ran: in.Ran, claim: true})
+	}
+	return out
 }

@@ -80,6 +80,47 @@ func TestHoldSpent(t *testing.T) {
 	}
 }
 
+// A runner that named its run (its job-started hook) holds a job of that run
+// and no other; one that did not is a guess, fitted around the named ones.
+func TestHoldSpentByRun(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	job := func(id, run, attempt int64, recv time.Duration) core.Job {
+		return core.Job{ID: id, EntityID: "e", RunID: run, RunAttempt: attempt, Repository: "o/r",
+			ReceivedAt: t0.Add(recv), Labels: []string{"linux"}}
+	}
+	jobs := []core.Job{job(1, 100, 1, 0), job(2, 200, 1, time.Second), job(3, 300, 2, 2*time.Second)}
+	serves := func(spentRunner, core.Job) bool { return true }
+	named := func(run, attempt int64, repo string) spentRunner {
+		return spentRunner{entityID: "e", poolID: "p", at: t0, ran: &core.RunRef{RunID: run, RunAttempt: attempt, Repository: repo}}
+	}
+	guess := spentRunner{entityID: "e", poolID: "p", at: t0}
+	for _, tc := range []struct {
+		name  string
+		spent []spentRunner
+		kept  []int64
+	}{
+		{"a guess holds the oldest", []spentRunner{guess}, []int64{2, 3}},
+		{"a named run holds its own job, not the oldest", []spentRunner{named(200, 1, "o/r")}, []int64{1, 3}},
+		{"a run with no queued job holds nothing", []spentRunner{named(999, 1, "o/r")}, []int64{1, 2, 3}},
+		{"another attempt of the run is another job", []spentRunner{named(300, 1, "")}, []int64{1, 2, 3}},
+		{"the same attempt is held", []spentRunner{named(300, 2, "")}, []int64{1, 2}},
+		{"another repository's run is not held", []spentRunner{named(100, 1, "x/y")}, []int64{1, 2, 3}},
+		{"a guess leaves the named runner its job, whatever the order",
+			[]spentRunner{guess, named(100, 1, "o/r")}, []int64{3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			kept, _, _ := holdSpent(t0, slices.Clone(jobs), tc.spent, serves)
+			var ids []int64
+			for _, j := range kept {
+				ids = append(ids, j.ID)
+			}
+			if !slices.Equal(ids, tc.kept) {
+				t.Errorf("kept %v, want %v", ids, tc.kept)
+			}
+		})
+	}
+}
+
 func TestPoolServesBySize(t *testing.T) {
 	p := core.Pool{ID: "p", Name: "linux", EntityID: "e", Enabled: true, Labels: []string{"linux"}, Sizes: &core.SizeLimits{MaxCPU: 8, MaxMemoryGB: 32}}
 	pools := map[string]core.Pool{"p": p}

@@ -168,6 +168,60 @@ func (c *Controller) mint(ctx context.Context, inst core.Instance, first bool) (
 	return cfg, jit.RunnerID, nil
 }
 
+// ReportRan takes a machine's "active" or "done" callback that names the
+// workflow run its runner's job is in (checked by the caller). For a polled
+// entity that tells, long before the next listing, that the runner is busy
+// and which queued job to hold back: a guess would make a machine for a job
+// another runner already took.
+func (c *Controller) ReportRan(ctx context.Context, token string, status core.RunnerState, message string, ran *machineapi.RanJob) error {
+	inst, err := c.o.Store.GetInstanceByTokenHash(ctx, hashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return machineapi.ErrBadToken
+	}
+	if err != nil {
+		return err
+	}
+	var ref *core.RunRef
+	if ran != nil {
+		ref = &core.RunRef{RunID: ran.RunID, RunAttempt: ran.RunAttempt, Repository: ran.Repository}
+	}
+	switch status {
+	case core.RunnerDone:
+		return c.machineDone(ctx, inst.Name, message, ref)
+	case core.RunnerActive:
+		if ref == nil {
+			return fmt.Errorf("active without the run: %w", machineapi.ErrBadStatus)
+		}
+		return c.machineActive(ctx, inst.Name, ref)
+	}
+	return fmt.Errorf("status %q with a run: %w", status, machineapi.ErrBadStatus)
+}
+
+// machineActive records that the machine's runner took a job of run ran.
+// It is accepted once, while the runner is not known busy: a forge answer
+// naming the job is better than the machine's word and wins.
+func (c *Controller) machineActive(ctx context.Context, name string, ran *core.RunRef) error {
+	_, err := c.o.Store.UpdateInstance(ctx, name, func(i *core.Instance) error {
+		switch {
+		case i.Ran != nil && *i.Ran == *ran:
+			return errSkip // a retry of a report that went through
+		case i.Ran != nil, i.Runner == core.RunnerFailed, i.Runner == core.RunnerDone:
+			return machineapi.ErrBadToken
+		case i.JobID != 0 || !machineUp(i.State) || i.Runner == core.RunnerActive:
+			return errSkip // the forge said so first, or the machine is going
+		}
+		i.Runner, i.Ran, i.RanAt = core.RunnerActive, ran, c.o.Now()
+		return nil
+	})
+	if errors.Is(err, errSkip) {
+		return nil
+	}
+	if err == nil {
+		c.Notify()
+	}
+	return err
+}
+
 // Report takes a machine's status callback. Callbacks are accepted only while
 // the runner is being installed; once it is idle the token is dead, except
 // for one "done" report when the runner process has exited.
@@ -182,7 +236,7 @@ func (c *Controller) Report(ctx context.Context, token string, status core.Runne
 	switch status {
 	case core.RunnerInstalling, core.RunnerIdle, core.RunnerFailed:
 	case core.RunnerDone:
-		return c.machineDone(ctx, inst.Name, message)
+		return c.machineDone(ctx, inst.Name, message, nil)
 	default:
 		return fmt.Errorf("status %q: %w", status, machineapi.ErrBadStatus)
 	}
@@ -215,7 +269,7 @@ func (c *Controller) Report(ctx context.Context, token string, status core.Runne
 // believed: the job's state still comes from the forge, since a machine (or
 // the job running on it, which can read the token) could lie, and lying only
 // ends its own machine.
-func (c *Controller) machineDone(ctx context.Context, name, message string) error {
+func (c *Controller) machineDone(ctx context.Context, name, message string, ran *core.RunRef) error {
 	// Until the hold is noted, no decision may see the machine gone without
 	// it, or it would plan a machine for the job the runner most likely ran.
 	c.spentMu.Lock()
@@ -241,7 +295,7 @@ func (c *Controller) machineDone(ctx context.Context, name, message string) erro
 		return nil
 	}
 	if err == nil {
-		c.noteSpent(ctx, inst, c.o.Now())
+		c.noteSpent(ctx, inst, c.o.Now(), ran)
 		c.Notify()
 	}
 	return err

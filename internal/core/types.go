@@ -194,6 +194,18 @@ type Instance struct {
 	// OnlineAt is when the runner first came online (idle or active); the
 	// store stamps it. Usage splits boot from wait time there.
 	OnlineAt time.Time `json:"online_at,omitempty"`
+	// Ran is the workflow run the machine said its runner's job is in (the
+	// runner's job-started hook), while no forge answer has named the job;
+	// RanAt is when it said so. Only a hint for planning a polled entity.
+	Ran   *RunRef   `json:"ran,omitempty"`
+	RanAt time.Time `json:"ran_at,omitzero"`
+}
+
+// RunRef names a workflow run (and attempt) of a repository.
+type RunRef struct {
+	RunID      int64  `json:"run_id"`
+	RunAttempt int64  `json:"run_attempt,omitempty"`
+	Repository string `json:"repository,omitempty"`
 }
 
 // Job is one forge workflow job, keyed by (EntityID, ID).

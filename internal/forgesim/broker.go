@@ -11,12 +11,18 @@ import (
 // rules it enforces are GitHub's: a JIT config connects once, an ephemeral
 // runner gets one job, and removing a runner ends its session.
 
-// AssignedJob is what a runner's poll returns.
+// AssignedJob is what a runner's poll returns. The run, repository and
+// workflow are what GitHub's job message gives its runner, which exports them
+// to the job (and its job-started hook) as GITHUB_RUN_ID, GITHUB_REPOSITORY …
 type AssignedJob struct {
 	ID         int64  `json:"id"`
 	Name       string `json:"name"`
 	DurationMS int64  `json:"duration_ms"`
 	Command    string `json:"command,omitempty"`
+	RunID      int64  `json:"run_id"`
+	RunAttempt int64  `json:"run_attempt"`
+	Repository string `json:"repository"`
+	Workflow   string `json:"workflow"`
 }
 
 // CompleteRequest reports a finished job.
@@ -97,7 +103,8 @@ func (s *Sim) handlePoll(w http.ResponseWriter, r *http.Request) {
 		changed, gone := s.changed, rn.gone
 		var out AssignedJob
 		if j != nil {
-			out = AssignedJob{ID: j.ID, Name: j.Name, DurationMS: j.Duration.Milliseconds(), Command: j.Command}
+			out = AssignedJob{ID: j.ID, Name: j.Name, DurationMS: j.Duration.Milliseconds(), Command: j.Command,
+				RunID: j.RunID, RunAttempt: 1, Repository: j.Repo, Workflow: j.WorkflowName}
 		}
 		s.mu.Unlock()
 		if j != nil {

@@ -19,7 +19,7 @@ var (
 	// (late binding); it asks again at once.
 	ErrNotBound = errors.New("no job for this machine yet: ask again")
 	// ErrBadStatus: a callback named a status machines may not report.
-	ErrBadStatus = errors.New("machines report installing, idle, failed or done")
+	ErrBadStatus = errors.New("machines report installing, idle, failed, active (with the run) or done")
 )
 
 // RunnerConfig is what a booting machine receives, once.
@@ -37,10 +37,21 @@ type RunnerConfig struct {
 }
 
 // StatusReport is the body of a status callback (POST …/callbacks/status).
-// Machines report installing, idle or failed.
+// Machines report installing, idle, failed or done.
 type StatusReport struct {
 	Status  string `json:"status"`
 	Message string `json:"message,omitempty"`
+	// Ran, with "done": the workflow run whose job the runner took, as the
+	// runner's job-started hook saw it. Only a hint for planning (a machine
+	// could lie); the job's state still comes from the forge.
+	Ran *RanJob `json:"ran,omitempty"`
+}
+
+// RanJob names the run of the job a runner took.
+type RanJob struct {
+	RunID      int64  `json:"run_id"`
+	RunAttempt int64  `json:"run_attempt,omitempty"`
+	Repository string `json:"repository,omitempty"` // owner/name
 }
 
 // RunnerTool is the runner package the machine downloads. Its fields match

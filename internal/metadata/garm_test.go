@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -55,6 +56,18 @@ func (b *booting) RunnerConfigFor(_ context.Context, tok string) (machineapi.Run
 	}
 	b.used = true
 	return machineapi.RunnerConfig{Name: "pdk-1", Labels: []string{"linux"}, JITConfig: "aml0+Y29uZmln/w==", Tool: b.tool}, nil
+}
+
+func (b *booting) ReportRan(ctx context.Context, tok string, st core.RunnerState, msg string, ran *machineapi.RanJob) error {
+	if err := b.Report(ctx, tok, st, msg); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if ran != nil {
+		b.reports = append(b.reports, fmt.Sprintf("ran: %d/%d %s", ran.RunID, ran.RunAttempt, ran.Repository))
+	}
+	return nil
 }
 
 func (b *booting) Report(_ context.Context, tok string, st core.RunnerState, msg string) error {

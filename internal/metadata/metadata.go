@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/paddock-ci/paddock/internal/check"
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/machineapi"
 )
@@ -20,6 +21,9 @@ import (
 type Machines interface {
 	RunnerConfigFor(ctx context.Context, token string) (machineapi.RunnerConfig, error)
 	Report(ctx context.Context, token string, status core.RunnerState, message string) error
+	// ReportRan is Report(active or done) with the run the runner's job is
+	// in, as the machine saw it.
+	ReportRan(ctx context.Context, token string, status core.RunnerState, message string, ran *machineapi.RanJob) error
 }
 
 // Handler serves /api/v1/metadata/ and /api/v1/callbacks/.
@@ -95,7 +99,17 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be JSON {\"status\": …, \"message\": …}"})
 		return
 	}
-	err := h.Machines.Report(r.Context(), tok, core.RunnerState(rep.Status), rep.Message)
+	var err error
+	switch {
+	case rep.Ran != nil || core.RunnerState(rep.Status) == core.RunnerActive:
+		if errs := check.StatusReport(rep); len(errs) > 0 {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": errs.Error(), "fields": errs})
+			return
+		}
+		err = h.Machines.ReportRan(r.Context(), tok, core.RunnerState(rep.Status), rep.Message, rep.Ran)
+	default:
+		err = h.Machines.Report(r.Context(), tok, core.RunnerState(rep.Status), rep.Message)
+	}
 	if errors.Is(err, machineapi.ErrBadStatus) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return

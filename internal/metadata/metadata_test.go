@@ -3,10 +3,12 @@ package metadata_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"testing"
 
 	"github.com/paddock-ci/paddock/internal/core"
@@ -16,7 +18,10 @@ import (
 )
 
 // machines answers like the controller does for one instance whose token is "good".
-type machines struct{ fetched bool }
+type machines struct {
+	fetched bool
+	ran     []string
+}
 
 func (m *machines) RunnerConfigFor(_ context.Context, tok string) (machineapi.RunnerConfig, error) {
 	switch {
@@ -45,6 +50,14 @@ func (m *machines) Report(_ context.Context, tok string, st core.RunnerState, _ 
 	return nil
 }
 
+func (m *machines) ReportRan(_ context.Context, tok string, st core.RunnerState, _ string, ran *machineapi.RanJob) error {
+	if tok != "good" {
+		return machineapi.ErrBadToken
+	}
+	m.ran = append(m.ran, string(st)+" "+fmt.Sprint(*ran))
+	return nil
+}
+
 func do(t *testing.T, srv *httptest.Server, method, path, tok, body string) (int, string) {
 	t.Helper()
 	code, h, b := testutil.Request(t, method, srv.URL+path, testutil.Bearer(tok), []byte(body))
@@ -56,7 +69,8 @@ func do(t *testing.T, srv *httptest.Server, method, path, tok, body string) (int
 
 func TestMachineEndpoints(t *testing.T) {
 	mux := http.NewServeMux()
-	(&metadata.Handler{Machines: &machines{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}).Routes(mux)
+	m := &machines{}
+	(&metadata.Handler{Machines: m, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}).Routes(mux)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
@@ -74,6 +88,15 @@ func TestMachineEndpoints(t *testing.T) {
 		{"POST", "/api/v1/callbacks/status", "good", `{"status":"active"}`, 400},
 		{"POST", "/api/v1/callbacks/status", "good", `{not json`, 400},
 		{"POST", "/api/v1/callbacks/status", "forged", `{"status":"idle"}`, 401},
+		// The run a done runner's job was in: checked before the planner sees it.
+		{"POST", "/api/v1/callbacks/status", "good", `{"status":"done","ran":{"run_id":77,"run_attempt":1,"repository":"acme/app"}}`, 200},
+		{"POST", "/api/v1/callbacks/status", "good", `{"status":"done","ran":{"run_id":-1}}`, 400},
+		{"POST", "/api/v1/callbacks/status", "good", `{"status":"done","ran":{"run_id":7,"repository":"../../etc"}}`, 400},
+		{"POST", "/api/v1/callbacks/status", "good", `{"status":"done","ran":{"run_id":7,"run_attempt":-3}}`, 400},
+		{"POST", "/api/v1/callbacks/status", "good", `{"status":"idle","ran":{"run_id":7}}`, 400},
+		{"POST", "/api/v1/callbacks/status", "good", `{"status":"active"}`, 400}, // active names its run
+		{"POST", "/api/v1/callbacks/status", "good", `{"status":"active","ran":{"run_id":78,"repository":"acme/app"}}`, 200},
+		{"POST", "/api/v1/callbacks/status", "forged", `{"status":"done","ran":{"run_id":7}}`, 401},
 	}
 	for _, c := range cases {
 		code, body := do(t, srv, c.method, c.path, c.tok, c.body)
@@ -86,6 +109,9 @@ func TestMachineEndpoints(t *testing.T) {
 				t.Errorf("runner config = %s", body)
 			}
 		}
+	}
+	if want := []string{"done {77 1 acme/app}", "active {78 0 acme/app}"}; !reflect.DeepEqual(m.ran, want) {
+		t.Errorf("runs handed on = %+v, want %+v (only the valid report)", m.ran, want)
 	}
 }
 
