@@ -41,7 +41,7 @@ func (r *Result) Print(w io.Writer) {
 	}
 	if len(r.Calls) > 0 {
 		fmt.Fprintln(w, "\nforge calls per job (process provider, demo jobs; start-up and teardown left out)")
-		fmt.Fprintf(w, "  %-18s %5s %8s %8s %10s %7s %8s\n", "mode", "jobs", "all", "charged", "long polls", "target", "start-up")
+		fmt.Fprintf(w, "  %-21s %5s %8s %8s %10s %7s %8s\n", "mode", "jobs", "all", "charged", "long polls", "target", "start-up")
 		for _, c := range r.Calls {
 			target := "—"
 			if c.Target > 0 {
@@ -51,7 +51,7 @@ func (r *Result) Print(w io.Writer) {
 			if c.LongPolls > 0 {
 				long = fmt.Sprintf("%.2f", c.LongPolls)
 			}
-			fmt.Fprintf(w, "  %-18s %5d %8.2f %8.2f %10s %7s %8d\n", c.Mode, c.Jobs, c.PerJob, c.Charged, long, target, c.Startup)
+			fmt.Fprintf(w, "  %-21s %5d %8.2f %8.2f %10s %7s %8d\n", c.Mode, c.Jobs, c.PerJob, c.Charged, long, target, c.Startup)
 			keys := make([]string, 0, len(c.ByEndpoint))
 			for k := range c.ByEndpoint {
 				keys = append(keys, k)

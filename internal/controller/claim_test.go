@@ -94,3 +94,42 @@ func TestForgeNamesTheJobOfARunnerThatSaidItWasBusy(t *testing.T) {
 		return err == nil && got.JobID == a.ID && got.Runner == core.RunnerActive
 	})
 }
+
+// ClaimedRun names the one live machine that said it took a job of the run,
+// and nobody once that machine has said its runner exited, or when two
+// machines said so (the poller then lists the run's jobs).
+func TestClaimedRunNamesTheOneBusyMachine(t *testing.T) {
+	h := newHarness(t, []core.Pool{pool("linux", "linux")})
+	a, b := simJob(h, "linux"), simJob(h, "linux")
+	h.ctl.Listed(h.entity.ID, time.Now())
+	if _, err := h.ctl.IngestQueued(h.ctx, h.entity, []core.Job{a, b}, true); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("two machines", func() bool { return len(h.instances(core.InstanceRunning)) == 2 })
+	running := h.instances(core.InstanceRunning)
+	claimActive(h, running[0], a.RunID)
+	if got, ok := h.ctl.ClaimedRun(h.ctx, h.entity.ID, a.RunID); !ok || got != running[0].Name {
+		t.Fatalf("ClaimedRun = %q, %v; want %s", got, ok, running[0].Name)
+	}
+	if _, ok := h.ctl.ClaimedRun(h.ctx, "another-entity", a.RunID); ok {
+		t.Fatal("a claim answered for another entity")
+	}
+	claimActive(h, running[1], a.RunID) // a lie, or a run of two jobs: either way not one machine
+	if got, ok := h.ctl.ClaimedRun(h.ctx, h.entity.ID, a.RunID); ok {
+		t.Fatalf("two machines claim the run, yet ClaimedRun named %s", got)
+	}
+	spec, _ := h.prov.spec(running[1].Name)
+	if err := h.ctl.Report(h.ctx, spec.Token, core.RunnerDone, "exit status 0"); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := h.ctl.ClaimedRun(h.ctx, h.entity.ID, a.RunID); !ok || got != running[0].Name {
+		t.Fatalf("after one exited, ClaimedRun = %q, %v", got, ok)
+	}
+	spec, _ = h.prov.spec(running[0].Name)
+	if err := h.ctl.Report(h.ctx, spec.Token, core.RunnerDone, "exit status 0"); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := h.ctl.ClaimedRun(h.ctx, h.entity.ID, a.RunID); ok {
+		t.Fatalf("a machine whose runner exited is still named: %s", got)
+	}
+}

@@ -121,6 +121,11 @@ type Controller struct {
 	// polled (under mu): entities a poller has reported a listing of
 	// (Listed), with when the latest such listing began.
 	polled map[string]time.Time
+	// runClaims (under mu): the machines that said their runner took a job
+	// of a run (claims.go), for ClaimedRun; claimsPruned is the index's size
+	// after its last pruning.
+	runClaims    map[runKey][]claimRef
+	claimsPruned int
 	// spentMu makes a machine's exit and its hold one step for a decision:
 	// a snapshot that no longer counts the machine live also sees its hold
 	// (held.go).

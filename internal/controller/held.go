@@ -153,19 +153,18 @@ func cmpInt64(a, b int64) int {
 // rare listing of webhook entities does not report through Listed, so a hold
 // there would last until holdLimit).
 func (c *Controller) noteSpent(ctx context.Context, inst core.Instance, now time.Time, ran *core.RunRef) {
+	entityID, err := c.instanceEntity(ctx, inst)
+	if err != nil {
+		return // planning as if nothing were spent is safe
+	}
+	if inst.Ran != nil {
+		c.unindexClaim(entityID, inst.Ran.RunID, inst.Name) // its runner is no longer busy
+	}
 	if inst.JobID != 0 {
 		return // its job is known started: no queued job stands for it
 	}
 	if ran == nil {
 		ran = inst.Ran // said when the job started, if not again at exit
-	}
-	entityID := inst.EntityID
-	if entityID == "" {
-		pool, err := c.o.Store.GetPool(ctx, inst.PoolID)
-		if err != nil {
-			return // planning as if nothing were spent is safe
-		}
-		entityID = pool.EntityID
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -250,37 +249,4 @@ func poolServes(pools map[string]core.Pool, labelRules map[string]forge.LabelRul
 		}
 	}
 	return false
-}
-
-// claims are the live machines of polled entities whose runner said it took
-// a job of some run (Instance.Ran) that no forge answer has named yet. Each
-// holds one queued job of its run until a listing that began after it said
-// so (or holdLimit): a listing names the job, or shows the machine was wrong.
-// Caller holds c.mu.
-func (c *Controller) claims(snap *scheduler.Snapshot) []spentRunner {
-	var out []spentRunner
-	var pools map[string]string // pool → entity, built on the first claim
-	for n := range snap.Instances {
-		in := &snap.Instances[n]
-		if in.Ran == nil || in.JobID != 0 || in.Runner != core.RunnerActive {
-			continue
-		}
-		entityID := in.EntityID
-		if entityID == "" {
-			if pools == nil {
-				pools = make(map[string]string, len(snap.Pools))
-				for _, p := range snap.Pools {
-					pools[p.ID] = p.EntityID
-				}
-			}
-			entityID = pools[in.PoolID]
-		}
-		listed, ok := c.polled[entityID]
-		if !ok || !in.RanAt.After(listed) {
-			continue
-		}
-		out = append(out, spentRunner{entityID: entityID, poolID: in.PoolID, size: in.Size, at: in.RanAt,
-			ran: in.Ran, claim: true})
-	}
-	return out
 }

@@ -21,6 +21,13 @@ type QueuedQuery struct {
 	// Labels are the runner labels a LabelledJobLister's search needs
 	// (PoolLabels); other listers ignore them.
 	Labels []string
+	// RunClaim, if set, says which one of Paddock's runners said (its
+	// job-started hook) that it took a job of runID and is still running it;
+	// ok is false unless exactly one did. A lister may then skip re-listing
+	// an in-progress run whose one queued job it listed before, reporting
+	// the job in progress on that runner: GitHub charges the re-listing, and
+	// a run whose only job runs cannot have another queued before it ends.
+	RunClaim func(runID int64) (runner string, ok bool)
 }
 
 // QueuedListing is the answer to a QueuedQuery. Call counts are filled in

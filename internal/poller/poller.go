@@ -34,6 +34,12 @@ type ListedSink interface {
 	Listed(entityID string, began time.Time)
 }
 
+// RunClaims is a Sink that knows which of Paddock's runners said they took a
+// job of a run (the controller): see forge.QueuedQuery.RunClaim.
+type RunClaims interface {
+	ClaimedRun(ctx context.Context, entityID string, runID int64) (runner string, ok bool)
+}
+
 // Options configure a Poller.
 type Options struct {
 	Store   store.Store
@@ -218,6 +224,9 @@ func (p *Poller) poll(ctx context.Context, forgeID string, ent core.Entity, maxC
 		etags := p.etags[ent.ID]
 		p.mu.Unlock()
 		q := forge.QueuedQuery{ETags: etags, MaxCalls: maxCalls}
+		if rc, ok := p.o.Sink.(RunClaims); ok {
+			q.RunClaim = func(run int64) (string, bool) { return rc.ClaimedRun(cctx, ent.ID, run) }
+		}
 		if caps.Labelled != nil {
 			var pools []core.Pool
 			if pools, err = p.o.Store.ListPools(ctx); err == nil {

@@ -89,6 +89,9 @@ func (c *Client) ListQueuedJobsIf(ctx context.Context, ent core.Entity, q forge.
 					continue
 				}
 				seen[id] = true
+				if status == "in_progress" && p.claimed(ent, id, q.RunClaim) {
+					continue
+				}
 				if err := p.runJobs(ctx, ent, id); err != nil {
 					return p.finish(err)
 				}
@@ -227,6 +230,35 @@ func (p *pollCalls) runJobs(ctx context.Context, ent core.Entity, runID int64) e
 	}
 	p.seen[runID] = fresh
 	return nil
+}
+
+// claimed reports the one queued job of an in-progress run as running on
+// the runner that said it took a job of that run, instead of listing the
+// run's jobs again (a charged call: the listing changed when the job
+// started). Only a run whose last listing here showed exactly one job, queued,
+// qualifies: no other job of it can be queued until that one ends, and a
+// runner that ends says so (its claim is then gone). What a machine says is
+// only trusted this far: GitHub itself shows the run in progress.
+func (p *pollCalls) claimed(ent core.Entity, runID int64, claim func(int64) (string, bool)) bool {
+	if claim == nil {
+		return false
+	}
+	cached, ok := p.c.runs.Get(ent.Name, runID)
+	if !ok || len(cached.Value.queued) != 1 || len(cached.Value.running) != 0 {
+		return false
+	}
+	runner, ok := claim(runID)
+	if !ok {
+		return false
+	}
+	j := cached.Value.queued[0]
+	j.State, j.RunnerName = core.JobInProgress, runner
+	p.out.InProgress = append(p.out.InProgress, j)
+	if p.seen == nil {
+		p.seen = map[int64]forgehttp.Cached[runJobs]{}
+	}
+	p.seen[runID] = cached // kept as listed: the next poll asks the claim again
+	return true
 }
 
 // runJobs is one run's last jobs listing, as kept in the ETag cache.

@@ -3,10 +3,12 @@ package github_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"testing"
 	"time"
 
+	"github.com/paddock-ci/paddock/internal/agent"
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/forge"
 	"github.com/paddock-ci/paddock/internal/forge/github"
@@ -164,5 +166,54 @@ func TestConditionalListingWithoutCopyRereadsUnchangedListing(t *testing.T) {
 	ids := map[int64]bool{got.Jobs[0].ID: true, got.Jobs[1].ID: true}
 	if !ids[j1.ID] || !ids[j2.ID] {
 		t.Fatalf("jobs %v, want %d and %d", ids, j1.ID, j2.ID)
+	}
+}
+
+// A run whose one queued job a runner of Paddock's said it took (its
+// job-started hook) is not listed again once it shows in progress: the job
+// is reported running on that runner without a charged call. Without the
+// claim, or with a claim the controller cannot pin to one runner, the run's
+// jobs are listed as before.
+func TestClaimedRunIsNotListedAgain(t *testing.T) {
+	sim, c := simClient(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ent := core.Entity{Kind: core.EntityRepository, Name: "octo/hello"}
+	j, err := sim.QueueJob(forgesim.JobSpec{Repo: "octo/hello", Labels: []string{"self-hosted", "linux"}, Duration: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := c.ListQueuedJobsIf(ctx, ent, forge.QueuedQuery{})
+	if err != nil || len(first.Jobs) != 1 {
+		t.Fatalf("first listing = %+v, %v", first, err)
+	}
+	jit, err := c.JITConfig(ctx, ent, forge.JITRequest{Name: "pdk-1", Labels: []string{"self-hosted", "linux"}, RunnerGroupID: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go agent.Run(ctx, jit.Encoded, io.Discard)
+	testutil.Eventually(t, "the job runs", 5*time.Second, func() bool { return sim.Jobs()[0].Status == forgesim.StatusInProgress })
+
+	asked := 0
+	claim := func(run int64) (string, bool) {
+		asked++
+		return "pdk-1", run == j.RunID
+	}
+	got, err := c.ListQueuedJobsIf(ctx, ent, forge.QueuedQuery{ETags: first.ETags, RunClaim: claim})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The two run listings changed (charged); the run's jobs were not asked for.
+	if got.Calls != 2 || asked != 1 || len(got.Jobs) != 0 || len(got.InProgress) != 1 ||
+		got.InProgress[0].ID != j.ID || got.InProgress[0].RunnerName != "pdk-1" || got.InProgress[0].State != core.JobInProgress {
+		t.Fatalf("listing with the claim = calls %d, asked %d, %+v", got.Calls, asked, got)
+	}
+	// No claim: the run's jobs are listed, charged, since they changed.
+	got, err = c.ListQueuedJobsIf(ctx, ent, forge.QueuedQuery{RunClaim: func(int64) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Calls != 3 || len(got.InProgress) != 1 || got.InProgress[0].RunnerName != "pdk-1" {
+		t.Fatalf("listing without the claim = %+v", got)
 	}
 }
