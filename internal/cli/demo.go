@@ -59,6 +59,7 @@ Exits 0 only if every job completed and nothing leaked.`,
 	cmd.Flags().StringVar(&o.External.MachinePaddock, "machine-paddock", "", "--provider external: path of the paddock binary on the machines (default: this binary's path)")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", 5*time.Minute, "give up after this long")
 	cmd.Flags().DurationVar(&o.JobDuration, "job-duration", time.Second, "how long each job works")
+	cmd.Flags().DurationVar(&o.Every, "every", 0, "queue one job every this long (a steady stream) instead of all at once")
 	cmd.Flags().IntVar(&o.Warm, "warm", 0, "start this many idle runners (the standard pool's min_idle; with --tenants, the shared pool's warm machines, bound late to the first jobs) before queueing jobs: measures a warm start")
 	cmd.Flags().IntVar(&o.Tenants, "tenants", 0, "sharing demo: this many tenants (2-26) on one shared pool of 4; tenant a queues --jobs at once, the others 2 each once a holds the pool; prints per-tenant waits and machines")
 	cmd.Flags().BoolVar(&o.Settle, "settle", false, "queue jobs only once the manager's start-up forge calls are over, and count those apart")

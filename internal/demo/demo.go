@@ -47,6 +47,9 @@ type Options struct {
 	Timeout  time.Duration
 	// JobDuration is how long each simulated job works.
 	JobDuration time.Duration
+	// Every, if set, queues one job every Every instead of all at once: a
+	// steady stream rather than a burst.
+	Every time.Duration
 	// Warm, if > 0, is the standard pool's min_idle: that many runners are
 	// started and idle before any job is queued (a warm start).
 	Warm int
@@ -125,6 +128,10 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		return nil, fmt.Errorf("--start %q: want boot or snapshot", o.QEMUStart)
 	case o.QEMUStart == qemu.StartSnapshot && (o.Provider != "qemu" || o.Arch == "arm64"):
 		return nil, errors.New("--start snapshot needs --provider qemu with x64 guests")
+	case o.Every < 0:
+		return nil, errors.New("--every must not be negative")
+	case o.Every > 0 && o.Tenants > 0:
+		return nil, errors.New("--every and --tenants do not go together: the sharing demo queues its own way")
 	}
 	if err := checkForge(&o); err != nil {
 		return nil, err
@@ -299,14 +306,46 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		}()
 		total = o.Jobs + (o.Tenants-1)*tenantFewJobs
 	}
-	for i := 0; o.Tenants == 0 && i < o.Jobs; i++ {
-		labels := mix[i%len(mix)]
-		js := forgesim.JobSpec{Repo: repo, Labels: labels, Name: fmt.Sprintf("job-%02d", i+1), Duration: o.JobDuration}
+	queue := func(i int) error {
+		js := forgesim.JobSpec{Repo: repo, Labels: mix[i%len(mix)], Name: fmt.Sprintf("job-%02d", i+1), Duration: o.JobDuration}
 		if o.Provider == "lxd" {
 			js.Command = lxdJobCommand
 		}
 		if _, err := sim.QueueJob(js); err != nil {
-			return nil, fmt.Errorf("queue job: %w", err)
+			return fmt.Errorf("queue job: %w", err)
+		}
+		return nil
+	}
+	switch {
+	case o.Tenants > 0:
+	case o.Every > 0:
+		// Stopped and waited for when Run returns, as the tenants' queueing is.
+		qctx, qcancel := context.WithCancel(ctx)
+		qdone := make(chan struct{})
+		defer func() { qcancel(); <-qdone }()
+		go func() {
+			defer close(qdone)
+			t := time.NewTicker(o.Every)
+			defer t.Stop()
+			for i := 0; i < o.Jobs; i++ {
+				if i > 0 {
+					select {
+					case <-qctx.Done():
+						return
+					case <-t.C:
+					}
+				}
+				if err := queue(i); err != nil {
+					fmt.Fprintln(o.Out, err)
+					return
+				}
+			}
+		}()
+	default:
+		for i := 0; i < o.Jobs; i++ {
+			if err := queue(i); err != nil {
+				return nil, err
+			}
 		}
 	}
 	err = watch(ctx, o.Out, sim, a.Store, total, start)
