@@ -37,18 +37,16 @@ func runStartedHook(ctx context.Context, job assignedJob, runnerName string, out
 	}
 	var shell []string
 	switch strings.ToLower(filepath.Ext(path)) {
+	// As GitHub's runner chooses (Runner.Common's GetDefaultShellForScript):
+	// .sh with bash, or sh where there is none; .ps1 with pwsh, or
+	// powershell. Its .js hooks run on the node it bundles, which the
+	// stand-in has not.
 	case ".sh":
-		// GitHub's runner runs .sh hooks with bash; sh stands in where a
-		// small guest image has no bash.
-		sh := "bash"
-		if _, err := exec.LookPath(sh); err != nil {
-			sh = "sh"
-		}
-		shell = []string{sh, "-e", path}
+		shell = []string{firstOnPath("bash", "sh"), "-e", path}
 	case ".ps1":
-		shell = []string{"pwsh", "-NoProfile", "-File", path}
+		shell = []string{firstOnPath("pwsh", "powershell"), "-NoProfile", "-File", path}
 	default:
-		return fmt.Errorf("%s %q: hooks are .sh or .ps1 scripts", JobStartedHookEnv, path)
+		return fmt.Errorf("%s %q: hooks here are .sh or .ps1 scripts", JobStartedHookEnv, path)
 	}
 	hctx, cancel := context.WithTimeout(ctx, hookTimeout)
 	defer cancel()
@@ -68,4 +66,11 @@ func runStartedHook(ctx context.Context, job assignedJob, runnerName string, out
 		return fmt.Errorf("job-started hook %s: %w", path, err)
 	}
 	return nil
+}
+
+func firstOnPath(prefer, fallback string) string {
+	if _, err := exec.LookPath(prefer); err == nil {
+		return prefer
+	}
+	return fallback
 }

@@ -41,6 +41,12 @@ func installStartedHook(dir string, env []string) (string, error) {
 			prev = strings.TrimSpace(v)
 		}
 	}
+	if strings.EqualFold(filepath.Ext(prev), ".js") {
+		// GitHub's runner runs a .js hook with the node it bundles; a shell
+		// script cannot hand over to it as simply. The image's hook is left
+		// alone, and the manager plans without this machine's word.
+		return "", fmt.Errorf("the image's own %s is a .js hook (%s): left as it is", JobStartedHookEnv, prev)
+	}
 	record := filepath.Join(dir, startedRecord)
 	if err := os.Remove(record); err != nil && !os.IsNotExist(err) {
 		return "", err
@@ -57,18 +63,23 @@ func installStartedHook(dir string, env []string) (string, error) {
 }
 
 // shellHook never fails the job (GitHub's runner fails a job whose hook
-// fails, and runs .sh hooks with bash -e): the record is best effort.
+// fails, and runs .sh hooks with bash -eo pipefail, or sh where there is no
+// bash: Runner.Common's GetDefaultShellForScript): the record is best effort.
 func shellHook(record, prev string) string {
 	var b strings.Builder
 	b.WriteString("# Written by Paddock's bootstrap: notes which workflow run this machine's job is in.\n")
 	fmt.Fprintf(&b, "printf '%%s %%s %%s\\n' \"${GITHUB_RUN_ID:-0}\" \"${GITHUB_RUN_ATTEMPT:-0}\" \"${GITHUB_REPOSITORY:-}\" > %s 2>/dev/null || true\n",
 		shellQuote(record))
+	// The image's own hook is run the way GitHub's runner would have run it:
+	// .sh with bash (sh without it), .ps1 with pwsh (powershell without it).
 	if prev != "" {
+		first, second := "bash", "sh"
+		args := "-e"
 		if strings.EqualFold(filepath.Ext(prev), ".ps1") {
-			fmt.Fprintf(&b, "exec pwsh -NoProfile -File %s\n", shellQuote(prev))
-		} else {
-			fmt.Fprintf(&b, "exec bash -e %s\n", shellQuote(prev))
+			first, second, args = "pwsh", "powershell", "-NoProfile -File"
 		}
+		fmt.Fprintf(&b, "if command -v %s >/dev/null 2>&1; then exec %s %s %s; fi\nexec %s %s %s\n",
+			first, first, args, shellQuote(prev), second, args, shellQuote(prev))
 	}
 	return b.String()
 }

@@ -78,7 +78,23 @@ func TestStartedRecordIsParsedStrictly(t *testing.T) {
 // Paths with quotes in them are quoted for the shell that runs the hook.
 func TestShellHookQuotesPaths(t *testing.T) {
 	got := shellHook("/tmp/it's/job-started", "/opt/o'hook.sh")
-	for _, want := range []string{`'/tmp/it'\''s/job-started'`, `exec bash -e '/opt/o'\''hook.sh'`} {
+	for _, want := range []string{`'/tmp/it'\''s/job-started'`, `exec bash -e '/opt/o'\''hook.sh'`, `exec sh -e '/opt/o'\''hook.sh'`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("hook script lacks %s:\n%s", want, got)
+		}
+	}
+}
+
+// An image's .js hook (run by the runner's own node) is left in place.
+func TestStartedHookLeavesAJavaScriptHook(t *testing.T) {
+	if _, err := installStartedHook(t.TempDir(), []string{JobStartedHookEnv + "=/opt/hooks/started.js"}); err == nil {
+		t.Fatal("a .js hook was wrapped")
+	}
+}
+
+func TestPowerShellHookQuotesPaths(t *testing.T) {
+	got := powershellHook(`C:\it's\job-started`, `C:\o'hook.ps1`)
+	for _, want := range []string{`-LiteralPath 'C:\it''s\job-started'`, `& 'C:\o''hook.ps1'`} {
 		if !strings.Contains(got, want) {
 			t.Errorf("hook script lacks %s:\n%s", want, got)
 		}
