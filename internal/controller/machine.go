@@ -228,7 +228,8 @@ func (c *Controller) machineActive(ctx context.Context, name string, ran *core.R
 
 // Report takes a machine's status callback. Callbacks are accepted only while
 // the runner is being installed; once it is idle the token is dead, except
-// for one "done" report when the runner process has exited.
+// for one "active" report naming the run its job is in (ReportRan) and one
+// "done" report when the runner process has exited.
 func (c *Controller) Report(ctx context.Context, token string, status core.RunnerState, message string) error {
 	inst, err := c.o.Store.GetInstanceByTokenHash(ctx, hashToken(token))
 	if errors.Is(err, store.ErrNotFound) {
