@@ -1,6 +1,7 @@
 // Package metadata serves the endpoints a booting machine calls with its
 // single-use instance token: its runner config (once) and status callbacks
-// (until its runner is idle, then one "done" when it exits). Nothing here accepts an admin token, and nothing
+// (until its runner is idle, then one "active" naming the run its job is in
+// and one "done" when it exits). Nothing here accepts an admin token, and nothing
 // here ever returns a forge credential.
 package metadata
 
