@@ -86,9 +86,10 @@ func (p *memProvider) created() int {
 // countingForges hands out the GitHub client wrapped to record which
 // entity each poll was for.
 type countingForges struct {
-	c     *github.Client
-	mu    sync.Mutex
-	polls map[string]int
+	c          *github.Client
+	mu         sync.Mutex
+	polls      map[string]int
+	withClaims int // polls whose query could ask which runner claims a run
 }
 
 func (f *countingForges) Client(context.Context, string) (forge.Client, error) { return f, nil }
@@ -96,6 +97,9 @@ func (f *countingForges) Client(context.Context, string) (forge.Client, error) {
 func (f *countingForges) ListQueuedJobsIf(ctx context.Context, ent core.Entity, q forge.QueuedQuery) (forge.QueuedListing, error) {
 	f.mu.Lock()
 	f.polls[ent.Name]++
+	if q.RunClaim != nil {
+		f.withClaims++
+	}
 	f.mu.Unlock()
 	return f.c.ListQueuedJobsIf(ctx, ent, q)
 }

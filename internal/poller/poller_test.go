@@ -75,6 +75,13 @@ func TestUnchangedListingIsAnswered304AndCostsNothing(t *testing.T) {
 	if used := counter(h.m, "used", "sim"); used != 3 {
 		t.Fatalf("budget used = %v, want 3", used)
 	}
+	// Every poll can ask the controller which runner said it took a run.
+	h.forges.mu.Lock()
+	withClaims, polls := h.forges.withClaims, h.forges.polls["a/etag"]
+	h.forges.mu.Unlock()
+	if withClaims == 0 || withClaims != polls {
+		t.Fatalf("%d of %d polls could ask for runners' claims", withClaims, polls)
+	}
 
 	// A new job changes the queued listing: one charged call for it and one
 	// for the new run's jobs. The in-progress listing answers 304 and the
