@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"time"
 
 	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/scheduler"
@@ -18,73 +17,29 @@ import (
 // for listing the run's jobs again to learn that its one job started
 // (ClaimedRun).
 
-// claimIndexAge bounds how long an index entry of a machine that never said
-// it was done is kept: longer than any job may run (GitHub ends self-hosted
-// jobs after 5 days).
-const claimIndexAge = 6 * 24 * time.Hour
-
 // runKey names a run of an entity.
 type runKey struct {
 	entity string
 	run    int64
 }
 
-type claimRef struct {
-	instance string
-	at       time.Time
-}
-
-// indexClaim records that instance said it took a job of the run.
-func (c *Controller) indexClaim(entityID string, run int64, instance string, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.runClaims == nil {
-		c.runClaims = map[runKey][]claimRef{}
-	}
-	k := runKey{entityID, run}
-	c.runClaims[k] = append(c.runClaims[k], claimRef{instance, now})
-	if len(c.runClaims) > 2*c.claimsPruned+1024 {
-		for k, refs := range c.runClaims {
-			refs = slices.DeleteFunc(refs, func(r claimRef) bool { return now.Sub(r.at) > claimIndexAge })
-			if len(refs) == 0 {
-				delete(c.runClaims, k)
-			} else {
-				c.runClaims[k] = refs
-			}
-		}
-		c.claimsPruned = len(c.runClaims)
-	}
-}
-
-// unindexClaim forgets what instance said about run.
-func (c *Controller) unindexClaim(entityID string, run int64, instance string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	k := runKey{entityID, run}
-	refs := slices.DeleteFunc(c.runClaims[k], func(r claimRef) bool { return r.instance == instance })
-	if len(refs) == 0 {
-		delete(c.runClaims, k)
-	} else {
-		c.runClaims[k] = refs
-	}
-}
-
 // ClaimedRun names the one live machine of the entity whose runner said it
 // took a job of runID and has not exited; ok is false if none or several
-// did. Each candidate is read back from the store, so a machine that ended
-// unannounced (or whose word this replica did not hear) is never named.
+// did. The candidates are the last decision's (claims, below: from the
+// store, so whichever replica heard the machine, and across restarts); each
+// is read back, so a machine that ended since is never named. Only the
+// leader decides, and only the leader polls.
 func (c *Controller) ClaimedRun(ctx context.Context, entityID string, runID int64) (string, bool) {
 	c.mu.Lock()
-	refs := slices.Clone(c.runClaims[runKey{entityID, runID}])
+	names := slices.Clone(c.runClaims[runKey{entityID, runID}])
 	c.mu.Unlock()
 	var live []string
-	for _, r := range refs {
-		inst, err := c.o.Store.GetInstance(ctx, r.instance)
+	for _, name := range names {
+		inst, err := c.o.Store.GetInstance(ctx, name)
 		switch {
 		case err == nil && inst.Ran != nil && inst.Ran.RunID == runID && inst.Runner == core.RunnerActive && machineUp(inst.State):
-			live = append(live, r.instance)
+			live = append(live, name)
 		case err == nil || errors.Is(err, store.ErrNotFound):
-			c.unindexClaim(entityID, runID, r.instance)
 		default:
 			return "", false // unsure: the caller lists the run instead
 		}
@@ -115,9 +70,11 @@ func (c *Controller) instanceEntity(ctx context.Context, inst core.Instance) (st
 func (c *Controller) claims(snap *scheduler.Snapshot) []spentRunner {
 	var out []spentRunner
 	var pools map[string]string // pool → entity, built on the first claim
+	clear(c.runClaims)
+	clear(c.claimHolds)
 	for n := range snap.Instances {
 		in := &snap.Instances[n]
-		if in.Ran == nil || in.JobID != 0 || in.Runner != core.RunnerActive {
+		if in.Ran == nil || in.Runner != core.RunnerActive || !machineUp(in.State) {
 			continue
 		}
 		entityID := in.EntityID
@@ -130,12 +87,26 @@ func (c *Controller) claims(snap *scheduler.Snapshot) []spentRunner {
 			}
 			entityID = pools[in.PoolID]
 		}
+		// Busy on its own word, named by the forge since or not: the
+		// poller's question is which runner has the run (ClaimedRun).
+		if c.runClaims == nil {
+			c.runClaims = map[runKey][]string{}
+		}
+		k := runKey{entityID, in.Ran.RunID}
+		c.runClaims[k] = append(c.runClaims[k], in.Name)
+		if in.JobID != 0 {
+			continue // the forge named its job: nothing to hold
+		}
 		listed, ok := c.polled[entityID]
 		if !ok || !in.RanAt.After(listed) {
 			continue
 		}
 		out = append(out, spentRunner{entityID: entityID, poolID: in.PoolID, size: in.Size, at: in.RanAt,
 			ran: in.Ran, claim: true})
+		if c.claimHolds == nil {
+			c.claimHolds = map[string]int{}
+		}
+		c.claimHolds[entityID]++
 	}
 	return out
 }

@@ -121,11 +121,12 @@ type Controller struct {
 	// polled (under mu): entities a poller has reported a listing of
 	// (Listed), with when the latest such listing began.
 	polled map[string]time.Time
-	// runClaims (under mu): the machines that said their runner took a job
-	// of a run (claims.go), for ClaimedRun; claimsPruned is the index's size
-	// after its last pruning.
-	runClaims    map[runKey][]claimRef
-	claimsPruned int
+	// runClaims (under mu): the live machines that said their runner took a
+	// job of a run, as of the last decision (claims.go), for ClaimedRun.
+	runClaims map[runKey][]string
+	// claimHolds (under mu): per entity, the claims that held a job back in
+	// the last decision; a listing of that entity may release them (Listed).
+	claimHolds map[string]int
 	// spentMu makes a machine's exit and its hold one step for a decision:
 	// a snapshot that no longer counts the machine live also sees its hold
 	// (held.go).

@@ -157,9 +157,6 @@ func (c *Controller) noteSpent(ctx context.Context, inst core.Instance, now time
 	if err != nil {
 		return // planning as if nothing were spent is safe
 	}
-	if inst.Ran != nil {
-		c.unindexClaim(entityID, inst.Ran.RunID, inst.Name) // its runner is no longer busy
-	}
 	if inst.JobID != 0 {
 		return // its job is known started: no queued job stands for it
 	}
@@ -190,7 +187,9 @@ func (c *Controller) Listed(entityID string, began time.Time) {
 	c.spent = slices.DeleteFunc(c.spent, func(s spentRunner) bool {
 		return s.entityID == entityID && s.at.Before(began)
 	})
-	dropped := len(c.spent) < n
+	// Claims are read from the store at each decision: a listing may end
+	// their holds too, and only a decision can tell.
+	dropped := len(c.spent) < n || c.claimHolds[entityID] > 0
 	c.mu.Unlock()
 	if dropped {
 		c.Notify()

@@ -201,7 +201,7 @@ func (c *Controller) ReportRan(ctx context.Context, token string, status core.Ru
 // It is accepted once, while the runner is not known busy: a forge answer
 // naming the job is better than the machine's word and wins.
 func (c *Controller) machineActive(ctx context.Context, name string, ran *core.RunRef) error {
-	inst, err := c.o.Store.UpdateInstance(ctx, name, func(i *core.Instance) error {
+	_, err := c.o.Store.UpdateInstance(ctx, name, func(i *core.Instance) error {
 		switch {
 		case i.Ran != nil && *i.Ran == *ran:
 			return errSkip // a retry of a report that went through
@@ -218,9 +218,6 @@ func (c *Controller) machineActive(ctx context.Context, name string, ran *core.R
 	}
 	if err != nil {
 		return err
-	}
-	if entityID, err := c.instanceEntity(ctx, inst); err == nil {
-		c.indexClaim(entityID, ran.RunID, name, inst.RanAt)
 	}
 	c.Notify()
 	return nil
