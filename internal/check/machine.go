@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/paddock-ci/paddock/internal/core"
 	"github.com/paddock-ci/paddock/internal/machineapi"
 )
 
@@ -18,12 +19,13 @@ const maxRunAttempt = 1 << 20
 // (the runner took a job) and "done" (it exited) may, and "active" must.
 func StatusReport(r machineapi.StatusReport) Errors {
 	var errs Errors
+	active, done := string(core.RunnerActive), string(core.RunnerDone)
 	switch {
-	case r.Status != "active" && r.Status != "done":
+	case r.Status != active && r.Status != done:
 		if r.Ran != nil {
 			errs.add("ran", "only an active or done report names the run its job is in, not %q", shorten(r.Status))
 		}
-	case r.Status == "active" && r.Ran == nil:
+	case r.Status == active && r.Ran == nil:
 		errs.add("ran", "an active report names the run its job is in")
 	}
 	if r.Ran != nil {
