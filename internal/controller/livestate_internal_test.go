@@ -16,9 +16,9 @@ import (
 	"github.com/paddock-ci/paddock/internal/forge"
 	"github.com/paddock-ci/paddock/internal/secretbox"
 	"github.com/paddock-ci/paddock/internal/store"
-	"github.com/paddock-ci/paddock/internal/store/postgres"
 	"github.com/paddock-ci/paddock/internal/store/sqlite"
 	"github.com/paddock-ci/paddock/internal/testutil/pgtest"
+	"github.com/paddock-ci/paddock/internal/testutil/teststore"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -32,38 +32,12 @@ var replicas = []struct {
 }{
 	{"sqlite", func(t *testing.T) (store.Store, store.Store) {
 		path := filepath.Join(t.TempDir(), "p.db")
-		return openSQLite(t, path), openSQLite(t, path)
+		return teststore.OpenAt(t, path), teststore.OpenAt(t, path)
 	}},
 	{"postgres", func(t *testing.T) (store.Store, store.Store) {
 		dsn := pgtest.DB(t)
-		return openPostgres(t, dsn), openPostgres(t, dsn)
+		return teststore.OpenPostgres(t, dsn), teststore.OpenPostgres(t, dsn)
 	}},
-}
-
-func testBox(t *testing.T) *secretbox.Box {
-	b, err := secretbox.New(make([]byte, secretbox.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func openSQLite(t *testing.T, path string) store.Store {
-	s, err := sqlite.Open(context.Background(), path, testBox(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
-
-func openPostgres(t *testing.T, dsn string) store.Store {
-	s, err := postgres.Open(context.Background(), dsn, testBox(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
 }
 
 func must(t *testing.T, err error) {
