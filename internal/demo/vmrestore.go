@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
 	"time"
 
 	"github.com/paddock-ci/paddock/internal/app"
@@ -74,19 +73,8 @@ func printRestoreTimes(out io.Writer, boots []qemu.Boot, jobs []forgesim.Job) in
 	if len(rs) == 0 {
 		return 0
 	}
-	med := func(f func(restoreStart) time.Duration) string {
-		ds := make([]time.Duration, len(rs))
-		for i, r := range rs {
-			ds[i] = f(r)
-		}
-		slices.Sort(ds)
-		return fmt.Sprintf("%6.2f s  (%.2f–%.2f)", ds[len(ds)/2].Seconds(), ds[0].Seconds(), ds[len(ds)-1].Seconds())
-	}
 	fmt.Fprintf(out, "\nmicroVM snapshot restore, median (min–max) of %d jobs served by a VM restored for them\n", len(rs))
-	rows := []struct {
-		name string
-		f    func(restoreStart) time.Duration
-	}{
+	printPhases(out, rs, []phase[restoreStart]{
 		{"queued → QEMU launched", func(r restoreStart) time.Duration { return r.dispatch }},
 		{"QEMU start (host)", func(r restoreStart) time.Duration { return r.qemu }},
 		{"restore + identity (host)", func(r restoreStart) time.Duration { return r.load }},
@@ -96,9 +84,6 @@ func printRestoreTimes(out io.Writer, boots []qemu.Boot, jobs []forgesim.Job) in
 		{"runner connect", func(r restoreStart) time.Duration { return r.connect }},
 		{"online → job taken", func(r restoreStart) time.Duration { return r.take }},
 		{"queued → runner online", func(r restoreStart) time.Duration { return r.total }},
-	}
-	for _, r := range rows {
-		fmt.Fprintf(out, "  %-30s %s\n", r.name, med(r.f))
-	}
+	})
 	return len(rs)
 }

@@ -91,23 +91,12 @@ func printVMTimes(out io.Writer, a *app.App, sim *forgesim.Sim) {
 		fmt.Fprintf(out, "VM timings: no cold start recorded (%d VMs reported a boot, %d jobs went to VMs booted before them)\n", len(boots), warm)
 		return
 	}
-	med := func(f func(coldStart) time.Duration) string {
-		ds := make([]time.Duration, len(cold))
-		for i, c := range cold {
-			ds[i] = f(c)
-		}
-		slices.Sort(ds)
-		return fmt.Sprintf("%6.2f s  (%.2f–%.2f)", ds[len(ds)/2].Seconds(), ds[0].Seconds(), ds[len(ds)-1].Seconds())
-	}
 	fmt.Fprintf(out, "\nmicroVM cold start, median (min–max) of %d jobs served by a VM booted for them (%s guest", len(cold), boots[0].Arch)
 	if warm > 0 {
 		fmt.Fprintf(out, "; %d more went to VMs booted before them", warm)
 	}
 	fmt.Fprintln(out, ")")
-	rows := []struct {
-		name string
-		f    func(coldStart) time.Duration
-	}{
+	printPhases(out, cold, []phase[coldStart]{
 		{"queued → QEMU launched", func(c coldStart) time.Duration { return c.dispatch }},
 		{"VM start (QEMU → kernel)", func(c coldStart) time.Duration { return c.vmStart }},
 		{"kernel (start → init)", func(c coldStart) time.Duration { return c.kernel }},
@@ -119,14 +108,30 @@ func printVMTimes(out io.Writer, a *app.App, sim *forgesim.Sim) {
 		{"runner connect", func(c coldStart) time.Duration { return c.connect }},
 		{"queued → runner online", func(c coldStart) time.Duration { return c.total }},
 		{"bare VM boot (QEMU → init)", coldStart.bare},
-	}
-	for _, r := range rows {
-		fmt.Fprintf(out, "  %-30s %s\n", r.name, med(r.f))
-	}
+	})
 	ratios := make([]float64, len(cold))
 	for i, c := range cold {
 		ratios[i] = float64(c.total) / float64(c.bare())
 	}
 	slices.Sort(ratios)
 	fmt.Fprintf(out, "  %-30s %6.2f×  (%.2f–%.2f)\n", "queued → online / bare boot", ratios[len(ratios)/2], ratios[0], ratios[len(ratios)-1])
+}
+
+// phase is one line of a VM timing table: its name and how to read it off
+// one job's record.
+type phase[T any] struct {
+	name string
+	of   func(T) time.Duration
+}
+
+// printPhases prints each phase's median and range over recs.
+func printPhases[T any](out io.Writer, recs []T, phases []phase[T]) {
+	ds := make([]time.Duration, len(recs))
+	for _, ph := range phases {
+		for i, r := range recs {
+			ds[i] = ph.of(r)
+		}
+		slices.Sort(ds)
+		fmt.Fprintf(out, "  %-30s %6.2f s  (%.2f–%.2f)\n", ph.name, ds[len(ds)/2].Seconds(), ds[0].Seconds(), ds[len(ds)-1].Seconds())
+	}
 }
