@@ -42,10 +42,7 @@ const giveBackTimeout = 10 * time.Second
 // marked used before the forge is asked (intent first); a failed mint gives it
 // back so the machine can retry.
 func (c *Controller) RunnerConfigFor(ctx context.Context, token string) (machineapi.RunnerConfig, error) {
-	inst, err := c.o.Store.GetInstanceByTokenHash(ctx, hashToken(token))
-	if errors.Is(err, store.ErrNotFound) {
-		return machineapi.RunnerConfig{}, machineapi.ErrBadToken
-	}
+	inst, err := c.instanceByToken(ctx, token)
 	if err != nil {
 		return machineapi.RunnerConfig{}, err
 	}
@@ -174,10 +171,7 @@ func (c *Controller) mint(ctx context.Context, inst core.Instance, first bool) (
 // and which queued job to hold back: a guess would make a machine for a job
 // another runner already took.
 func (c *Controller) ReportRan(ctx context.Context, token string, status core.RunnerState, message string, ran *machineapi.RanJob) error {
-	inst, err := c.o.Store.GetInstanceByTokenHash(ctx, hashToken(token))
-	if errors.Is(err, store.ErrNotFound) {
-		return machineapi.ErrBadToken
-	}
+	inst, err := c.instanceByToken(ctx, token)
 	if err != nil {
 		return err
 	}
@@ -228,10 +222,7 @@ func (c *Controller) machineActive(ctx context.Context, name string, ran *core.R
 // for one "active" report naming the run its job is in (ReportRan) and one
 // "done" report when the runner process has exited.
 func (c *Controller) Report(ctx context.Context, token string, status core.RunnerState, message string) error {
-	inst, err := c.o.Store.GetInstanceByTokenHash(ctx, hashToken(token))
-	if errors.Is(err, store.ErrNotFound) {
-		return machineapi.ErrBadToken
-	}
+	inst, err := c.instanceByToken(ctx, token)
 	if err != nil {
 		return err
 	}
@@ -307,10 +298,7 @@ func (c *Controller) machineDone(ctx context.Context, name, message string, ran 
 // is being installed (the only time a machine's token is accepted). It does
 // not spend the token.
 func (c *Controller) InstanceForToken(ctx context.Context, token string) (core.Instance, error) {
-	inst, err := c.o.Store.GetInstanceByTokenHash(ctx, hashToken(token))
-	if errors.Is(err, store.ErrNotFound) {
-		return core.Instance{}, machineapi.ErrBadToken
-	}
+	inst, err := c.instanceByToken(ctx, token)
 	if err != nil {
 		return core.Instance{}, err
 	}
@@ -318,4 +306,14 @@ func (c *Controller) InstanceForToken(ctx context.Context, token string) (core.I
 		return core.Instance{}, machineapi.ErrBadToken
 	}
 	return inst, nil
+}
+
+// instanceByToken finds the instance a machine's token belongs to; a token
+// no instance has is machineapi.ErrBadToken.
+func (c *Controller) instanceByToken(ctx context.Context, token string) (core.Instance, error) {
+	inst, err := c.o.Store.GetInstanceByTokenHash(ctx, hashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return core.Instance{}, machineapi.ErrBadToken
+	}
+	return inst, err
 }
